@@ -1,0 +1,1 @@
+//! The Application Load Balancer (placeholder until its issue lands).

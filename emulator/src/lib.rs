@@ -1,0 +1,1 @@
+//! The ECS + ALB emulator (placeholder until its issue lands).
