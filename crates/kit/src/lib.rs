@@ -1,0 +1,29 @@
+//! What the two ping-pong services (`pingpong-node`, `pingpong-client`) share.
+//!
+//! # Layout
+//!
+//! - [`config`]: reading settings from the environment with one-line errors.
+//! - [`serve`]: the serving loop — graceful shutdown with a bound, SIGTERM and
+//!   SIGINT handling (the binaries run as PID 1 in `FROM scratch` images, where
+//!   a process without a handler ignores `docker stop`).
+//! - [`http`]: the per-request log line and the JSON error bodies both services
+//!   answer with.
+//!
+//! The binaries stay thin: read the config, bind, call [`serve::serve`] with
+//! [`serve::shutdown_signal`].
+
+pub mod config;
+pub mod http;
+pub mod serve;
+
+/// Installs the `tracing` subscriber: one line per event on stdout (where
+/// Docker collects container logs), filtered by `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // A second call (tests) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+}
