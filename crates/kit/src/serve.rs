@@ -69,3 +69,41 @@ pub async fn serve(
         }
     }
 }
+
+/// The whole `main` of a service binary: a config error is one line and exit
+/// code 2, a bind error one line and exit code 1; otherwise `run` serves
+/// until SIGTERM/SIGINT and the process exits 0.
+pub async fn main<C, Fut>(
+    name: &str,
+    config: Result<C, crate::config::ConfigError>,
+    bind_addr: impl Fn(&C) -> std::net::SocketAddr,
+    run: impl FnOnce(TcpListener, C, std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
+) -> std::process::ExitCode
+where
+    Fut: Future<Output = std::io::Result<()>>,
+{
+    use std::process::ExitCode;
+    crate::init_tracing();
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{name}: bad configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let addr = bind_addr(&config);
+    let listener = match TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{name}: cannot listen on {addr}: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match run(listener, config, Box::pin(shutdown_signal())).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,12 @@
+# The pingpong-node image: one static binary, nothing else (no shell, no libc).
+# Built by docker/build-images.sh, which compiles the binary first and
+# passes a context holding only that file.
+FROM scratch
+LABEL org.opencontainers.image.title="pingpong-node" \
+      com.pingpong.project="pingpong"
+COPY pingpong-node /pingpong-node
+# Numeric, so no /etc/passwd is needed.
+USER 10001:10001
+ENV BIND_ADDR=0.0.0.0:3000
+EXPOSE 3000
+ENTRYPOINT ["/pingpong-node"]
