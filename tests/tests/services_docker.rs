@@ -1,0 +1,244 @@
+//! The services as images on the real Docker engine: size, the four nodes
+//! and the client on a user-defined network, `docker stop`, compose.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use pingpong_tests::{
+    build_images, docker, free_port, output, published_port, require_docker, root, run, wait_for,
+    Scope, START_BODY,
+};
+
+#[test]
+fn images_are_scratch_based_and_at_most_10_mb() {
+    if !require_docker("images_are_scratch_based_and_at_most_10_mb") {
+        return;
+    }
+    build_images();
+    for image in ["pingpong-node:latest", "pingpong-client:latest"] {
+        let size: u64 = run(&mut docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Size}}",
+            image,
+        ]))
+        .parse()
+        .unwrap();
+        assert!(size <= 10_000_000, "{image} is {size} bytes");
+        // One layer (the binary), a numeric non-root user, port 3000.
+        let layers = run(&mut docker(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{len .RootFS.Layers}} {{.Config.User}} {{json .Config.ExposedPorts}}",
+            image,
+        ]));
+        assert_eq!(layers, r#"1 10001:10001 {"3000/tcp":{}}"#, "{image}");
+    }
+}
+
+/// Starts the tutorial's four nodes and the client on a fresh network,
+/// named by alias as in the article; returns node-john's container name.
+fn start_stack(scope: &Scope) -> (String, String) {
+    let net = scope.name("pingpong-net");
+    run(&mut docker(&[
+        "network",
+        "create",
+        "--label",
+        &scope.label(),
+        &net,
+    ]));
+    let mut john = String::new();
+    for who in ["john", "paul", "george", "ringo"] {
+        let alias = format!("node-{who}");
+        let name = scope.name(&alias);
+        let mut cmd = docker(&[
+            "run",
+            "-d",
+            "--label",
+            &scope.label(),
+            "--name",
+            &name,
+            "--network",
+            &net,
+            "--network-alias",
+            &alias,
+        ]);
+        if who == "john" {
+            cmd.args(["-p", "127.0.0.1::3000"]);
+            john = name.clone();
+        } else {
+            cmd.args(["-e", "PEERS="]);
+        }
+        cmd.arg("pingpong-node:latest");
+        run(&mut cmd);
+    }
+    let client = scope.name("client");
+    run(&mut docker(&[
+        "run",
+        "-d",
+        "--label",
+        &scope.label(),
+        "--name",
+        &client,
+        "--network",
+        &net,
+        "-p",
+        "127.0.0.1::3000",
+        "-e",
+        "BASE_URL=http://127.0.0.1:3003",
+        "pingpong-client:latest",
+    ]));
+    (john, client)
+}
+
+#[tokio::test]
+async fn four_nodes_on_a_user_defined_network_answer_start_exactly() {
+    if !require_docker("four_nodes_on_a_user_defined_network_answer_start_exactly") {
+        return;
+    }
+    build_images();
+    let scope = Scope::new();
+    let (john, client) = start_stack(&scope);
+    let port = published_port(&john);
+    let body = wait_for(
+        &format!("http://127.0.0.1:{port}/start"),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(body, START_BODY);
+    let ping = wait_for(
+        &format!("http://127.0.0.1:{port}/ping"),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(ping, "pong");
+    let page = wait_for(
+        &format!("http://127.0.0.1:{}/", published_port(&client)),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(
+        page.contains(r#"content="http://127.0.0.1:3003""#),
+        "{page}"
+    );
+
+    // A stopped peer: john answers 502 naming it, quickly.
+    run(&mut docker(&["stop", &scope.name("node-george")]));
+    let res = reqwest::get(format!("http://127.0.0.1:{port}/start"))
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 502);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.starts_with(r#"{"error":"node-george:3000: "#),
+        "{body}"
+    );
+}
+
+#[test]
+fn docker_stop_of_a_node_returns_in_under_3_seconds() {
+    if !require_docker("docker_stop_of_a_node_returns_in_under_3_seconds") {
+        return;
+    }
+    build_images();
+    let scope = Scope::new();
+    let name = scope.name("node-stop");
+    run(&mut docker(&[
+        "run",
+        "-d",
+        "--label",
+        &scope.label(),
+        "--name",
+        &name,
+        "pingpong-node:latest",
+    ]));
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    run(&mut docker(&["stop", "--time", "10", &name]));
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "docker stop took {took:?}");
+    // It exited by itself on SIGTERM (0), not by SIGKILL (137).
+    let code = run(&mut docker(&[
+        "inspect",
+        "--format",
+        "{{.State.ExitCode}}",
+        &name,
+    ]));
+    assert_eq!(code, "0");
+}
+
+/// `docker-compose` where installed (Debian's), else `docker compose`.
+fn compose(project: &str) -> Command {
+    let standalone = Command::new("docker-compose")
+        .arg("version")
+        .output()
+        .is_ok();
+    let mut cmd = if standalone {
+        Command::new("docker-compose")
+    } else {
+        let mut c = Command::new("docker");
+        c.arg("compose");
+        c
+    };
+    cmd.current_dir(root())
+        .args(["-f", "compose.yml", "-p", project]);
+    cmd
+}
+
+/// Runs `down` on drop, so a failing test leaves nothing behind.
+struct ComposeDown<'a> {
+    project: &'a str,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Drop for ComposeDown<'_> {
+    fn drop(&mut self) {
+        let _ = output(compose(self.project).envs(self.env.clone()).args([
+            "down",
+            "--volumes",
+            "--timeout",
+            "5",
+        ]));
+    }
+}
+
+#[tokio::test]
+async fn compose_brings_the_stack_up_answers_and_leaves_nothing_behind() {
+    if !require_docker("compose_brings_the_stack_up_answers_and_leaves_nothing_behind") {
+        return;
+    }
+    build_images();
+    let project = format!("pingpongtest{}", Scope::new().id);
+    let john = free_port();
+    let client = free_port();
+    let env = vec![
+        ("JOHN_PORT", john.to_string()),
+        ("CLIENT_PORT", client.to_string()),
+    ];
+    let guard = ComposeDown {
+        project: &project,
+        env: env.clone(),
+    };
+    run(compose(&project).envs(env.clone()).args(["up", "-d"]));
+    let body = wait_for(
+        &format!("http://127.0.0.1:{john}/start"),
+        Duration::from_secs(20),
+    )
+    .await;
+    assert_eq!(body, START_BODY);
+    let page = wait_for(
+        &format!("http://127.0.0.1:{client}/"),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(page.contains(&format!("http://127.0.0.1:{john}")));
+    drop(guard);
+    let filter = format!("label=com.docker.compose.project={project}");
+    assert_eq!(run(&mut docker(&["ps", "-aq", "--filter", &filter])), "");
+    assert_eq!(
+        run(&mut docker(&["network", "ls", "-q", "--filter", &filter])),
+        ""
+    );
+}
