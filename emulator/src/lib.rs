@@ -1,1 +1,39 @@
-//! The ECS + ALB emulator (placeholder until its issue lands).
+//! A local stand-in for AWS ECS on the local Docker engine: the same task
+//! definitions, the same `aws ecs ...` commands, real containers.
+//!
+//! # Layout
+//!
+//! The ECS concepts are mirrored across layers (firecracker style):
+//!
+//! - [`model`]: the resources in their AWS JSON shapes: task definitions
+//!   (with validation), tasks and their lifecycle, clusters, container
+//!   instances, ARNs, request shapes, and the stack file `up` loads.
+//! - [`control`]: the control plane. [`control::Command`] is what every
+//!   request becomes; [`control::Engine`] handles it in one `match`, keeps
+//!   the state, and runs one reconcile worker per live task applying the
+//!   pure [`control::task::plan`]; [`control::placement`] picks instances.
+//! - [`runtime`]: `trait ContainerRuntime` (object-safe, `Arc<dyn>`);
+//!   [`runtime::docker`] is the only code that talks to Docker,
+//!   [`runtime::testing`] the in-memory fake for unit tests.
+//! - [`api`]: the AWS JSON 1.1 endpoint (`X-Amz-Target`), one `ApiError`
+//!   rendering the AWS error shape; [`api::ecs`] maps ECS operations.
+//! - [`store`]: durable state in the data directory, written atomically.
+//! - [`cli`]: the `emulator` command line (`up`, `down`, `ps`, ...).
+//! - [`app`]: wiring: [`app::start`] / [`run`] bring everything up and
+//!   shut it down.
+//!
+//! Hooking in services and target groups: subscribe to
+//! [`control::Engine::subscribe`] (task status changes with host ports in
+//! `containers[].networkBindings`) or register a [`control::TaskHook`],
+//! awaited at ACTIVATING (register targets) and DEACTIVATING (drain before
+//! any container is stopped).
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod control;
+pub mod model;
+pub mod runtime;
+pub mod store;
+
+pub use app::{run, start, Config, RunError, Running};

@@ -1,0 +1,212 @@
+//! The control API: AWS JSON 1.1 on one `POST /`, dispatched by the
+//! `X-Amz-Target` header (`AmazonEC2ContainerServiceV20141113.<Op>` for
+//! ECS; ELBv2 and Application Auto Scaling will join here), plus two
+//! emulator endpoints under `/_emulator/`.
+//!
+//! Every failure is an [`ApiError`] rendered in the AWS shape: HTTP 400 with
+//! `{"__type": "...", "message": "..."}`. The [`AwsRequest`] extractor's
+//! rejection is that same error, so a missing header or a malformed body
+//! gets a proper AWS answer, never a crash or an HTML page. Internal errors
+//! are logged by the `log_errors` middleware, not where they are converted.
+
+pub mod ecs;
+
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::control::{Engine, EngineError};
+
+/// The content type of AWS JSON 1.1.
+pub const AMZ_JSON: &str = "application/x-amz-json-1.1";
+
+/// What the API needs.
+#[derive(Clone)]
+pub struct ApiState {
+    pub engine: Engine,
+    /// Cancelled by `POST /_emulator/shutdown` (used by `emulator down`).
+    pub shutdown: tokio_util::sync::CancellationToken,
+}
+
+/// An AWS-shaped error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub aws_type: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(aws_type: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            aws_type: aws_type.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> ApiError {
+        let status = match e {
+            EngineError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError {
+            status,
+            aws_type: e.aws_type().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"__type": self.aws_type, "message": self.message});
+        let mut resp = (self.status, body.to_string()).into_response();
+        resp.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static(AMZ_JSON),
+        );
+        resp.headers_mut().insert(
+            "x-amzn-errortype",
+            HeaderValue::from_str(&self.aws_type)
+                .unwrap_or(HeaderValue::from_static("ClientException")),
+        );
+        resp
+    }
+}
+
+/// An AWS JSON request: the target header, split into service and
+/// operation, and the raw body (parsed per operation by [`parse_body`]).
+#[derive(Debug, Clone)]
+pub struct AwsRequest {
+    pub service: String,
+    pub operation: String,
+    pub body: Bytes,
+}
+
+impl<S: Send + Sync> FromRequest<S> for AwsRequest {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let target = target(req.headers())?;
+        let (service, operation) = target.split_once('.').ok_or_else(|| {
+            ApiError::new(
+                "UnknownOperationException",
+                format!("Malformed X-Amz-Target '{target}'."),
+            )
+        })?;
+        let (service, operation) = (service.to_string(), operation.to_string());
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            ApiError::new(
+                "SerializationException",
+                format!("Cannot read the request body: {e}"),
+            )
+        })?;
+        Ok(AwsRequest {
+            service,
+            operation,
+            body,
+        })
+    }
+}
+
+fn target(headers: &HeaderMap) -> Result<String, ApiError> {
+    let v = headers.get("x-amz-target").ok_or_else(|| {
+        ApiError::new(
+            "MissingAuthenticationTokenException",
+            "Missing X-Amz-Target header: this endpoint speaks AWS JSON 1.1.",
+        )
+    })?;
+    v.to_str().map(str::to_string).map_err(|_| {
+        ApiError::new(
+            "UnknownOperationException",
+            "X-Amz-Target is not valid text.",
+        )
+    })
+}
+
+/// Parses a request body: empty means `{}`; syntax errors are a
+/// `SerializationException`, wrong types and missing required fields a
+/// `ClientException` naming the field.
+pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        body
+    };
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            "SerializationException",
+            format!("Request body is not valid JSON: {e}"),
+        )
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::new(
+            "SerializationException",
+            "Request body must be a JSON object.",
+        ));
+    }
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::new("ClientException", format!("Invalid request: {e}")))
+}
+
+async fn dispatch(State(state): State<ApiState>, req: AwsRequest) -> Result<Response, ApiError> {
+    match req.service.as_str() {
+        ecs::TARGET_PREFIX => ecs::handle(&state.engine, &req.operation, &req.body).await,
+        other => Err(ApiError::new(
+            "UnknownOperationException",
+            format!("Unknown service '{other}' in X-Amz-Target."),
+        )),
+    }
+}
+
+async fn shutdown(State(state): State<ApiState>) -> &'static str {
+    state.shutdown.cancel();
+    "shutting down\n"
+}
+
+async fn health(State(state): State<ApiState>) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"status": "ok", "instance": state.engine.config().instance}))
+}
+
+async fn log_errors(req: Request, next: Next) -> Response {
+    let target = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let resp = next.run(req).await;
+    if resp.status().is_server_error() {
+        tracing::error!(%target, status = %resp.status(), "API request failed");
+    } else if resp.status().is_client_error() {
+        tracing::debug!(%target, status = %resp.status(), "API request refused");
+    }
+    resp
+}
+
+async fn not_found() -> ApiError {
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        aws_type: "UnknownOperationException".into(),
+        message: "Unknown path: the AWS APIs are served on POST /.".into(),
+    }
+}
+
+/// The API router.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/", post(dispatch))
+        .route("/_emulator/shutdown", post(shutdown))
+        .route("/_emulator/health", get(health))
+        .fallback(not_found)
+        .layer(middleware::from_fn(log_errors))
+        .with_state(state)
+}

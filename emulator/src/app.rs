@@ -1,0 +1,419 @@
+//! Wiring: connect to Docker, open the store, adopt what is running, apply
+//! the stack, serve the API, and shut down (gracefully first).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, ApiState};
+use crate::control::{Command, Engine, EngineConfig, EngineError, Reply};
+use crate::model::arn::Partition;
+use crate::model::request;
+use crate::model::stack::Stack;
+use crate::model::TaskStatus;
+use crate::runtime::docker::DockerRuntime;
+use crate::runtime::{ContainerRuntime, RuntimeError};
+use crate::store::{Store, StoreError};
+
+/// Everything `up` needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the ECS API listens (port 0: any free port; see
+    /// [`Running::api_addr`] and the data directory's `endpoint` file).
+    pub api_addr: SocketAddr,
+    pub data_dir: PathBuf,
+    /// The emulator instance id on every Docker object; default derived
+    /// from the data directory so a restart adopts its own objects.
+    pub instance: String,
+    pub stack: Option<Stack>,
+    /// Leave tasks running on shutdown (the next `up` adopts them).
+    pub keep: bool,
+    pub resync: Duration,
+    pub default_stop_timeout_s: u32,
+    /// Repository root holding `docker/build-images.sh`.
+    pub repo_root: Option<PathBuf>,
+    /// Print task state changes to stdout.
+    pub print_events: bool,
+}
+
+impl Config {
+    pub fn new(data_dir: PathBuf) -> Config {
+        Config {
+            api_addr: SocketAddr::from(([127, 0, 0, 1], 4566)),
+            instance: instance_id(&data_dir, None),
+            data_dir,
+            stack: None,
+            keep: false,
+            resync: Duration::from_secs(5),
+            default_stop_timeout_s: 30,
+            repo_root: default_repo_root(),
+            print_events: false,
+        }
+    }
+}
+
+/// The repository root: `EMULATOR_REPO_ROOT`, else where this crate was
+/// compiled from.
+pub fn default_repo_root() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("EMULATOR_REPO_ROOT") {
+        return Some(PathBuf::from(p));
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    p.join("docker")
+        .exists()
+        .then(|| p.canonicalize().unwrap_or(p))
+}
+
+/// The default data directory: `$XDG_STATE_HOME/pingpong-emulator`, else
+/// `~/.local/state/pingpong-emulator`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_STATE_HOME") {
+        return PathBuf::from(x).join("pingpong-emulator");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local/state/pingpong-emulator")
+}
+
+/// The instance id: `name` when given, else a stable hash of the data
+/// directory's absolute path.
+pub fn instance_id(data_dir: &Path, name: Option<&str>) -> String {
+    if let Some(n) = name {
+        return n.to_string();
+    }
+    let abs = std::fs::create_dir_all(data_dir)
+        .ok()
+        .and_then(|_| data_dir.canonicalize().ok())
+        .unwrap_or_else(|| data_dir.to_path_buf());
+    // FNV-1a: stable across Rust versions, unlike DefaultHasher.
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in abs.to_string_lossy().bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("emu-{:012x}", h & 0xffff_ffff_ffff)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0} (is Docker running? set DOCKER_HOST to use another engine)")]
+    Docker(#[source] RuntimeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("an emulator is already running on data directory {dir} (API {endpoint}); stop it or use another --data-dir")]
+    AlreadyRunning { dir: PathBuf, endpoint: String },
+    #[error("stack: {0}")]
+    Stack(#[source] EngineError),
+}
+
+/// A started emulator.
+pub struct Running {
+    pub engine: Engine,
+    pub api_addr: SocketAddr,
+    pub store: Store,
+    /// Cancel to stop serving (also cancelled by `POST /_emulator/shutdown`).
+    pub shutdown: CancellationToken,
+    server: tokio::task::JoinHandle<()>,
+    keep: bool,
+}
+
+/// Connects to Docker, opens the store, adopts live tasks, applies the
+/// stack and starts serving the API. Returns once the API listens.
+pub async fn start(config: Config) -> Result<Running, RunError> {
+    let runtime = DockerRuntime::connect(config.repo_root.clone())
+        .await
+        .map_err(RunError::Docker)?;
+    let runtime: Arc<dyn ContainerRuntime> = Arc::new(runtime);
+    start_with_runtime(config, runtime).await
+}
+
+/// [`start`] with any runtime (tests use the fake).
+pub async fn start_with_runtime(
+    config: Config,
+    runtime: Arc<dyn ContainerRuntime>,
+) -> Result<Running, RunError> {
+    let store = Store::open(&config.data_dir)?;
+    if let Some(endpoint) = Store::read_endpoint(store.dir()) {
+        if probe(&endpoint).await {
+            return Err(RunError::AlreadyRunning {
+                dir: store.dir().to_path_buf(),
+                endpoint,
+            });
+        }
+    }
+    let state = store.load()?;
+    let engine = Engine::new(
+        EngineConfig {
+            instance: config.instance.clone(),
+            partition: Partition::default(),
+            resync: config.resync,
+            default_stop_timeout_s: config.default_stop_timeout_s,
+        },
+        runtime,
+        Some(store.clone()),
+        state,
+    );
+    if config.print_events {
+        spawn_printer(&engine);
+    }
+    engine.start();
+    if let Some(stack) = &config.stack {
+        apply_stack(&engine, stack).await.map_err(RunError::Stack)?;
+    }
+    let listener = tokio::net::TcpListener::bind(config.api_addr)
+        .await
+        .map_err(|source| RunError::Bind {
+            addr: config.api_addr,
+            source,
+        })?;
+    let api_addr = listener.local_addr().map_err(|source| RunError::Bind {
+        addr: config.api_addr,
+        source,
+    })?;
+    store.write_endpoint(&format!("http://{api_addr}"))?;
+    let shutdown = CancellationToken::new();
+    let app = api::router(ApiState {
+        engine: engine.clone(),
+        shutdown: shutdown.clone(),
+    });
+    let stop = shutdown.clone();
+    let server = tokio::spawn(async move {
+        let r = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "API server failed");
+        }
+    });
+    Ok(Running {
+        engine,
+        api_addr,
+        store,
+        shutdown,
+        server,
+        keep: config.keep,
+    })
+}
+
+impl Running {
+    /// Stops serving; unless `keep`, stops every task (SIGTERM, then
+    /// SIGKILL after its stopTimeout) and removes its containers and
+    /// network, waiting up to `grace`.
+    pub async fn stop(self, grace: Duration) {
+        self.shutdown.cancel();
+        let _ = self.server.await;
+        if !self.keep {
+            self.engine.stop_all("Emulator shut down");
+            if !self.engine.wait_all_stopped(grace).await {
+                tracing::warn!("some tasks did not stop within {grace:?}");
+            }
+        }
+        self.engine.shutdown();
+        self.store.clear_endpoint();
+    }
+}
+
+/// Runs until `shutdown` resolves (or the API asks to shut down), then
+/// stops gracefully (see [`Running::stop`]).
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
+    let print = config.print_events;
+    let running = start(config).await?;
+    if print {
+        println!(
+            "ECS API        http://{}  (aws --endpoint-url http://{} ecs ...)",
+            running.api_addr, running.api_addr
+        );
+        println!("data directory {}", running.store.dir().display());
+        println!("instance id    {}", running.engine.config().instance);
+        println!("Press Ctrl-C to stop (tasks are stopped and removed unless --keep).");
+    }
+    let token = running.shutdown.clone();
+    tokio::select! {
+        _ = shutdown => {}
+        _ = token.cancelled() => {}
+    }
+    if print {
+        println!("shutting down ...");
+    }
+    running.stop(Duration::from_secs(90)).await;
+    Ok(())
+}
+
+async fn probe(endpoint: &str) -> bool {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build();
+    match client {
+        Ok(c) => c
+            .get(format!("{endpoint}/_emulator/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success()),
+        Err(_) => false,
+    }
+}
+
+fn spawn_printer(engine: &Engine) {
+    let mut rx = engine.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(ev) => println!("{}", describe_event(&ev.task, ev.previous)),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+}
+
+/// One line for a task change, as `up` streams them.
+pub fn describe_event(t: &crate::model::Task, previous: TaskStatus) -> String {
+    let family = t.task_definition_arn.rsplit('/').next().unwrap_or("");
+    let mut line = format!(
+        "task {} {family:<40} {:<14}",
+        &t.id()[..8.min(t.id().len())],
+        t.status()
+    );
+    if previous == t.status() && t.health_status != "UNKNOWN" {
+        line.push_str(&format!(" health {}", t.health_status));
+    }
+    if t.status() == TaskStatus::Running {
+        let ports: Vec<String> = t
+            .containers
+            .iter()
+            .flat_map(|c| {
+                c.network_bindings
+                    .iter()
+                    .map(move |b| format!("{}:{}->{}", c.name, b.host_port, b.container_port))
+            })
+            .collect();
+        if !ports.is_empty() {
+            line.push_str(&format!(" {}", ports.join(" ")));
+        }
+    }
+    if t.status() == TaskStatus::Stopped {
+        if let Some(r) = &t.stopped_reason {
+            line.push_str(&format!(" ({r})"));
+        }
+        for c in &t.containers {
+            if let Some(code) = c.exit_code {
+                line.push_str(&format!(" {}={code}", c.name));
+            }
+        }
+    }
+    line
+}
+
+/// Brings the engine's desired state up to the stack, idempotently: a
+/// restart with the same stack adds nothing.
+pub async fn apply_stack(engine: &Engine, stack: &Stack) -> Result<(), EngineError> {
+    let cluster = stack.cluster.cluster_name.clone();
+    engine
+        .handle(Command::CreateCluster(request::CreateCluster {
+            cluster_name: Some(cluster.clone()),
+        }))
+        .await?;
+    let snapshot = engine.snapshot();
+    let mut existing: Vec<(String, String)> = snapshot
+        .container_instances
+        .values()
+        .filter(|i| i.cluster_name() == cluster)
+        .map(|i| {
+            (
+                i.availability_zone().to_string(),
+                i.attribute(crate::model::container_instance::INSTANCE_TYPE_ATTRIBUTE)
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    for si in &stack.cluster.container_instances {
+        let key = (si.availability_zone.clone(), si.instance_type.clone());
+        if let Some(pos) = existing.iter().position(|e| *e == key) {
+            existing.remove(pos);
+            continue;
+        }
+        engine
+            .handle(Command::RegisterContainerInstance(
+                request::RegisterContainerInstance {
+                    cluster: Some(cluster.clone()),
+                    instance_type: Some(si.instance_type.clone()),
+                    availability_zone: Some(si.availability_zone.clone()),
+                    ..Default::default()
+                },
+            ))
+            .await?;
+    }
+    for td in &stack.task_definitions {
+        let same = engine
+            .resolve_task_definition(&td.family, false)
+            .ok()
+            .is_some_and(|latest| {
+                let mut a = latest.clone();
+                a.task_definition_arn = None;
+                a.revision = None;
+                a.status = None;
+                a.registered_at = None;
+                let mut b = td.clone();
+                if b.network_mode.is_none() {
+                    b.network_mode = Some("bridge".into());
+                }
+                a == b
+            });
+        if !same {
+            engine
+                .handle(Command::RegisterTaskDefinition(Box::new(td.clone())))
+                .await?;
+        }
+    }
+    for st in &stack.tasks {
+        let family = crate::model::arn::task_definition_ref(&st.task_definition).0;
+        let live = engine
+            .snapshot()
+            .tasks
+            .values()
+            .filter(|t| {
+                t.cluster_name() == cluster
+                    && t.wants_running()
+                    && t.status() != TaskStatus::Stopped
+            })
+            .filter(|t| t.started_by.as_deref() == Some(STACK_STARTED_BY))
+            .filter(|t| crate::model::arn::task_definition_ref(&t.task_definition_arn).0 == family)
+            .count() as u32;
+        if live < st.count {
+            let reply = engine
+                .handle(Command::RunTask(request::RunTask {
+                    cluster: Some(cluster.clone()),
+                    task_definition: st.task_definition.clone(),
+                    count: Some(i64::from(st.count - live)),
+                    started_by: Some(STACK_STARTED_BY.into()),
+                    ..Default::default()
+                }))
+                .await?;
+            if let Reply::Tasks { failures, .. } = reply {
+                for f in failures {
+                    eprintln!(
+                        "emulator: could not place a {family} task: {} {}",
+                        f.reason,
+                        f.detail.unwrap_or_default()
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `startedBy` of the tasks the stack runs.
+pub const STACK_STARTED_BY: &str = "emulator-stack";

@@ -1,0 +1,251 @@
+//! A small client of the emulator's ECS API, for the CLI commands that talk
+//! to a running emulator.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail};
+use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
+use serde_json::{json, Value};
+
+use crate::api::ecs::TARGET_PREFIX;
+use crate::api::AMZ_JSON;
+
+pub struct Client {
+    endpoint: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    pub fn new(endpoint: String) -> Client {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("http client");
+        Client {
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            http,
+        }
+    }
+
+    pub async fn alive(&self) -> bool {
+        self.http
+            .get(format!("{}/_emulator/health", self.endpoint))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+
+    pub async fn request_shutdown(&self) -> anyhow::Result<()> {
+        self.http
+            .post(format!("{}/_emulator/shutdown", self.endpoint))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Calls an ECS operation; AWS errors become `__type: message`.
+    pub async fn call(&self, op: &str, body: Value) -> anyhow::Result<Value> {
+        let resp = self
+            .http
+            .post(format!("{}/", self.endpoint))
+            .header("content-type", AMZ_JSON)
+            .header("x-amz-target", format!("{TARGET_PREFIX}.{op}"))
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow!(
+                    "no emulator is running at {} ({}); start one with `emulator up`",
+                    self.endpoint,
+                    e.without_url()
+                )
+            })?;
+        let status = resp.status();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            bail!(
+                "{}: {}",
+                v["__type"].as_str().unwrap_or("Error"),
+                v["message"].as_str().unwrap_or("")
+            );
+        }
+        Ok(v)
+    }
+
+    pub async fn ps(&self, all: bool) -> anyhow::Result<()> {
+        let clusters = self.call("ListClusters", json!({})).await?;
+        let mut table = Table::new();
+        table.load_preset(UTF8_BORDERS_ONLY);
+        table.set_header([
+            "TASK",
+            "DEFINITION",
+            "STATUS",
+            "INSTANCE",
+            "PORTS",
+            "HEALTH",
+        ]);
+        let mut instances = std::collections::HashMap::new();
+        for cluster in clusters["clusterArns"].as_array().into_iter().flatten() {
+            let cluster = cluster.as_str().unwrap_or_default();
+            let cis = self
+                .call("ListContainerInstances", json!({"cluster": cluster}))
+                .await?;
+            let ci_arns = cis["containerInstanceArns"].clone();
+            if ci_arns.as_array().is_some_and(|a| !a.is_empty()) {
+                let d = self
+                    .call(
+                        "DescribeContainerInstances",
+                        json!({"cluster": cluster, "containerInstances": ci_arns}),
+                    )
+                    .await?;
+                for i in d["containerInstances"].as_array().into_iter().flatten() {
+                    let az = i["attributes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|a| a["name"] == "ecs.availability-zone")
+                        .and_then(|a| a["value"].as_str())
+                        .unwrap_or("");
+                    instances.insert(
+                        i["containerInstanceArn"].as_str().unwrap_or("").to_string(),
+                        format!("{} ({az})", i["ec2InstanceId"].as_str().unwrap_or("")),
+                    );
+                }
+            }
+            let mut arns = Vec::new();
+            let statuses: &[&str] = if all {
+                &["RUNNING", "STOPPED"]
+            } else {
+                &["RUNNING"]
+            };
+            for s in statuses {
+                let l = self
+                    .call("ListTasks", json!({"cluster": cluster, "desiredStatus": s}))
+                    .await?;
+                arns.extend(l["taskArns"].as_array().cloned().unwrap_or_default());
+            }
+            if arns.is_empty() {
+                continue;
+            }
+            for chunk in arns.chunks(100) {
+                let d = self
+                    .call("DescribeTasks", json!({"cluster": cluster, "tasks": chunk}))
+                    .await?;
+                for t in d["tasks"].as_array().into_iter().flatten() {
+                    let id = t["taskArn"]
+                        .as_str()
+                        .unwrap_or("")
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or("");
+                    let def = t["taskDefinitionArn"]
+                        .as_str()
+                        .unwrap_or("")
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or("");
+                    let status = format!(
+                        "{}/{}",
+                        t["lastStatus"].as_str().unwrap_or(""),
+                        t["desiredStatus"].as_str().unwrap_or("")
+                    );
+                    let instance = instances
+                        .get(t["containerInstanceArn"].as_str().unwrap_or(""))
+                        .cloned()
+                        .unwrap_or_default();
+                    let ports: Vec<String> = t["containers"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|c| {
+                            let name = c["name"].as_str().unwrap_or("").to_string();
+                            c["networkBindings"]
+                                .as_array()
+                                .cloned()
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(move |b| {
+                                    format!(
+                                        "{name} {}:{}->{}",
+                                        b["bindIP"].as_str().unwrap_or(""),
+                                        b["hostPort"],
+                                        b["containerPort"]
+                                    )
+                                })
+                        })
+                        .collect();
+                    table.add_row([
+                        id.to_string(),
+                        def.to_string(),
+                        status,
+                        instance,
+                        ports.join("\n"),
+                        t["healthStatus"].as_str().unwrap_or("").to_string(),
+                    ]);
+                }
+            }
+        }
+        println!("{table}");
+        Ok(())
+    }
+
+    pub async fn run_task(
+        &self,
+        td: &str,
+        cluster: Option<&str>,
+        count: u32,
+    ) -> anyhow::Result<()> {
+        let cluster = self.default_cluster(cluster).await?;
+        let v = self
+            .call(
+                "RunTask",
+                json!({"cluster": cluster, "taskDefinition": td, "count": count}),
+            )
+            .await?;
+        for t in v["tasks"].as_array().into_iter().flatten() {
+            println!("started {}", t["taskArn"].as_str().unwrap_or(""));
+        }
+        let mut failed = false;
+        for f in v["failures"].as_array().into_iter().flatten() {
+            failed = true;
+            eprintln!(
+                "not placed: {} {}",
+                f["reason"].as_str().unwrap_or(""),
+                f["detail"].as_str().unwrap_or("")
+            );
+        }
+        if failed {
+            bail!("some tasks could not be placed");
+        }
+        Ok(())
+    }
+
+    pub async fn stop_task(
+        &self,
+        task: &str,
+        cluster: Option<&str>,
+        reason: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let cluster = self.default_cluster(cluster).await?;
+        let mut body = json!({"cluster": cluster, "task": task});
+        if let Some(r) = reason {
+            body["reason"] = json!(r);
+        }
+        let v = self.call("StopTask", body).await?;
+        println!("stopping {}", v["task"]["taskArn"].as_str().unwrap_or(""));
+        Ok(())
+    }
+
+    /// The given cluster, else the only one, else `default`.
+    async fn default_cluster(&self, cluster: Option<&str>) -> anyhow::Result<String> {
+        if let Some(c) = cluster {
+            return Ok(c.to_string());
+        }
+        let v = self.call("ListClusters", json!({})).await?;
+        match v["clusterArns"].as_array().map(Vec::as_slice) {
+            Some([only]) => Ok(only.as_str().unwrap_or("default").to_string()),
+            _ => Ok("default".into()),
+        }
+    }
+}

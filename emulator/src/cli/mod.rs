@@ -1,0 +1,218 @@
+//! The `emulator` command line. `up` (the default) runs the emulator in the
+//! foreground; `down` cleans up directly on Docker; the other commands talk
+//! to the running emulator through its API ([`client`]).
+
+pub mod client;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+
+use crate::app::{self, Config};
+use crate::model::stack::{Stack, DEFAULT_STACK};
+use crate::runtime::docker::DockerRuntime;
+use crate::runtime::{labels, ContainerRuntime};
+use crate::store::Store;
+use client::Client;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "emulator",
+    version,
+    about = "A local AWS ECS on the local Docker engine"
+)]
+pub struct Cli {
+    /// State directory (tasks, definitions, the running emulator's endpoint).
+    /// Default: $XDG_STATE_HOME/pingpong-emulator or ~/.local/state/pingpong-emulator.
+    #[arg(long, global = true, env = "EMULATOR_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Emulator instance name put on every Docker object (default: derived
+    /// from the data directory).
+    #[arg(long, global = true, env = "EMULATOR_NAME")]
+    pub name: Option<String>,
+    /// API endpoint of a running emulator (default: the one recorded in the
+    /// data directory, else http://127.0.0.1:4566).
+    #[arg(long, global = true, env = "EMULATOR_ENDPOINT")]
+    pub endpoint: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Run the emulator in the foreground and bring up a stack (the default command).
+    Up(UpArgs),
+    /// Stop a running emulator, remove every Docker object it made, and forget its state.
+    Down,
+    /// List tasks: task, definition, status, instance, ports, health.
+    Ps {
+        /// Include stopped tasks.
+        #[arg(long, short)]
+        all: bool,
+    },
+    /// Run a task (family, family:revision or ARN).
+    RunTask {
+        task_definition: String,
+        #[arg(long)]
+        cluster: Option<String>,
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+    },
+    /// Stop a task (id or ARN).
+    StopTask {
+        task: String,
+        #[arg(long)]
+        cluster: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// Stack file (JSON); default: the tutorial's stack (emulator/stack.json).
+    #[arg(long)]
+    pub stack: Option<PathBuf>,
+    /// Start without any stack (an empty emulator: just the API).
+    #[arg(long, conflicts_with = "stack")]
+    pub no_stack: bool,
+    /// Where the ECS API listens.
+    #[arg(long, env = "EMULATOR_API_ADDR", default_value = "127.0.0.1:4566")]
+    pub api_addr: SocketAddr,
+    /// Leave tasks running on Ctrl-C (the next `up` adopts them).
+    #[arg(long)]
+    pub keep: bool,
+    /// Seconds between re-observations of each task without a Docker event.
+    #[arg(long, default_value_t = 5.0)]
+    pub resync_secs: f64,
+    /// Default stopTimeout (seconds) for containers that set none.
+    #[arg(long, default_value_t = 30)]
+    pub stop_timeout: u32,
+}
+
+impl Cli {
+    fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(app::default_data_dir)
+    }
+
+    fn client(&self) -> Client {
+        let endpoint = self
+            .endpoint
+            .clone()
+            .or_else(|| Store::read_endpoint(&self.data_dir()))
+            .unwrap_or_else(|| "http://127.0.0.1:4566".into());
+        Client::new(endpoint)
+    }
+}
+
+/// Runs the command line; `shutdown` resolves on the first Ctrl-C.
+pub async fn main(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    match &cli.command {
+        None => {
+            let defaults = UpArgs {
+                stack: None,
+                no_stack: false,
+                api_addr: std::env::var("EMULATOR_API_ADDR")
+                    .ok()
+                    .and_then(|a| a.parse().ok())
+                    .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 4566))),
+                keep: false,
+                resync_secs: 5.0,
+                stop_timeout: 30,
+            };
+            up(&cli, &defaults, shutdown).await
+        }
+        Some(Cmd::Up(args)) => up(&cli, args, shutdown).await,
+        Some(Cmd::Down) => down(&cli).await,
+        Some(Cmd::Ps { all }) => cli.client().ps(*all).await,
+        Some(Cmd::RunTask {
+            task_definition,
+            cluster,
+            count,
+        }) => {
+            cli.client()
+                .run_task(task_definition, cluster.as_deref(), *count)
+                .await
+        }
+        Some(Cmd::StopTask {
+            task,
+            cluster,
+            reason,
+        }) => {
+            cli.client()
+                .stop_task(task, cluster.as_deref(), reason.as_deref())
+                .await
+        }
+    }
+}
+
+async fn up(
+    cli: &Cli,
+    args: &UpArgs,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let data_dir = cli.data_dir();
+    let stack = if args.no_stack {
+        None
+    } else {
+        let text = match &args.stack {
+            Some(p) => std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read stack file {}", p.display()))?,
+            None => DEFAULT_STACK.to_string(),
+        };
+        Some(Stack::parse(&text).context("invalid stack file")?)
+    };
+    let mut config = Config::new(data_dir.clone());
+    config.instance = app::instance_id(&data_dir, cli.name.as_deref());
+    config.api_addr = args.api_addr;
+    config.stack = stack;
+    config.keep = args.keep;
+    config.resync = Duration::from_secs_f64(args.resync_secs.max(0.1));
+    config.default_stop_timeout_s = args.stop_timeout;
+    config.print_events = true;
+    app::run(config, shutdown).await?;
+    Ok(())
+}
+
+async fn down(cli: &Cli) -> anyhow::Result<()> {
+    let data_dir = cli.data_dir();
+    let instance = app::instance_id(&data_dir, cli.name.as_deref());
+    // A running emulator is asked to stop first (it stops its tasks).
+    if let Some(endpoint) = Store::read_endpoint(&data_dir) {
+        let client = Client::new(endpoint.clone());
+        if client.alive().await {
+            println!("stopping the emulator at {endpoint} ...");
+            client.request_shutdown().await?;
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+            while client.alive().await {
+                if tokio::time::Instant::now() > deadline {
+                    bail!("the emulator at {endpoint} did not stop within 120 s");
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    let docker = DockerRuntime::connect(app::default_repo_root())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e} (is Docker running?)"))?;
+    let filter = [(labels::INSTANCE, instance.as_str())];
+    let containers = docker.list_containers(&filter).await?;
+    for c in &containers {
+        docker.remove_container(&c.id).await?;
+    }
+    let networks = docker.list_networks(&filter).await?;
+    for n in &networks {
+        docker.remove_network(n).await?;
+    }
+    Store::open(&data_dir)?.wipe()?;
+    println!(
+        "removed {} containers and {} networks of emulator {instance}; state in {} cleared",
+        containers.len(),
+        networks.len(),
+        data_dir.display()
+    );
+    Ok(())
+}

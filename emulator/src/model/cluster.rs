@@ -1,0 +1,21 @@
+//! Clusters: a name, a status and counters derived from tasks and instances.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cluster {
+    pub cluster_arn: String,
+    pub cluster_name: String,
+    /// ACTIVE or INACTIVE (after DeleteCluster).
+    pub status: String,
+    /// Derived when described; stored as last computed.
+    #[serde(default)]
+    pub registered_container_instances_count: u32,
+    #[serde(default)]
+    pub running_tasks_count: u32,
+    #[serde(default)]
+    pub pending_tasks_count: u32,
+    #[serde(default)]
+    pub active_services_count: u32,
+}

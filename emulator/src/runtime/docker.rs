@@ -1,0 +1,517 @@
+//! [`ContainerRuntime`] on the local Docker engine, through bollard. The
+//! only module that talks to Docker.
+//!
+//! Choices worth knowing:
+//! - The API version is negotiated after connecting (engines as old as API
+//!   1.41 are in use).
+//! - Dynamic host ports: a port binding with `host_port: ""` on 127.0.0.1
+//!   lets the engine choose; the port is read back by inspecting.
+//! - Observation lists by label, then inspects each container (exit code,
+//!   OOM flag and health are only in the inspect answer).
+//! - The project's own images (`pingpong-*`) are built when missing by
+//!   running the repository's `docker/build-images.sh`, whose output (cargo's
+//!   progress) goes to our stderr; builds are serialized.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use bollard::errors::Error as BollardError;
+use bollard::models::{
+    ContainerCreateBody, ContainerStateStatusEnum, EndpointSettings, HealthConfig,
+    HealthStatusEnum, HostConfig, NetworkCreateRequest, NetworkingConfig,
+    PortBinding as DockerPortBinding,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, EventsOptionsBuilder, KillContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
+
+use super::{
+    labels, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, Health, NetworkSpec,
+    ObservedContainer, PortBinding, RuntimeError, RuntimeEvent,
+};
+
+/// Image names the project builds itself (everything else must exist).
+pub const PROJECT_IMAGE_PREFIX: &str = "pingpong-";
+
+/// The Docker engine.
+pub struct DockerRuntime {
+    docker: Docker,
+    endpoint: String,
+    /// Repository root holding `docker/build-images.sh`.
+    repo_root: Option<PathBuf>,
+    build_lock: tokio::sync::Mutex<()>,
+}
+
+fn endpoint_name() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+}
+
+fn map_err(e: BollardError) -> RuntimeError {
+    match e {
+        BollardError::DockerResponseServerError {
+            status_code: 404,
+            message,
+        } => RuntimeError::NotFound(message),
+        BollardError::DockerResponseServerError {
+            status_code: 409,
+            message,
+        } => RuntimeError::Conflict(message),
+        BollardError::DockerResponseServerError { message, .. } => RuntimeError::Other(message),
+        other => RuntimeError::Other(other.to_string()),
+    }
+}
+
+impl DockerRuntime {
+    /// Connects (honouring `DOCKER_HOST`), negotiates the API version and
+    /// checks that an engine answers.
+    pub async fn connect(repo_root: Option<PathBuf>) -> Result<DockerRuntime, RuntimeError> {
+        let endpoint = endpoint_name();
+        let unavailable = |message: String| RuntimeError::Unavailable {
+            endpoint: endpoint.clone(),
+            message,
+        };
+        let docker = Docker::connect_with_defaults().map_err(|e| unavailable(e.to_string()))?;
+        let docker = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            docker.negotiate_version(),
+        )
+        .await
+        .map_err(|_| unavailable("no answer within 10 s".into()))?
+        .map_err(|e| unavailable(e.to_string()))?;
+        docker
+            .ping()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        Ok(DockerRuntime {
+            docker,
+            endpoint,
+            repo_root,
+            build_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    async fn image_exists(&self, image: &str) -> Result<bool, RuntimeError> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(e) => Err(map_err(e)),
+        }
+    }
+
+    async fn build_project_images(&self, image: &str) -> Result<(), RuntimeError> {
+        let failed = |message: String| RuntimeError::ImageBuildFailed {
+            image: image.to_string(),
+            message,
+        };
+        let root = self.repo_root.clone().ok_or_else(|| {
+            failed("the repository root is unknown (set EMULATOR_REPO_ROOT)".into())
+        })?;
+        let script = root.join("docker/build-images.sh");
+        if !script.exists() {
+            return Err(failed(format!("{} does not exist", script.display())));
+        }
+        eprintln!(
+            "emulator: image {image} is missing; building the project's images with {} (this takes a while the first time) ...",
+            script.display()
+        );
+        let status = tokio::process::Command::new(&script)
+            .current_dir(&root)
+            .stdin(std::process::Stdio::null())
+            // Progress goes to our stderr so `up` shows it.
+            .stdout(std::process::Stdio::inherit())
+            .stderr(std::process::Stdio::inherit())
+            .status()
+            .await
+            .map_err(|e| failed(format!("cannot run {}: {e}", script.display())))?;
+        if !status.success() {
+            return Err(failed(format!("{} exited with {status}", script.display())));
+        }
+        eprintln!("emulator: project images built");
+        Ok(())
+    }
+
+    async fn inspect(&self, id: &str) -> Result<Option<ObservedContainer>, RuntimeError> {
+        let info = match self.docker.inspect_container(id, None).await {
+            Ok(i) => i,
+            Err(BollardError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => return Ok(None),
+            Err(e) => return Err(map_err(e)),
+        };
+        let state = info.state.unwrap_or_default();
+        let observed_state = match state.status {
+            Some(ContainerStateStatusEnum::RUNNING)
+            | Some(ContainerStateStatusEnum::RESTARTING)
+            | Some(ContainerStateStatusEnum::PAUSED) => ContainerState::Running,
+            Some(ContainerStateStatusEnum::CREATED) => ContainerState::Created,
+            _ => ContainerState::Exited {
+                code: state.exit_code.unwrap_or(-1),
+                oom_killed: state.oom_killed.unwrap_or(false),
+            },
+        };
+        let health = state.health.and_then(|h| match h.status {
+            Some(HealthStatusEnum::STARTING) => Some(Health::Starting),
+            Some(HealthStatusEnum::HEALTHY) => Some(Health::Healthy),
+            Some(HealthStatusEnum::UNHEALTHY) => Some(Health::Unhealthy),
+            _ => None,
+        });
+        let mut ports = Vec::new();
+        if let Some(map) = info.network_settings.and_then(|n| n.ports) {
+            for (key, bindings) in map {
+                let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+                let Ok(container_port) = port.parse::<u16>() else {
+                    continue;
+                };
+                for b in bindings.unwrap_or_default() {
+                    let Some(host_port) = b.host_port.as_deref().and_then(|p| p.parse().ok())
+                    else {
+                        continue;
+                    };
+                    ports.push(PortBinding {
+                        container_port,
+                        protocol: proto.to_string(),
+                        host_ip: b.host_ip.unwrap_or_default(),
+                        host_port,
+                    });
+                }
+            }
+        }
+        ports.sort_by_key(|p| (p.container_port, p.host_port));
+        let config = info.config.unwrap_or_default();
+        Ok(Some(ObservedContainer {
+            id: info.id.unwrap_or_default(),
+            runtime_name: info
+                .name
+                .unwrap_or_default()
+                .trim_start_matches('/')
+                .to_string(),
+            labels: config.labels.unwrap_or_default(),
+            state: observed_state,
+            health,
+            ports,
+        }))
+    }
+}
+
+fn label_filter(filter: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
+    let mut m = HashMap::new();
+    m.insert(
+        "label".to_string(),
+        filter.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+    );
+    m
+}
+
+fn health_config(spec: &ContainerSpec) -> Option<HealthConfig> {
+    const S: i64 = 1_000_000_000;
+    spec.health.as_ref().map(|h| HealthConfig {
+        test: Some(h.test.clone()),
+        interval: Some(i64::from(h.interval_s.max(1)) * S),
+        timeout: Some(i64::from(h.timeout_s.max(1)) * S),
+        retries: Some(i64::from(h.retries)),
+        start_period: Some(i64::from(h.start_period_s) * S),
+        ..Default::default()
+    })
+}
+
+impl ContainerRuntime for DockerRuntime {
+    fn info(&self) -> BoxFuture<'_, Result<EngineInfo, RuntimeError>> {
+        Box::pin(async move {
+            let v = self
+                .docker
+                .version()
+                .await
+                .map_err(|e| RuntimeError::Unavailable {
+                    endpoint: self.endpoint.clone(),
+                    message: e.to_string(),
+                })?;
+            Ok(EngineInfo {
+                version: v.version.unwrap_or_default(),
+                api_version: self.docker.client_version().to_string(),
+            })
+        })
+    }
+
+    fn ensure_image<'a>(&'a self, image: &'a str) -> BoxFuture<'a, Result<(), RuntimeError>> {
+        Box::pin(async move {
+            if self.image_exists(image).await? {
+                return Ok(());
+            }
+            if !image.starts_with(PROJECT_IMAGE_PREFIX) {
+                return Err(RuntimeError::ImageNotFound {
+                    image: image.to_string(),
+                });
+            }
+            let _guard = self.build_lock.lock().await;
+            // Another task may have built it while we waited.
+            if self.image_exists(image).await? {
+                return Ok(());
+            }
+            self.build_project_images(image).await?;
+            if self.image_exists(image).await? {
+                Ok(())
+            } else {
+                Err(RuntimeError::ImageBuildFailed {
+                    image: image.to_string(),
+                    message: "the build script finished but did not produce it".into(),
+                })
+            }
+        })
+    }
+
+    fn create_network<'a>(
+        &'a self,
+        spec: &'a NetworkSpec,
+    ) -> BoxFuture<'a, Result<(), RuntimeError>> {
+        Box::pin(async move {
+            let req = NetworkCreateRequest {
+                name: spec.name.clone(),
+                driver: Some("bridge".into()),
+                labels: Some(spec.labels.clone()),
+                ..Default::default()
+            };
+            match self.docker.create_network(req).await {
+                Ok(_) => Ok(()),
+                Err(BollardError::DockerResponseServerError {
+                    status_code: 409, ..
+                }) => Ok(()),
+                Err(e) => Err(map_err(e)),
+            }
+        })
+    }
+
+    fn remove_network<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), RuntimeError>> {
+        Box::pin(async move {
+            match self.docker.remove_network(name).await {
+                Ok(()) => Ok(()),
+                Err(BollardError::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => Ok(()),
+                Err(e) => Err(map_err(e)),
+            }
+        })
+    }
+
+    fn create_container<'a>(
+        &'a self,
+        spec: &'a ContainerSpec,
+    ) -> BoxFuture<'a, Result<String, RuntimeError>> {
+        Box::pin(async move {
+            let mut exposed = Vec::new();
+            let mut bindings: HashMap<String, Option<Vec<DockerPortBinding>>> = HashMap::new();
+            for p in &spec.ports {
+                let key = format!("{}/{}", p.container_port, p.protocol);
+                exposed.push(key.clone());
+                bindings
+                    .entry(key)
+                    .or_insert_with(|| Some(Vec::new()))
+                    .get_or_insert_with(Vec::new)
+                    .push(DockerPortBinding {
+                        host_ip: Some("127.0.0.1".into()),
+                        // "" lets the engine pick an ephemeral port.
+                        host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
+                    });
+            }
+            const MIB: i64 = 1024 * 1024;
+            let host_config = HostConfig {
+                network_mode: Some(spec.network.clone()),
+                port_bindings: Some(bindings),
+                memory: spec.memory_mib.map(|m| i64::from(m) * MIB),
+                memory_reservation: spec.memory_reservation_mib.map(|m| i64::from(m) * MIB),
+                cpu_shares: Some(i64::from(spec.cpu_shares.max(2))),
+                ..Default::default()
+            };
+            let mut endpoints = HashMap::new();
+            endpoints.insert(
+                spec.network.clone(),
+                EndpointSettings {
+                    aliases: Some(spec.aliases.clone()),
+                    ..Default::default()
+                },
+            );
+            let body = ContainerCreateBody {
+                image: Some(spec.image.clone()),
+                env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+                cmd: (!spec.command.is_empty()).then(|| spec.command.clone()),
+                entrypoint: (!spec.entry_point.is_empty()).then(|| spec.entry_point.clone()),
+                labels: Some(spec.labels.clone()),
+                exposed_ports: Some(exposed),
+                stop_timeout: Some(i64::from(spec.stop_timeout_s)),
+                healthcheck: health_config(spec),
+                host_config: Some(host_config),
+                networking_config: Some(NetworkingConfig {
+                    endpoints_config: Some(endpoints),
+                }),
+                ..Default::default()
+            };
+            let options = CreateContainerOptionsBuilder::default()
+                .name(&spec.runtime_name)
+                .build();
+            match self.docker.create_container(Some(options), body).await {
+                Ok(r) => Ok(r.id),
+                Err(BollardError::DockerResponseServerError {
+                    status_code: 409,
+                    message,
+                }) => Err(RuntimeError::Conflict(message)),
+                Err(BollardError::DockerResponseServerError { message, .. }) => {
+                    Err(RuntimeError::CannotCreate(message))
+                }
+                Err(e) => Err(map_err(e)),
+            }
+        })
+    }
+
+    fn start_container<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), RuntimeError>> {
+        Box::pin(async move {
+            match self.docker.start_container(name, None).await {
+                Ok(()) => Ok(()),
+                Err(BollardError::DockerResponseServerError {
+                    status_code: 404,
+                    message,
+                }) => Err(RuntimeError::NotFound(message)),
+                Err(BollardError::DockerResponseServerError { message, .. }) => {
+                    Err(RuntimeError::CannotStart(message))
+                }
+                Err(e) => Err(map_err(e)),
+            }
+        })
+    }
+
+    fn stop_container<'a>(
+        &'a self,
+        name: &'a str,
+        timeout_s: u32,
+    ) -> BoxFuture<'a, Result<(), RuntimeError>> {
+        Box::pin(async move {
+            let options = StopContainerOptionsBuilder::default()
+                .t(timeout_s as i32)
+                .build();
+            match self.docker.stop_container(name, Some(options)).await {
+                Ok(()) => Ok(()),
+                // 304: already stopped; 404: gone.
+                Err(BollardError::DockerResponseServerError {
+                    status_code: 304 | 404,
+                    ..
+                }) => Ok(()),
+                Err(e) => Err(map_err(e)),
+            }
+        })
+    }
+
+    fn kill_container<'a>(
+        &'a self,
+        name: &'a str,
+        signal: &'a str,
+    ) -> BoxFuture<'a, Result<(), RuntimeError>> {
+        Box::pin(async move {
+            let options = KillContainerOptionsBuilder::default()
+                .signal(signal)
+                .build();
+            self.docker
+                .kill_container(name, Some(options))
+                .await
+                .map_err(map_err)
+        })
+    }
+
+    fn remove_container<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), RuntimeError>> {
+        Box::pin(async move {
+            let options = RemoveContainerOptionsBuilder::default().force(true).build();
+            match self.docker.remove_container(name, Some(options)).await {
+                Ok(()) => Ok(()),
+                Err(BollardError::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => Ok(()),
+                // 409: removal already in progress.
+                Err(BollardError::DockerResponseServerError {
+                    status_code: 409, ..
+                }) => Ok(()),
+                Err(e) => Err(map_err(e)),
+            }
+        })
+    }
+
+    fn list_containers<'a>(
+        &'a self,
+        filter: &'a [(&'a str, &'a str)],
+    ) -> BoxFuture<'a, Result<Vec<ObservedContainer>, RuntimeError>> {
+        Box::pin(async move {
+            let options = ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&label_filter(filter))
+                .build();
+            let summaries = self
+                .docker
+                .list_containers(Some(options))
+                .await
+                .map_err(map_err)?;
+            let mut out = Vec::with_capacity(summaries.len());
+            for s in summaries {
+                let Some(id) = s.id else { continue };
+                if let Some(c) = self.inspect(&id).await? {
+                    out.push(c);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn list_networks<'a>(
+        &'a self,
+        filter: &'a [(&'a str, &'a str)],
+    ) -> BoxFuture<'a, Result<Vec<String>, RuntimeError>> {
+        Box::pin(async move {
+            let options = ListNetworksOptionsBuilder::default()
+                .filters(&label_filter(filter))
+                .build();
+            let nets = self
+                .docker
+                .list_networks(Some(options))
+                .await
+                .map_err(map_err)?;
+            Ok(nets.into_iter().filter_map(|n| n.name).collect())
+        })
+    }
+
+    fn events(&self, instance: &str) -> BoxStream<'static, Result<RuntimeEvent, RuntimeError>> {
+        let mut filters = HashMap::new();
+        filters.insert("type".to_string(), vec!["container".to_string()]);
+        filters.insert(
+            "label".to_string(),
+            vec![format!("{}={instance}", labels::INSTANCE)],
+        );
+        filters.insert(
+            "event".to_string(),
+            vec![
+                "die".into(),
+                "oom".into(),
+                "start".into(),
+                "health_status".into(),
+                "destroy".into(),
+            ],
+        );
+        let options = EventsOptionsBuilder::default().filters(&filters).build();
+        self.docker
+            .events(Some(options))
+            .map(|r| {
+                r.map(|ev| {
+                    let actor = ev.actor.unwrap_or_default();
+                    RuntimeEvent {
+                        container_id: actor.id.unwrap_or_default(),
+                        action: ev.action.unwrap_or_default(),
+                        labels: actor.attributes.unwrap_or_default(),
+                    }
+                })
+                .map_err(map_err)
+            })
+            .boxed()
+    }
+}

@@ -1,0 +1,222 @@
+//! The container runtime boundary: everything the control plane asks of a
+//! container engine, as one object-safe trait held as `Arc<dyn
+//! ContainerRuntime>`.
+//!
+//! [`docker`] is the only module that talks to Docker (through bollard);
+//! [`testing`] is an in-memory fake for fast unit tests. The types here are
+//! engine-neutral: a [`ContainerSpec`] says what to create, an
+//! [`ObservedContainer`] says what is there, [`RuntimeEvent`]s say that
+//! something changed.
+//!
+//! Every object the emulator creates carries the [`labels`] of its emulator
+//! instance; listing, events and cleanup filter on them, so two emulators
+//! (or a compose stack) on the same engine never see each other's objects.
+
+pub mod docker;
+pub mod testing;
+
+use std::collections::HashMap;
+
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+
+/// Label keys put on every network and container.
+pub mod labels {
+    /// The emulator instance id (every object has it; the filter for all
+    /// listing, events, adoption and `down`).
+    pub const INSTANCE: &str = "com.pingpong.emulator.instance";
+    pub const CLUSTER: &str = "com.pingpong.emulator.cluster";
+    pub const TASK_ARN: &str = "com.pingpong.emulator.task-arn";
+    pub const TASK_DEFINITION: &str = "com.pingpong.emulator.task-definition";
+    pub const CONTAINER_NAME: &str = "com.pingpong.emulator.container-name";
+    pub const CONTAINER_INSTANCE: &str = "com.pingpong.emulator.container-instance";
+}
+
+/// A failure of the runtime, worded for the task's `stoppedReason`.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("cannot connect to the Docker engine at {endpoint}: {message}")]
+    Unavailable { endpoint: String, message: String },
+    #[error("CannotPullContainerError: pull access denied for {image}, repository does not exist (no registry is reachable from the emulator)")]
+    ImageNotFound { image: String },
+    #[error("CannotPullContainerError: building project image {image} failed: {message}")]
+    ImageBuildFailed { image: String, message: String },
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("CannotStartContainerError: {0}")]
+    CannotStart(String),
+    #[error("CannotCreateContainerError: {0}")]
+    CannotCreate(String),
+    #[error("docker: {0}")]
+    Other(String),
+}
+
+/// Health as the engine reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
+/// A container's state as observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContainerState {
+    Created,
+    Running,
+    Exited { code: i64, oom_killed: bool },
+}
+
+/// A host port published for a container port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortBinding {
+    pub container_port: u16,
+    pub protocol: String,
+    pub host_ip: String,
+    pub host_port: u16,
+}
+
+/// What the runtime reports about one labelled container.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObservedContainer {
+    pub id: String,
+    /// The engine-level name (`ecs-<family>-<rev>-<container>-<task id>`).
+    pub runtime_name: String,
+    pub labels: HashMap<String, String>,
+    pub state: ContainerState,
+    pub health: Option<Health>,
+    pub ports: Vec<PortBinding>,
+}
+
+impl ObservedContainer {
+    pub fn task_arn(&self) -> Option<&str> {
+        self.labels.get(labels::TASK_ARN).map(String::as_str)
+    }
+    /// The ECS container name.
+    pub fn container_name(&self) -> Option<&str> {
+        self.labels.get(labels::CONTAINER_NAME).map(String::as_str)
+    }
+}
+
+/// A port to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSpec {
+    pub container_port: u16,
+    /// `None`: a dynamic host port on 127.0.0.1.
+    pub host_port: Option<u16>,
+    pub protocol: String,
+}
+
+/// A health check in engine terms (durations in seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthSpec {
+    /// `CMD ...`, `CMD-SHELL ...` or `NONE`, as in ECS and Docker.
+    pub test: Vec<String>,
+    pub interval_s: u32,
+    pub timeout_s: u32,
+    pub retries: u32,
+    pub start_period_s: u32,
+}
+
+/// Everything needed to create one container.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerSpec {
+    pub runtime_name: String,
+    pub image: String,
+    pub env: Vec<(String, String)>,
+    pub command: Vec<String>,
+    pub entry_point: Vec<String>,
+    /// Hard limit, MiB.
+    pub memory_mib: Option<u32>,
+    /// Soft limit, MiB.
+    pub memory_reservation_mib: Option<u32>,
+    pub cpu_shares: u32,
+    pub stop_timeout_s: u32,
+    pub health: Option<HealthSpec>,
+    pub ports: Vec<PortSpec>,
+    pub network: String,
+    /// Names other containers of the task reach this one by.
+    pub aliases: Vec<String>,
+    pub labels: HashMap<String, String>,
+}
+
+/// A user-defined network for one task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkSpec {
+    pub name: String,
+    pub labels: HashMap<String, String>,
+}
+
+/// Something changed for a labelled container.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeEvent {
+    pub container_id: String,
+    /// `die`, `oom`, `start`, `health_status: healthy`, ...
+    pub action: String,
+    pub labels: HashMap<String, String>,
+}
+
+impl RuntimeEvent {
+    pub fn task_arn(&self) -> Option<&str> {
+        self.labels.get(labels::TASK_ARN).map(String::as_str)
+    }
+}
+
+/// What the engine says about itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineInfo {
+    pub version: String,
+    pub api_version: String,
+}
+
+/// The container engine, as the control plane sees it. Object-safe: held as
+/// `Arc<dyn ContainerRuntime>`. All operations are idempotent where that is
+/// cheap (removing what is gone succeeds).
+pub trait ContainerRuntime: Send + Sync + 'static {
+    /// The engine's version; an error when no engine answers.
+    fn info(&self) -> BoxFuture<'_, Result<EngineInfo, RuntimeError>>;
+    /// Makes sure the image exists locally: the project's own images are
+    /// built when missing, any other missing image is
+    /// [`RuntimeError::ImageNotFound`].
+    fn ensure_image<'a>(&'a self, image: &'a str) -> BoxFuture<'a, Result<(), RuntimeError>>;
+    /// Creates the network (succeeds when it already exists).
+    fn create_network<'a>(
+        &'a self,
+        spec: &'a NetworkSpec,
+    ) -> BoxFuture<'a, Result<(), RuntimeError>>;
+    fn remove_network<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), RuntimeError>>;
+    /// Creates a container; [`RuntimeError::Conflict`] when the name is taken.
+    fn create_container<'a>(
+        &'a self,
+        spec: &'a ContainerSpec,
+    ) -> BoxFuture<'a, Result<String, RuntimeError>>;
+    fn start_container<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), RuntimeError>>;
+    /// SIGTERM, then SIGKILL after `timeout_s`.
+    fn stop_container<'a>(
+        &'a self,
+        name: &'a str,
+        timeout_s: u32,
+    ) -> BoxFuture<'a, Result<(), RuntimeError>>;
+    fn kill_container<'a>(
+        &'a self,
+        name: &'a str,
+        signal: &'a str,
+    ) -> BoxFuture<'a, Result<(), RuntimeError>>;
+    /// Force-removes a container (succeeds when it is gone already).
+    fn remove_container<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), RuntimeError>>;
+    /// Containers carrying all of `labels` (key=value), running or not.
+    fn list_containers<'a>(
+        &'a self,
+        labels: &'a [(&'a str, &'a str)],
+    ) -> BoxFuture<'a, Result<Vec<ObservedContainer>, RuntimeError>>;
+    /// Names of networks carrying all of `labels`.
+    fn list_networks<'a>(
+        &'a self,
+        labels: &'a [(&'a str, &'a str)],
+    ) -> BoxFuture<'a, Result<Vec<String>, RuntimeError>>;
+    /// Container events (die, oom, start, health_status) of containers
+    /// carrying `instance_label`. Ends when the engine connection drops.
+    fn events(&self, instance: &str) -> BoxStream<'static, Result<RuntimeEvent, RuntimeError>>;
+}
