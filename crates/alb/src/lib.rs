@@ -1,1 +1,373 @@
-//! The Application Load Balancer (placeholder until its issue lands).
+//! A local Application Load Balancer with AWS ALB semantics, built on
+//! hyper 1 / hyper-util: listeners, listener rules, target groups, active
+//! health checks, draining, passive retry and CloudWatch-named metrics, all
+//! changeable at runtime through cheap, cloneable handles.
+//!
+//! # Layout
+//!
+//! Modules are arranged in the order a request travels (linkerd2-proxy
+//! style):
+//!
+//! - [`listener`]: the bound socket, connection limits (max connections,
+//!   header size, header read timeout, idle timeout), the per-request entry.
+//! - [`rule`]: conditions and actions, compiled into a priority-ordered
+//!   route table swapped in atomically; [`wildcard`] is its `*`/`?` matcher.
+//! - [`target_group`]: target selection (round robin, least outstanding
+//!   requests, fail-open), registration, draining, the health check loop.
+//! - [`target`]: one target's address, health flags and in-flight count.
+//! - [`health_check`]: settings, the pure health state machine, the probe.
+//! - [`forward`]: the pooled upstream client, header rewriting, passive
+//!   retry, 502/503/504.
+//! - [`metrics`]: counters and Prometheus text.
+//! - [`load_balancer`]: attributes and the [`LoadBalancerHandle`] /
+//!   [`ListenerHandle`] control API; [`Alb`] (here) is the registry that
+//!   owns load balancers and target groups.
+//!
+//! # Usage
+//!
+//! ```no_run
+//! use alb::{Action, Alb, Condition, LoadBalancerAttributes, RuleConfig, Target, TargetGroupConfig};
+//!
+//! # async fn demo() -> anyhow::Result<()> {
+//! let alb = Alb::new(); // inside a Tokio runtime
+//! let node = alb.create_target_group("arn:tg/node", TargetGroupConfig::new(3000))?;
+//! node.register_targets(&[Target::new("127.0.0.1", 3001)])?;
+//! alb.create_target_group("arn:tg/client", TargetGroupConfig::new(3000))?;
+//! let lb = alb.create_load_balancer("arn:lb/app", LoadBalancerAttributes::default())?;
+//! let listener = lb
+//!     .create_listener("arn:listener/80", "127.0.0.1:8080".parse()?, Action::forward("arn:tg/client"))
+//!     .await?;
+//! listener.create_rule(
+//!     "arn:rule/1",
+//!     RuleConfig {
+//!         priority: 1,
+//!         conditions: vec![Condition::PathPattern(vec!["/start".into(), "/ping".into()])],
+//!         action: Action::forward("arn:tg/node"),
+//!     },
+//! )?;
+//! for t in node.describe_target_health(None) {
+//!     println!("{} {} {:?}", t.target.id, t.health.state, t.health.reason);
+//! }
+//! println!("{}", alb.render_prometheus());
+//! alb.shutdown(std::time::Duration::from_secs(5)).await;
+//! # Ok(()) }
+//! ```
+//!
+//! The standalone `alb` binary (`src/main.rs`) builds a static
+//! configuration from command-line flags; see `alb --help`.
+
+pub mod forward;
+pub mod health_check;
+pub mod listener;
+pub mod load_balancer;
+pub mod metrics;
+pub mod rule;
+pub mod target;
+pub mod target_group;
+pub mod wildcard;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::runtime::Handle;
+
+pub use forward::AlbBody;
+pub use health_check::{
+    HealthCheckConfig, HealthCheckError, HealthCheckPort, HealthProbe, HttpProbe, Matcher,
+    ProbeOutcome, ProbeRequest, TargetHealth, TargetHealthReason, TargetHealthState,
+};
+pub use listener::ListenerError;
+pub use load_balancer::{
+    ListenerHandle, LoadBalancerAttributes, LoadBalancerError, LoadBalancerHandle,
+};
+pub use metrics::LoadBalancerCounts;
+pub use rule::{
+    Action, Condition, FixedResponseConfig, QueryStringPair, RedirectConfig, RedirectStatus,
+    RuleConfig, RuleDescription, RuleError, WeightedTargetGroup,
+};
+pub use target::Target;
+pub use target_group::{
+    LoadBalancingAlgorithm, TargetGroupAttributes, TargetGroupConfig, TargetGroupError,
+    TargetGroupHandle, TargetHealthDescription,
+};
+
+use forward::UpstreamClient;
+use load_balancer::LoadBalancer;
+use target_group::TargetGroup;
+
+/// The registry of load balancers and target groups. Cheap to clone,
+/// `Send + Sync`; every clone controls the same balancer.
+#[derive(Clone)]
+pub struct Alb {
+    pub(crate) inner: Arc<AlbInner>,
+}
+
+pub(crate) struct AlbInner {
+    registry: Mutex<Registry>,
+    client: UpstreamClient,
+    probe: Arc<dyn HealthProbe>,
+    pub(crate) runtime: Handle,
+}
+
+#[derive(Default)]
+pub(crate) struct Registry {
+    pub load_balancers: BTreeMap<String, Arc<LoadBalancer>>,
+    pub target_groups: BTreeMap<String, Arc<TargetGroup>>,
+}
+
+/// Builds an [`Alb`] with a non-default health probe.
+pub struct AlbBuilder {
+    probe: Arc<dyn HealthProbe>,
+}
+
+impl AlbBuilder {
+    /// Replace the HTTP health probe (tests use a scripted fake).
+    pub fn health_probe(mut self, probe: Arc<dyn HealthProbe>) -> Self {
+        self.probe = probe;
+        self
+    }
+
+    /// Must be called within a Tokio runtime: the balancer spawns its
+    /// listeners, health loops and drain tasks there.
+    pub fn build(self) -> Alb {
+        Alb {
+            inner: Arc::new(AlbInner {
+                registry: Mutex::new(Registry::default()),
+                client: forward::new_client(),
+                probe: self.probe,
+                runtime: Handle::current(),
+            }),
+        }
+    }
+}
+
+impl Default for Alb {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Alb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let reg = self.lock();
+        f.debug_struct("Alb")
+            .field(
+                "load_balancers",
+                &reg.load_balancers.keys().collect::<Vec<_>>(),
+            )
+            .field(
+                "target_groups",
+                &reg.target_groups.keys().collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl Alb {
+    /// A balancer with the real HTTP health probe. Must be called within a
+    /// Tokio runtime (see [`AlbBuilder::build`]).
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    pub fn builder() -> AlbBuilder {
+        AlbBuilder {
+            probe: Arc::new(HttpProbe::new()),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Registry> {
+        self.inner
+            .registry
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `CreateTargetGroup`.
+    pub fn create_target_group(
+        &self,
+        target_group_arn: impl Into<String>,
+        config: TargetGroupConfig,
+    ) -> Result<TargetGroupHandle, TargetGroupError> {
+        let arn = target_group_arn.into();
+        let mut reg = self.lock();
+        if reg.target_groups.contains_key(&arn) {
+            return Err(TargetGroupError::Exists(arn));
+        }
+        let tg = TargetGroup::new(
+            arn.clone(),
+            config,
+            Arc::clone(&self.inner.probe),
+            self.inner.runtime.clone(),
+        )?;
+        reg.target_groups.insert(arn, Arc::clone(&tg));
+        Ok(TargetGroupHandle { inner: tg })
+    }
+
+    pub fn target_group(&self, target_group_arn: &str) -> Option<TargetGroupHandle> {
+        self.lock()
+            .target_groups
+            .get(target_group_arn)
+            .map(|tg| TargetGroupHandle {
+                inner: Arc::clone(tg),
+            })
+    }
+
+    pub fn target_groups(&self) -> Vec<TargetGroupHandle> {
+        self.lock()
+            .target_groups
+            .values()
+            .map(|tg| TargetGroupHandle {
+                inner: Arc::clone(tg),
+            })
+            .collect()
+    }
+
+    /// `DeleteTargetGroup`: refused while a listener rule or default action
+    /// forwards to it (AWS `ResourceInUse`). Stops its health checks.
+    pub fn delete_target_group(&self, target_group_arn: &str) -> Result<(), TargetGroupError> {
+        let mut reg = self.lock();
+        for lb in reg.load_balancers.values() {
+            for (larn, (l, _)) in lb.lock_listeners().iter() {
+                if l.lock_rules().uses_target_group(target_group_arn) {
+                    return Err(TargetGroupError::InUse {
+                        target_group_arn: target_group_arn.to_owned(),
+                        listener_arn: larn.clone(),
+                    });
+                }
+            }
+        }
+        let tg = reg
+            .target_groups
+            .remove(target_group_arn)
+            .ok_or_else(|| TargetGroupError::NotFound(target_group_arn.to_owned()))?;
+        tg.shutdown();
+        Ok(())
+    }
+
+    /// `CreateLoadBalancer` (listeners are added on the handle).
+    pub fn create_load_balancer(
+        &self,
+        load_balancer_arn: impl Into<String>,
+        attributes: LoadBalancerAttributes,
+    ) -> Result<LoadBalancerHandle, LoadBalancerError> {
+        let arn = load_balancer_arn.into();
+        let mut reg = self.lock();
+        if reg.load_balancers.contains_key(&arn) {
+            return Err(LoadBalancerError::Exists(arn));
+        }
+        let lb = Arc::new(LoadBalancer::new(
+            arn.clone(),
+            attributes,
+            self.inner.client.clone(),
+        ));
+        reg.load_balancers.insert(arn, Arc::clone(&lb));
+        Ok(LoadBalancerHandle {
+            alb: self.clone(),
+            lb,
+        })
+    }
+
+    pub fn load_balancer(&self, load_balancer_arn: &str) -> Option<LoadBalancerHandle> {
+        self.lock()
+            .load_balancers
+            .get(load_balancer_arn)
+            .map(|lb| LoadBalancerHandle {
+                alb: self.clone(),
+                lb: Arc::clone(lb),
+            })
+    }
+
+    pub fn load_balancers(&self) -> Vec<LoadBalancerHandle> {
+        self.lock()
+            .load_balancers
+            .values()
+            .map(|lb| LoadBalancerHandle {
+                alb: self.clone(),
+                lb: Arc::clone(lb),
+            })
+            .collect()
+    }
+
+    /// `DeleteLoadBalancer`: unbinds its listeners (done when this returns);
+    /// open connections finish their current request in the background.
+    pub async fn delete_load_balancer(
+        &self,
+        load_balancer_arn: &str,
+    ) -> Result<(), LoadBalancerError> {
+        let lb = self
+            .lock()
+            .load_balancers
+            .remove(load_balancer_arn)
+            .ok_or_else(|| LoadBalancerError::NotFound(load_balancer_arn.to_owned()))?;
+        lb.close_listeners().await;
+        Ok(())
+    }
+
+    /// Prometheus text for every load balancer and target group, CloudWatch
+    /// metric names, `LoadBalancer` / `TargetGroup` labels.
+    pub fn render_prometheus(&self) -> String {
+        let (lbs, tgs): (Vec<_>, Vec<_>) = {
+            let reg = self.lock();
+            (
+                reg.load_balancers.values().cloned().collect(),
+                reg.target_groups.values().cloned().collect(),
+            )
+        };
+        let lb_rows: Vec<(&str, &metrics::LoadBalancerMetrics)> = lbs
+            .iter()
+            .map(|lb| (lb.arn.as_str(), &lb.metrics))
+            .collect();
+        let tg_rows: Vec<metrics::TargetGroupSample<'_>> = tgs
+            .iter()
+            .map(|tg| {
+                let (healthy, unhealthy) = tg.host_counts();
+                metrics::TargetGroupSample {
+                    arn: &tg.arn,
+                    metrics: &tg.metrics,
+                    healthy,
+                    unhealthy,
+                    per_target: tg
+                        .per_target_requests()
+                        .into_iter()
+                        .map(|(t, n)| (format!("{}:{}", t.id, t.port), n))
+                        .collect(),
+                }
+            })
+            .collect();
+        metrics::render(&lb_rows, &tg_rows)
+    }
+
+    /// Graceful stop: unbind every listener, let open connections finish
+    /// their current request for up to `grace`, stop health checks. Returns
+    /// whether every connection closed in time.
+    pub async fn shutdown(&self, grace: Duration) -> bool {
+        let (lbs, tgs): (Vec<_>, Vec<_>) = {
+            let mut reg = self.lock();
+            (
+                std::mem::take(&mut reg.load_balancers)
+                    .into_values()
+                    .collect(),
+                std::mem::take(&mut reg.target_groups)
+                    .into_values()
+                    .collect(),
+            )
+        };
+        let mut listeners = Vec::new();
+        for lb in &lbs {
+            listeners.extend(lb.close_listeners().await);
+        }
+        let drained = tokio::time::timeout(grace, async {
+            for l in &listeners {
+                l.tasks.wait().await;
+            }
+        })
+        .await
+        .is_ok();
+        for tg in tgs {
+            tg.shutdown();
+        }
+        drained
+    }
+}

@@ -1,0 +1,422 @@
+//! Forwarding one request to a target group: target choice, header
+//! rewriting, the pooled upstream client, passive retry and the ELB error
+//! responses (503 no target, 502 connect failure or broken response, 504
+//! target timeout).
+//!
+//! The upstream client is one hyper-util legacy `Client` shared by the whole
+//! [`crate::Alb`], pooling keep-alive connections per target authority and
+//! resolving host names on every new connection (Docker DNS names keep
+//! working when containers move). The request body is handed to the first
+//! attempt through a shared slot: if the connection fails before the body
+//! was ever polled, the slot still holds it and a retry can send it.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::uri::{PathAndQuery, Scheme};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tracing::debug;
+
+use crate::listener::ConnRequest;
+use crate::load_balancer::LoadBalancer;
+use crate::target::{InFlight, TargetRuntime};
+use crate::target_group::TargetGroup;
+
+/// The pooled client every load balancer shares.
+pub(crate) type UpstreamClient = Client<HttpConnector, UpstreamBody>;
+
+pub(crate) fn new_client() -> UpstreamClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(Duration::from_secs(10)));
+    Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(Duration::from_secs(55))
+        .pool_max_idle_per_host(1024)
+        .build(connector)
+}
+
+/// Connection-level headers that never cross a proxy (RFC 9110 7.6.1).
+const HOP_BY_HOP: [HeaderName; 7] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
+static X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Headers named in `Connection` are hop-by-hop too.
+    if let Some(listed) = headers
+        .get(header::CONNECTION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let named: Vec<HeaderName> = listed
+            .split(',')
+            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+            .collect();
+        for n in named {
+            headers.remove(n);
+        }
+    }
+    for h in &HOP_BY_HOP {
+        headers.remove(h);
+    }
+}
+
+/// `Root=1-<epoch seconds hex>-<96 random bits hex>`, like AWS.
+fn trace_id() -> HeaderValue {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let rnd: u128 = rand::random::<u128>() & ((1u128 << 96) - 1);
+    let s = format!("Root=1-{secs:08x}-{rnd:024x}");
+    HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("Root=1-0-0"))
+}
+
+fn rewrite_request_headers(headers: &mut HeaderMap, client_ip: &str, listener_port: &HeaderValue) {
+    strip_hop_by_hop(headers);
+    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(prev) if !prev.is_empty() => HeaderValue::from_str(&format!("{prev}, {client_ip}")),
+        _ => HeaderValue::from_str(client_ip),
+    };
+    if let Ok(v) = xff {
+        headers.insert(X_FORWARDED_FOR.clone(), v);
+    }
+    headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
+    headers.insert(X_FORWARDED_PORT.clone(), listener_port.clone());
+    if !headers.contains_key(&X_AMZN_TRACE_ID) {
+        headers.insert(X_AMZN_TRACE_ID.clone(), trace_id());
+    }
+}
+
+/// The body sent upstream: nothing, or the client's body through a slot a
+/// retry can take back if the first attempt never touched it.
+pub(crate) enum UpstreamBody {
+    Empty,
+    Shared {
+        slot: Arc<Mutex<Option<Incoming>>>,
+        taken: Option<Incoming>,
+    },
+}
+
+impl Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match self.get_mut() {
+            UpstreamBody::Empty => Poll::Ready(None),
+            UpstreamBody::Shared { slot, taken } => {
+                if taken.is_none() {
+                    *taken = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+                }
+                match taken {
+                    Some(body) => Pin::new(body).poll_frame(cx),
+                    None => Poll::Ready(None),
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            UpstreamBody::Empty => true,
+            UpstreamBody::Shared { taken: Some(b), .. } => b.is_end_stream(),
+            UpstreamBody::Shared { .. } => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            UpstreamBody::Empty => SizeHint::with_exact(0),
+            UpstreamBody::Shared { slot, taken } => match taken {
+                Some(b) => b.size_hint(),
+                None => slot
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.as_ref().map(Body::size_hint))
+                    .unwrap_or_default(),
+            },
+        }
+    }
+}
+
+/// The response body the listener sends: a short ELB-made body, or the
+/// target's streamed body holding the request's in-flight guards until it
+/// ends.
+pub struct AlbBody {
+    kind: BodyKind,
+}
+
+enum BodyKind {
+    Full(Option<Bytes>),
+    Upstream {
+        body: Incoming,
+        guards: Option<(InFlight, ConnRequest)>,
+    },
+}
+
+impl AlbBody {
+    pub(crate) fn full(b: impl Into<Bytes>) -> Self {
+        AlbBody {
+            kind: BodyKind::Full(Some(b.into())),
+        }
+    }
+}
+
+impl Body for AlbBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match &mut self.get_mut().kind {
+            BodyKind::Full(b) => Poll::Ready(
+                b.take()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| Ok(Frame::data(b))),
+            ),
+            BodyKind::Upstream { body, guards } => {
+                let r = Pin::new(&mut *body).poll_frame(cx);
+                if matches!(r, Poll::Ready(None) | Poll::Ready(Some(Err(_))))
+                    || body.is_end_stream()
+                {
+                    // Finished: the request no longer counts as in flight.
+                    guards.take();
+                }
+                r
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            BodyKind::Full(b) => b.as_ref().is_none_or(Bytes::is_empty),
+            BodyKind::Upstream { body, .. } => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            BodyKind::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
+            BodyKind::Upstream { body, .. } => body.size_hint(),
+        }
+    }
+}
+
+/// A short plain-text response made by the load balancer itself.
+pub(crate) fn elb_response(
+    lb: &LoadBalancer,
+    status: StatusCode,
+    body: &'static str,
+) -> Response<AlbBody> {
+    lb.metrics.elb_response(status);
+    let mut resp = Response::new(AlbBody::full(Bytes::from_static(body.as_bytes())));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+fn is_idempotent(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
+}
+
+/// Whether the error says the connection died before any response arrived.
+fn closed_before_response(e: &hyper_util::client::legacy::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            return h.is_incomplete_message() || h.is_canceled() || h.is_closed();
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            );
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// Everything the forwarder needs from the accepting side.
+pub(crate) struct Downstream<'a> {
+    pub client_ip: &'a str,
+    pub listener_port: &'a HeaderValue,
+    pub conn: ConnRequest,
+}
+
+/// Forward `req` to a target of `tg`, with at most one passive retry.
+pub(crate) async fn forward(
+    lb: &LoadBalancer,
+    tg: &Arc<TargetGroup>,
+    req: Request<Incoming>,
+    down: Downstream<'_>,
+) -> Response<AlbBody> {
+    use std::sync::atomic::Ordering::Relaxed;
+    tg.metrics.requests.fetch_add(1, Relaxed);
+    let (mut parts, body) = req.into_parts();
+    rewrite_request_headers(&mut parts.headers, down.client_ip, down.listener_port);
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| PathAndQuery::from_static("/"));
+    let body_empty = body.is_end_stream();
+    let slot = (!body_empty).then(|| Arc::new(Mutex::new(Some(body))));
+    let retry_allowed = tg.passive_retry();
+    let idempotent = is_idempotent(&parts.method);
+    let timeout = lb.attributes().target_timeout;
+    let mut headers = Some(parts.headers);
+    let mut failed: Option<Arc<TargetRuntime>> = None;
+
+    for attempt in 0..2 {
+        let Some(target) = tg.select(failed.as_ref()) else {
+            return if failed.is_some() {
+                elb_response(lb, StatusCode::BAD_GATEWAY, "502 Bad Gateway\n")
+            } else {
+                elb_response(
+                    lb,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "503 Service Unavailable\n",
+                )
+            };
+        };
+        let in_flight = target.start_request();
+        let mut uri_parts = http::uri::Parts::default();
+        uri_parts.scheme = Some(Scheme::HTTP);
+        uri_parts.authority = Some(target.authority.clone());
+        uri_parts.path_and_query = Some(path_and_query.clone());
+        let Ok(uri) = Uri::from_parts(uri_parts) else {
+            return elb_response(lb, StatusCode::BAD_REQUEST, "400 Bad Request\n");
+        };
+        let last_chance = attempt == 1 || !retry_allowed;
+        let hdrs = if last_chance {
+            headers.take().unwrap_or_default()
+        } else {
+            headers.clone().unwrap_or_default()
+        };
+        let mut upstream = Request::new(match &slot {
+            None => UpstreamBody::Empty,
+            Some(s) => UpstreamBody::Shared {
+                slot: Arc::clone(s),
+                taken: None,
+            },
+        });
+        *upstream.method_mut() = parts.method.clone();
+        *upstream.uri_mut() = uri;
+        *upstream.version_mut() = Version::HTTP_11;
+        *upstream.headers_mut() = hdrs;
+
+        let started = tokio::time::Instant::now();
+        match tokio::time::timeout(timeout, lb.client.request(upstream)).await {
+            Err(_) => {
+                debug!(target = %target.authority, "target timed out");
+                return elb_response(lb, StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout\n");
+            }
+            Ok(Ok(resp)) => {
+                let elapsed = started.elapsed();
+                lb.metrics.response_time.record(elapsed);
+                tg.metrics.response_time.record(elapsed);
+                lb.metrics.target_codes.record(resp.status());
+                tg.metrics.target_codes.record(resp.status());
+                let (mut rparts, rbody) = resp.into_parts();
+                strip_hop_by_hop(&mut rparts.headers);
+                return Response::from_parts(
+                    rparts,
+                    AlbBody {
+                        kind: BodyKind::Upstream {
+                            body: rbody,
+                            guards: Some((in_flight, down.conn)),
+                        },
+                    },
+                );
+            }
+            Ok(Err(e)) => {
+                let body_untouched = slot
+                    .as_ref()
+                    .is_none_or(|s| s.lock().map(|b| b.is_some()).unwrap_or(false));
+                let connect = e.is_connect();
+                if connect {
+                    lb.metrics.target_connection_errors.fetch_add(1, Relaxed);
+                    tg.passive_failure(in_flight.target(), "connection failed");
+                }
+                let retry = !last_chance
+                    && body_untouched
+                    && (connect || (idempotent && body_empty && closed_before_response(&e)));
+                debug!(target = %target.authority, error = %e, connect, retry, "target request failed");
+                if retry {
+                    drop(in_flight);
+                    failed = Some(target);
+                    continue;
+                }
+                return elb_response(lb, StatusCode::BAD_GATEWAY, "502 Bad Gateway\n");
+            }
+        }
+    }
+    elb_response(lb, StatusCode::BAD_GATEWAY, "502 Bad Gateway\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_and_forwarded_headers() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_static("example.com"));
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, x-secret"),
+        );
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert(header::TE, HeaderValue::from_static("trailers"));
+        h.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.7"));
+        rewrite_request_headers(&mut h, "127.0.0.1", &HeaderValue::from_static("8080"));
+        assert_eq!(
+            h.get(header::HOST).map(|v| v.as_bytes()),
+            Some(&b"example.com"[..])
+        );
+        for gone in ["connection", "x-secret", "keep-alive", "te"] {
+            assert!(!h.contains_key(gone), "{gone}");
+        }
+        assert_eq!(h["x-forwarded-for"], "203.0.113.7, 127.0.0.1");
+        assert_eq!(h["x-forwarded-proto"], "http");
+        assert_eq!(h["x-forwarded-port"], "8080");
+        let trace = h["x-amzn-trace-id"].to_str().expect("ascii");
+        let parts: Vec<&str> = trace.trim_start_matches("Root=").split('-').collect();
+        assert_eq!(parts.len(), 3, "{trace}");
+        assert_eq!(parts[0], "1");
+        assert_eq!(parts[1].len(), 8);
+        assert_eq!(parts[2].len(), 24);
+        assert!(parts[2].bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+}

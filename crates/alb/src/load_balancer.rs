@@ -1,0 +1,384 @@
+//! Load balancers: attributes, counters, listeners, and the handles the
+//! embedding emulator uses to change them while traffic flows.
+//!
+//! A load balancer is a named group of listeners sharing attributes (idle
+//! timeout, header limits, connection limit, target timeout) and CloudWatch
+//! counters. Attributes live in an `ArcSwap` so a change applies to the next
+//! connection (limits) or the next request (target timeout) without a
+//! restart. Rule changes go through [`ListenerHandle`], which recompiles the
+//! listener's route table under the registry lock (so a target group cannot
+//! be deleted halfway through) and swaps it in.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+use crate::forward::UpstreamClient;
+use crate::listener::{accept_loop, Listener, ListenerError};
+use crate::metrics::{LoadBalancerCounts, LoadBalancerMetrics};
+use crate::rule::{Action, Condition, RuleConfig, RuleDescription, RuleError, RuleSet};
+use crate::Alb;
+
+/// Why a load balancer operation failed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LoadBalancerError {
+    #[error("load balancer {0} already exists")]
+    Exists(String),
+    #[error("load balancer {0} not found")]
+    NotFound(String),
+}
+
+/// Load balancer attributes and limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadBalancerAttributes {
+    /// `idle_timeout.timeout_seconds`: close a client connection with no
+    /// request for this long (default 60 s).
+    pub idle_timeout: Duration,
+    /// Close a connection whose request head is not complete this long after
+    /// its first byte (slowloris defence; default 10 s).
+    pub header_read_timeout: Duration,
+    /// Request line plus headers above this size get 431 (default 64 KiB,
+    /// at least 8 KiB).
+    pub max_header_bytes: usize,
+    /// Connections beyond this are closed at once and counted in
+    /// `RejectedConnectionCount` (default 10 000).
+    pub max_connections: usize,
+    /// A target slower than this to send response headers gets the client a
+    /// 504 (default 60 s, the idle timeout, like AWS).
+    pub target_timeout: Duration,
+}
+
+impl Default for LoadBalancerAttributes {
+    fn default() -> Self {
+        LoadBalancerAttributes {
+            idle_timeout: Duration::from_secs(60),
+            header_read_timeout: Duration::from_secs(10),
+            max_header_bytes: 64 * 1024,
+            max_connections: 10_000,
+            target_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Listeners by ARN, each with its accept loop task.
+pub(crate) type ListenerMap = BTreeMap<String, (Arc<Listener>, Option<JoinHandle<()>>)>;
+
+pub(crate) struct LoadBalancer {
+    pub arn: String,
+    attributes: ArcSwap<LoadBalancerAttributes>,
+    pub metrics: LoadBalancerMetrics,
+    pub client: UpstreamClient,
+    pub listeners: Mutex<ListenerMap>,
+}
+
+impl LoadBalancer {
+    pub(crate) fn new(
+        arn: String,
+        attributes: LoadBalancerAttributes,
+        client: UpstreamClient,
+    ) -> Self {
+        LoadBalancer {
+            arn,
+            attributes: ArcSwap::from_pointee(attributes),
+            metrics: LoadBalancerMetrics::default(),
+            client,
+            listeners: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub(crate) fn attributes(&self) -> Arc<LoadBalancerAttributes> {
+        self.attributes.load_full()
+    }
+
+    pub(crate) fn lock_listeners(&self) -> std::sync::MutexGuard<'_, ListenerMap> {
+        self.listeners.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stop accepting on every listener; returns them so the caller can wait.
+    pub(crate) async fn close_listeners(&self) -> Vec<Arc<Listener>> {
+        let taken: Vec<_> = std::mem::take(&mut *self.lock_listeners())
+            .into_values()
+            .collect();
+        let mut out = Vec::with_capacity(taken.len());
+        for (l, task) in taken {
+            close_listener(&l, task).await;
+            out.push(l);
+        }
+        out
+    }
+}
+
+async fn close_listener(l: &Listener, accept: Option<JoinHandle<()>>) {
+    l.cancel.cancel();
+    l.tasks.close();
+    if let Some(t) = accept {
+        // The socket is unbound once the accept loop has returned.
+        let _ = t.await;
+    }
+    info!(listener = %l.arn, "listener closed");
+}
+
+/// A cheap, cloneable handle to one load balancer.
+#[derive(Clone)]
+pub struct LoadBalancerHandle {
+    pub(crate) alb: Alb,
+    pub(crate) lb: Arc<LoadBalancer>,
+}
+
+impl std::fmt::Debug for LoadBalancerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadBalancerHandle")
+            .field("arn", &self.lb.arn)
+            .finish()
+    }
+}
+
+impl LoadBalancerHandle {
+    pub fn arn(&self) -> &str {
+        &self.lb.arn
+    }
+
+    pub fn attributes(&self) -> LoadBalancerAttributes {
+        self.lb.attributes().as_ref().clone()
+    }
+
+    /// `ModifyLoadBalancerAttributes`: applies to new connections and new
+    /// requests.
+    pub fn set_attributes(&self, attributes: LoadBalancerAttributes) {
+        self.lb.attributes.store(Arc::new(attributes));
+    }
+
+    /// A snapshot of this load balancer's CloudWatch counters.
+    pub fn counts(&self) -> LoadBalancerCounts {
+        self.lb.metrics.snapshot()
+    }
+
+    /// `CreateListener`: bind `addr` (port 0 picks a free port; read it back
+    /// with [`ListenerHandle::local_addr`]) and start serving with
+    /// `default_action` until rules are added.
+    pub async fn create_listener(
+        &self,
+        listener_arn: impl Into<String>,
+        addr: SocketAddr,
+        default_action: Action,
+    ) -> Result<ListenerHandle, ListenerError> {
+        let arn = listener_arn.into();
+        let rule_err = |source| ListenerError::Rule {
+            listener_arn: arn.clone(),
+            source,
+        };
+        if self.lock_listener_exists(&arn) {
+            return Err(ListenerError::Exists(arn));
+        }
+        let rules = RuleSet::new(default_action).map_err(rule_err)?;
+        let routes = {
+            let reg = self.alb.lock();
+            rules
+                .compile(|a| reg.target_groups.get(a).cloned())
+                .map_err(rule_err)?
+        };
+        let socket = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ListenerError::Bind {
+                listener_arn: arn.clone(),
+                addr,
+                source,
+            })?;
+        let local_addr = socket.local_addr().map_err(|source| ListenerError::Bind {
+            listener_arn: arn.clone(),
+            addr,
+            source,
+        })?;
+        let listener = Arc::new(Listener::new(arn.clone(), local_addr, rules, routes));
+        let mut listeners = self.lb.lock_listeners();
+        if listeners.contains_key(&arn) {
+            return Err(ListenerError::Exists(arn));
+        }
+        let task = self.alb.inner.runtime.spawn(accept_loop(
+            socket,
+            Arc::clone(&self.lb),
+            Arc::clone(&listener),
+        ));
+        listeners.insert(arn.clone(), (Arc::clone(&listener), Some(task)));
+        info!(load_balancer = %self.lb.arn, listener = %arn, %local_addr, "listener bound");
+        Ok(ListenerHandle {
+            alb: self.alb.clone(),
+            listener,
+        })
+    }
+
+    fn lock_listener_exists(&self, arn: &str) -> bool {
+        self.lb.lock_listeners().contains_key(arn)
+    }
+
+    pub fn listener(&self, listener_arn: &str) -> Option<ListenerHandle> {
+        self.lb
+            .lock_listeners()
+            .get(listener_arn)
+            .map(|(l, _)| ListenerHandle {
+                alb: self.alb.clone(),
+                listener: Arc::clone(l),
+            })
+    }
+
+    pub fn listeners(&self) -> Vec<ListenerHandle> {
+        self.lb
+            .lock_listeners()
+            .values()
+            .map(|(l, _)| ListenerHandle {
+                alb: self.alb.clone(),
+                listener: Arc::clone(l),
+            })
+            .collect()
+    }
+
+    /// `DeleteListener`: the socket is unbound when this returns; open
+    /// connections finish their current request in the background.
+    pub async fn delete_listener(&self, listener_arn: &str) -> Result<(), ListenerError> {
+        let removed = self.lb.lock_listeners().remove(listener_arn);
+        let Some((l, task)) = removed else {
+            return Err(ListenerError::NotFound(listener_arn.to_owned()));
+        };
+        close_listener(&l, task).await;
+        Ok(())
+    }
+}
+
+/// A cheap, cloneable handle to one listener and its rules.
+#[derive(Clone)]
+pub struct ListenerHandle {
+    pub(crate) alb: Alb,
+    pub(crate) listener: Arc<Listener>,
+}
+
+impl std::fmt::Debug for ListenerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListenerHandle")
+            .field("arn", &self.listener.arn)
+            .field("local_addr", &self.listener.local_addr)
+            .finish()
+    }
+}
+
+impl ListenerHandle {
+    pub fn arn(&self) -> &str {
+        &self.listener.arn
+    }
+
+    /// The bound address (with the real port when bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr
+    }
+
+    /// Apply `f` to a copy of the rules, recompile, and swap the new table
+    /// in; on any error nothing changes.
+    fn update(
+        &self,
+        f: impl FnOnce(&mut RuleSet) -> Result<(), RuleError>,
+    ) -> Result<(), ListenerError> {
+        let err = |source| ListenerError::Rule {
+            listener_arn: self.listener.arn.clone(),
+            source,
+        };
+        let reg = self.alb.lock();
+        let mut rules = self.listener.lock_rules();
+        let mut next = rules.clone();
+        f(&mut next).map_err(err)?;
+        let table = next
+            .compile(|a| reg.target_groups.get(a).cloned())
+            .map_err(err)?;
+        *rules = next;
+        self.listener.routes.store(Arc::new(table));
+        Ok(())
+    }
+
+    /// `CreateRule`.
+    pub fn create_rule(
+        &self,
+        rule_arn: impl Into<String>,
+        rule: RuleConfig,
+    ) -> Result<(), ListenerError> {
+        let arn = rule_arn.into();
+        self.update(|set| {
+            rule.validate()?;
+            if set.rules.contains_key(&arn) {
+                return Err(RuleError::RuleExists(arn));
+            }
+            set.check_priority_free(rule.priority, &arn)?;
+            set.rules.insert(arn, rule);
+            Ok(())
+        })
+    }
+
+    /// `ModifyRule`: replace the conditions and/or the action.
+    pub fn modify_rule(
+        &self,
+        rule_arn: &str,
+        conditions: Option<Vec<Condition>>,
+        action: Option<Action>,
+    ) -> Result<(), ListenerError> {
+        self.update(|set| {
+            let rule = set
+                .rules
+                .get_mut(rule_arn)
+                .ok_or_else(|| RuleError::RuleNotFound(rule_arn.to_owned()))?;
+            if let Some(c) = conditions {
+                rule.conditions = c;
+            }
+            if let Some(a) = action {
+                rule.action = a;
+            }
+            rule.validate()
+        })
+    }
+
+    /// `DeleteRule`.
+    pub fn delete_rule(&self, rule_arn: &str) -> Result<(), ListenerError> {
+        self.update(|set| {
+            set.rules
+                .remove(rule_arn)
+                .map(|_| ())
+                .ok_or_else(|| RuleError::RuleNotFound(rule_arn.to_owned()))
+        })
+    }
+
+    /// `SetRulePriorities`: all or nothing.
+    pub fn set_rule_priorities(&self, priorities: &[(String, u32)]) -> Result<(), ListenerError> {
+        self.update(|set| {
+            for (arn, p) in priorities {
+                let rule = set
+                    .rules
+                    .get_mut(arn)
+                    .ok_or_else(|| RuleError::RuleNotFound(arn.clone()))?;
+                rule.priority = *p;
+                rule.validate()?;
+            }
+            for (arn, p) in priorities {
+                set.check_priority_free(*p, arn)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// `ModifyListener --default-actions`.
+    pub fn set_default_action(&self, action: Action) -> Result<(), ListenerError> {
+        self.update(|set| {
+            *set = RuleSet {
+                rules: std::mem::take(&mut set.rules),
+                default_action: action,
+            };
+            RuleSet::new(set.default_action.clone()).map(|_| ())
+        })
+    }
+
+    /// `DescribeRules`: by ascending priority, the default rule last.
+    pub fn describe_rules(&self) -> Vec<RuleDescription> {
+        self.listener.lock_rules().describe(&self.listener.arn)
+    }
+}

@@ -1,0 +1,185 @@
+//! `alb`: the standalone load balancer with a static configuration from
+//! flags (or `ALB_*` environment variables), replacing nginx in front of the
+//! compose stack:
+//!
+//! ```text
+//! alb --listen 0.0.0.0:80 \
+//!     --route '/start=node-john:3000' --route '/ping=node-john:3000' \
+//!     --default client:3000
+//! ```
+//!
+//! Each `--route PATTERN=HOST:PORT` becomes a listener rule (priority in
+//! the order given) with an AWS `path-pattern` condition: exact unless it
+//! uses `*` or `?` (`/api/*`). Each distinct `HOST:PORT` becomes a target
+//! group with one target; host names are resolved on every new upstream
+//! connection, so Docker DNS names work even when containers restart.
+//! SIGTERM or SIGINT stops accepting and lets requests finish (up to
+//! `--grace`), then exits 0; a second signal exits at once.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use alb::{
+    Action, Alb, Condition, HealthCheckConfig, LoadBalancerAttributes, Matcher, RuleConfig, Target,
+    TargetGroupConfig,
+};
+use anyhow::{anyhow, Context};
+use clap::Parser;
+use tokio::signal::unix::{signal, SignalKind};
+
+/// A small Application Load Balancer: path rules to HTTP targets.
+#[derive(Parser, Debug)]
+#[command(name = "alb", version, about, long_about = None)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "ALB_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+
+    /// A rule `PATH_PATTERN=HOST:PORT` (repeatable; evaluated in order).
+    /// Patterns are AWS path-patterns: case-sensitive, `*` and `?` wildcards.
+    #[arg(long = "route", env = "ALB_ROUTES", value_delimiter = ',')]
+    routes: Vec<String>,
+
+    /// Where requests matching no rule go (`HOST:PORT`); without it they get
+    /// a 404.
+    #[arg(long = "default", env = "ALB_DEFAULT")]
+    default_target: Option<String>,
+
+    /// Health-check every target with `GET PATH` (expecting 200-399);
+    /// without it health checks are off and every target takes traffic.
+    #[arg(long, env = "ALB_HEALTH_CHECK_PATH")]
+    health_check_path: Option<String>,
+
+    /// Seconds between health checks.
+    #[arg(long, env = "ALB_HEALTH_CHECK_INTERVAL", default_value_t = 5)]
+    health_check_interval: u64,
+
+    /// Close idle client connections after this many seconds.
+    #[arg(long, env = "ALB_IDLE_TIMEOUT", default_value_t = 60)]
+    idle_timeout: u64,
+
+    /// Answer 504 when a target takes longer than this (seconds).
+    #[arg(long, env = "ALB_TARGET_TIMEOUT", default_value_t = 60)]
+    target_timeout: u64,
+
+    /// Maximum concurrent client connections.
+    #[arg(long, env = "ALB_MAX_CONNECTIONS", default_value_t = 10_000)]
+    max_connections: usize,
+
+    /// Seconds to let in-flight requests finish on SIGTERM.
+    #[arg(long, env = "ALB_GRACE", default_value_t = 10)]
+    grace: u64,
+}
+
+fn parse_upstream(s: &str) -> anyhow::Result<Target> {
+    let (host, port) = s
+        .rsplit_once(':')
+        .ok_or_else(|| anyhow!("target {s:?} is not HOST:PORT"))?;
+    let port: u16 = port.parse().with_context(|| format!("bad port in {s:?}"))?;
+    if host.is_empty() {
+        return Err(anyhow!("target {s:?} has no host"));
+    }
+    Ok(Target::new(
+        host.trim_matches(|c| c == '[' || c == ']'),
+        port,
+    ))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let alb = Alb::new();
+    let health_check = match &args.health_check_path {
+        Some(path) => HealthCheckConfig {
+            path: path.clone(),
+            interval: Duration::from_secs(args.health_check_interval.max(1)),
+            timeout: Duration::from_secs(2.min(args.health_check_interval.max(1))),
+            healthy_threshold: 2,
+            unhealthy_threshold: 2,
+            matcher: Matcher::parse("200-399")?,
+            ..HealthCheckConfig::default()
+        },
+        None => HealthCheckConfig {
+            enabled: false,
+            ..HealthCheckConfig::default()
+        },
+    };
+    let mut groups: BTreeMap<String, ()> = BTreeMap::new();
+    let mut ensure_group = |upstream: &str| -> anyhow::Result<String> {
+        let target = parse_upstream(upstream)?;
+        let arn = format!("tg/{upstream}");
+        if groups.insert(arn.clone(), ()).is_none() {
+            let mut cfg = TargetGroupConfig::new(target.port);
+            cfg.health_check = health_check.clone();
+            cfg.attributes.deregistration_delay = Duration::from_secs(5);
+            let tg = alb.create_target_group(arn.clone(), cfg)?;
+            tg.register_targets(&[target])?;
+        }
+        Ok(arn)
+    };
+    let default_action = match &args.default_target {
+        Some(t) => Action::forward(ensure_group(t)?),
+        None => Action::fixed_response(404, "404 Not Found\n"),
+    };
+    let mut rules = Vec::new();
+    for (i, route) in args.routes.iter().enumerate() {
+        let (pattern, upstream) = route
+            .split_once('=')
+            .ok_or_else(|| anyhow!("route {route:?} is not PATTERN=HOST:PORT"))?;
+        let tg = ensure_group(upstream)?;
+        let priority = u32::try_from(i + 1)?;
+        rules.push((
+            format!("rule/{priority}"),
+            RuleConfig {
+                priority,
+                conditions: vec![Condition::PathPattern(vec![pattern.to_owned()])],
+                action: Action::forward(tg),
+            },
+        ));
+    }
+    let lb = alb.create_load_balancer(
+        "alb",
+        LoadBalancerAttributes {
+            idle_timeout: Duration::from_secs(args.idle_timeout),
+            target_timeout: Duration::from_secs(args.target_timeout),
+            max_connections: args.max_connections,
+            ..LoadBalancerAttributes::default()
+        },
+    )?;
+    let listener = lb
+        .create_listener("listener", args.listen, default_action)
+        .await?;
+    for (arn, rule) in rules {
+        listener.create_rule(arn, rule)?;
+    }
+    tracing::info!(addr = %listener.local_addr(), "alb listening");
+
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    tracing::info!("signal received: draining");
+    let grace = Duration::from_secs(args.grace);
+    tokio::select! {
+        drained = alb.shutdown(grace) => {
+            if !drained {
+                tracing::warn!("grace period over with connections still open");
+            }
+        }
+        _ = term.recv() => tracing::warn!("second signal: exiting now"),
+        _ = int.recv() => tracing::warn!("second signal: exiting now"),
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    run(Args::parse()).await
+}

@@ -1,0 +1,170 @@
+//! One registered target: its address, its health, its load.
+//!
+//! The request path reads two atomic flags: `healthy` (published by the
+//! health loop from the [`HealthMachine`]) and `enabled` (cleared at once on
+//! deregistration). Keeping them apart is what lets a draining target finish
+//! the requests it already has while receiving no new ones. `in_flight`
+//! feeds `least_outstanding_requests` and tells the drain task when the
+//! target is empty; an [`InFlight`] guard owns one unit of it for exactly as
+//! long as a request (including its streamed response body) lives.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use http::uri::Authority;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::health_check::{HealthCheckConfig, HealthMachine, ProbeOutcome, TargetHealth};
+
+/// A target as the caller registers it: AWS keys targets by `(id, port)`;
+/// `host` is what to connect to (an IP or a DNS name resolved at connect
+/// time) and defaults to the id, which suits `ip` target groups.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Target {
+    pub id: String,
+    pub port: u16,
+    pub host: String,
+}
+
+impl Target {
+    /// An IP (or host name) target: connect to `id:port`.
+    pub fn new(id: impl Into<String>, port: u16) -> Self {
+        let id = id.into();
+        Target {
+            host: id.clone(),
+            id,
+            port,
+        }
+    }
+
+    /// An instance-style target whose id is not an address.
+    pub fn with_host(id: impl Into<String>, host: impl Into<String>, port: u16) -> Self {
+        Target {
+            id: id.into(),
+            port,
+            host: host.into(),
+        }
+    }
+}
+
+/// Runtime state of one registered target.
+pub(crate) struct TargetRuntime {
+    pub spec: Target,
+    /// `host:port`, parsed once at registration.
+    pub authority: Authority,
+    healthy: AtomicBool,
+    enabled: AtomicBool,
+    in_flight: AtomicUsize,
+    requests: AtomicU64,
+    health: Mutex<HealthMachine>,
+    /// Signalled when `in_flight` drops to zero while draining.
+    idle: Notify,
+    /// Stops this target's health loop.
+    pub cancel: CancellationToken,
+}
+
+impl TargetRuntime {
+    pub(crate) fn new(spec: Target, authority: Authority, cancel: CancellationToken) -> Self {
+        TargetRuntime {
+            spec,
+            authority,
+            healthy: AtomicBool::new(false),
+            enabled: AtomicBool::new(true),
+            in_flight: AtomicUsize::new(0),
+            requests: AtomicU64::new(0),
+            health: Mutex::new(HealthMachine::new()),
+            idle: Notify::new(),
+            cancel,
+        }
+    }
+
+    fn machine(&self) -> MutexGuard<'_, HealthMachine> {
+        // A poisoned lock only means a panic elsewhere mid-update; the
+        // machine is still a valid value.
+        self.health.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn key_matches(&self, id: &str, port: u16) -> bool {
+        self.spec.id == id && self.spec.port == port
+    }
+
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn request_count(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn health(&self) -> TargetHealth {
+        self.machine().health().clone()
+    }
+
+    pub(crate) fn with_machine<R>(&self, f: impl FnOnce(&mut HealthMachine) -> R) -> R {
+        let mut m = self.machine();
+        let r = f(&mut m);
+        self.healthy.store(m.is_routable(), Ordering::Relaxed);
+        r
+    }
+
+    pub(crate) fn record_outcome(
+        &self,
+        outcome: &ProbeOutcome,
+        config: &HealthCheckConfig,
+    ) -> bool {
+        self.with_machine(|m| m.on_outcome(outcome, config))
+    }
+
+    /// Stop new requests at once and mark the target draining.
+    pub(crate) fn begin_drain(&self) {
+        self.enabled.store(false, Ordering::Relaxed);
+        self.with_machine(HealthMachine::on_deregister);
+    }
+
+    /// Wait until no request is in flight.
+    pub(crate) async fn wait_idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            if self.in_flight() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Count a request to this target; the guard ends it.
+    pub(crate) fn start_request(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        InFlight(Arc::clone(self))
+    }
+}
+
+/// One request in flight to a target; dropping it ends the request.
+pub(crate) struct InFlight(Arc<TargetRuntime>);
+
+impl InFlight {
+    pub(crate) fn target(&self) -> &Arc<TargetRuntime> {
+        &self.0
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let prev = self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        if prev == 1 && !self.0.is_enabled() {
+            // notify_one stores a permit, so a drain task that checks the
+            // counter just before this cannot miss the wake-up.
+            self.0.idle.notify_one();
+        }
+    }
+}
