@@ -759,6 +759,10 @@ impl Engine {
                 ));
             }
         }
+        for c in &r.placement_constraints {
+            Constraint::parse(&c.kind, c.expression.as_deref())
+                .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
+        }
         let td = self.resolve_task_definition(&r.task_definition, false)?;
         let constraints = td
             .placement_constraints

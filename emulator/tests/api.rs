@@ -1,0 +1,177 @@
+//! The ECS API over a real socket, on the in-memory runtime: bad input of
+//! many kinds gets an AWS-shaped 400 each, and the emulator keeps serving.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use emulator::app::{start_with_runtime, Config};
+use emulator::runtime::testing::FakeRuntime;
+use serde_json::{json, Value};
+
+const ECS: &str = "AmazonEC2ContainerServiceV20141113";
+
+async fn call(endpoint: &str, target: Option<&str>, body: &str) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .post(format!("{endpoint}/"))
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(body.to_string());
+    if let Some(t) = target {
+        req = req.header("x-amz-target", t);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (
+        status,
+        serde_json::from_str(&resp.text().await.unwrap()).unwrap_or(Value::Null),
+    )
+}
+
+async fn start() -> (emulator::Running, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new(dir.path().to_path_buf());
+    config.api_addr = "127.0.0.1:0".parse().unwrap();
+    config.resync = Duration::from_millis(100);
+    let running = start_with_runtime(config, Arc::new(FakeRuntime::new()))
+        .await
+        .unwrap();
+    let endpoint = format!("http://{}", running.api_addr);
+    (running, endpoint, dir)
+}
+
+#[tokio::test]
+async fn bad_input_of_every_kind_gets_an_aws_400_and_the_emulator_keeps_serving() {
+    let (running, ep, _dir) = start().await;
+    let op = |o: &str| format!("{ECS}.{o}");
+    call(&ep, Some(&op("CreateCluster")), r#"{"clusterName":"c"}"#).await;
+    call(
+        &ep,
+        Some(&op("RegisterContainerInstance")),
+        r#"{"cluster":"c"}"#,
+    )
+    .await;
+
+    let td =
+        |containers: Value| json!({"family": "f", "containerDefinitions": containers}).to_string();
+    let cases: Vec<(&str, Option<String>, String, &str)> = vec![
+        ("no target header", None, "{}".into(), "MissingAuthenticationTokenException"),
+        ("malformed target", Some("Nonsense".into()), "{}".into(), "UnknownOperationException"),
+        ("unknown operation", Some(op("FlyToTheMoon")), "{}".into(), "UnknownOperationException"),
+        ("unknown service", Some("Foo_1.Bar".into()), "{}".into(), "UnknownOperationException"),
+        ("malformed JSON", Some(op("RunTask")), "{not json".into(), "SerializationException"),
+        ("JSON that is not an object", Some(op("ListClusters")), "[1,2]".into(), "SerializationException"),
+        ("missing required field", Some(op("RunTask")), r#"{"cluster":"c"}"#.into(), "ClientException"),
+        ("wrong type", Some(op("RunTask")), r#"{"cluster":"c","taskDefinition":5}"#.into(), "ClientException"),
+        ("missing container name", Some(op("RegisterTaskDefinition")), td(json!([{"image": "i", "memory": 64}])), "ClientException"),
+        ("missing image", Some(op("RegisterTaskDefinition")), td(json!([{"name": "a", "memory": 64}])), "ClientException"),
+        ("no memory", Some(op("RegisterTaskDefinition")), td(json!([{"name": "a", "image": "i"}])), "ClientException"),
+        ("duplicate names", Some(op("RegisterTaskDefinition")), td(json!([{"name": "a", "image": "i", "memory": 64}, {"name": "a", "image": "i", "memory": 64}])), "ClientException"),
+        ("unknown link", Some(op("RegisterTaskDefinition")), td(json!([{"name": "a", "image": "i", "memory": 64, "links": ["b"]}])), "ClientException"),
+        ("port out of range", Some(op("RegisterTaskDefinition")), td(json!([{"name": "a", "image": "i", "memory": 64, "portMappings": [{"containerPort": 70000}]}])), "ClientException"),
+        ("unsupported network mode", Some(op("RegisterTaskDefinition")), json!({"family": "f", "networkMode": "awsvpc", "containerDefinitions": [{"name": "a", "image": "i", "memory": 64}]}).to_string(), "InvalidParameterException"),
+        ("unknown cluster", Some(op("ListTasks")), r#"{"cluster":"nope"}"#.into(), "ClusterNotFoundException"),
+        ("unknown task definition", Some(op("RunTask")), r#"{"cluster":"c","taskDefinition":"nope"}"#.into(), "ClientException"),
+        ("count out of range", Some(op("RunTask")), r#"{"cluster":"c","taskDefinition":"nope","count":11}"#.into(), "InvalidParameterException"),
+        ("stop unknown task", Some(op("StopTask")), r#"{"cluster":"c","task":"0123"}"#.into(), "InvalidParameterException"),
+        ("describe no tasks", Some(op("DescribeTasks")), r#"{"cluster":"c","tasks":[]}"#.into(), "InvalidParameterException"),
+        ("bad placement constraint", Some(op("RunTask")), r#"{"cluster":"c","taskDefinition":"nope","placementConstraints":[{"type":"closeToMe"}]}"#.into(), "InvalidParameterException"),
+        ("deregister without revision", Some(op("DeregisterTaskDefinition")), r#"{"taskDefinition":"f"}"#.into(), "ClientException"),
+        ("bad cluster name", Some(op("CreateCluster")), r#"{"clusterName":"no spaces allowed"}"#.into(), "InvalidParameterException"),
+        ("bad desiredStatus", Some(op("ListTasks")), r#"{"cluster":"c","desiredStatus":"SLEEPING"}"#.into(), "InvalidParameterException"),
+    ];
+    assert!(cases.len() >= 15);
+    for (what, target, body, aws_type) in &cases {
+        let (status, v) = call(&ep, target.as_deref(), body).await;
+        assert_eq!(status, 400, "{what}: {v}");
+        assert_eq!(v["__type"], *aws_type, "{what}: {v}");
+        assert!(
+            v["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}: a message says what is wrong: {v}"
+        );
+        // Still serving after each one.
+        let (status, _) = call(&ep, Some(&op("ListClusters")), "{}").await;
+        assert_eq!(status, 200, "after {what}");
+    }
+    // A wrong path is not a crash either.
+    let resp = reqwest::get(format!("{ep}/nope")).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    running.stop(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn the_api_answers_in_aws_shapes() {
+    let (running, ep, _dir) = start().await;
+    let op = |o: &str| format!("{ECS}.{o}");
+    let (s, v) = call(&ep, Some(&op("CreateCluster")), r#"{"clusterName":"c"}"#).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        v["cluster"]["clusterArn"],
+        "arn:aws:ecs:us-east-1:000000000000:cluster/c"
+    );
+    let (_, v) = call(
+        &ep,
+        Some(&op("RegisterContainerInstance")),
+        r#"{"cluster":"c","instanceType":"t2.small","availabilityZone":"us-east-1b"}"#,
+    )
+    .await;
+    let ci = v["containerInstance"].clone();
+    assert_eq!(ci["registeredResources"][1]["name"], "MEMORY");
+    assert_eq!(ci["registeredResources"][1]["integerValue"], 2048);
+    assert!(ci["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["name"] == "ecs.availability-zone" && a["value"] == "us-east-1b"));
+    let td = json!({"family": "web", "containerDefinitions": [{"name": "a", "image": "i", "memoryReservation": 300,
+        "portMappings": [{"containerPort": 3000, "hostPort": 0}]}], "someNewField": 1});
+    let (_, v) = call(&ep, Some(&op("RegisterTaskDefinition")), &td.to_string()).await;
+    assert_eq!(
+        v["taskDefinition"]["taskDefinitionArn"],
+        "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1"
+    );
+    let (_, v) = call(&ep, Some(&op("RegisterTaskDefinition")), &td.to_string()).await;
+    assert_eq!(
+        v["taskDefinition"]["revision"], 2,
+        "same family again adds a revision"
+    );
+    let (_, v) = call(&ep, Some(&op("ListTaskDefinitionFamilies")), "{}").await;
+    assert_eq!(v["families"], json!(["web"]));
+    let (_, v) = call(
+        &ep,
+        Some(&op("RunTask")),
+        r#"{"cluster":"c","taskDefinition":"web:1"}"#,
+    )
+    .await;
+    let arn = v["tasks"][0]["taskArn"].as_str().unwrap().to_string();
+    // The fake engine runs it within a few reconcile passes.
+    let mut last = Value::Null;
+    for _ in 0..50 {
+        let (_, v) = call(
+            &ep,
+            Some(&op("DescribeTasks")),
+            &json!({"cluster": "c", "tasks": [arn]}).to_string(),
+        )
+        .await;
+        last = v["tasks"][0].clone();
+        if last["lastStatus"] == "RUNNING" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(last["lastStatus"], "RUNNING", "{last:#}");
+    assert_eq!(
+        last["containers"][0]["networkBindings"][0]["containerPort"],
+        3000
+    );
+    let (_, v) = call(
+        &ep,
+        Some(&op("DescribeContainerInstances")),
+        &json!({"cluster": "c", "containerInstances": [ci["containerInstanceArn"]]}).to_string(),
+    )
+    .await;
+    assert_eq!(
+        v["containerInstances"][0]["remainingResources"][1]["integerValue"],
+        2048 - 300
+    );
+    assert_eq!(v["containerInstances"][0]["runningTasksCount"], 1);
+    running.stop(Duration::from_secs(5)).await;
+}

@@ -1,0 +1,249 @@
+//! Helpers for the emulator's tests: a running emulator process (killed and
+//! cleaned up on drop), an ECS API client, and the Docker availability rule.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_emulator");
+
+/// Whether Docker tests can run. Without an engine they skip, loudly, only
+/// when CI is unset; with CI set a missing engine is a failure.
+pub fn docker_or_skip(test: &str) -> bool {
+    let ok = Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: no Docker engine answers, and CI is set: Docker tests must run in CI");
+    }
+    eprintln!("\n!!!!!!!! SKIPPING {test}: no Docker engine answers (set CI=1 to make this a failure) !!!!!!!!\n");
+    false
+}
+
+/// An emulator process on its own data directory and a free API port.
+pub struct Emulator {
+    pub child: Option<Child>,
+    pub data_dir: PathBuf,
+    pub endpoint: String,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl Emulator {
+    /// Starts `emulator up` with `extra` arguments (e.g. `--no-stack`).
+    pub async fn up(extra: &[&str]) -> Emulator {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().to_path_buf();
+        let mut e = Emulator::start_on(&dir, extra).await;
+        e._tmp = Some(tmp);
+        e
+    }
+
+    /// Starts `emulator up` on an existing data directory.
+    pub async fn start_on(dir: &Path, extra: &[&str]) -> Emulator {
+        let _ = std::fs::remove_file(dir.join("endpoint"));
+        let child = Command::new(BIN)
+            .args([
+                "--data-dir",
+                dir.to_str().unwrap(),
+                "up",
+                "--api-addr",
+                "127.0.0.1:0",
+                "--resync-secs",
+                "1",
+                "--stop-timeout",
+                "2",
+            ])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn emulator");
+        let mut e = Emulator {
+            child: Some(child),
+            data_dir: dir.to_path_buf(),
+            endpoint: String::new(),
+            _tmp: None,
+        };
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            if let Ok(s) = std::fs::read_to_string(dir.join("endpoint")) {
+                let s = s.trim().to_string();
+                if reqwest::get(format!("{s}/_emulator/health"))
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+                {
+                    e.endpoint = s;
+                    return e;
+                }
+            }
+            if let Some(Ok(Some(status))) = e.child.as_mut().map(|c| c.try_wait()) {
+                panic!("emulator exited early: {status}");
+            }
+            assert!(Instant::now() < deadline, "emulator did not come up");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// SIGKILL, no cleanup (the data directory and containers stay).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// The instance id's containers, as `docker ps -a` sees them (ids).
+    pub fn containers(&self) -> Vec<String> {
+        labelled("ps", &self.instance())
+    }
+
+    pub fn networks(&self) -> Vec<String> {
+        labelled("network", &self.instance())
+    }
+
+    pub fn instance(&self) -> String {
+        emulator::app::instance_id(&self.data_dir, None)
+    }
+
+    /// Calls an ECS operation; returns (HTTP status, body).
+    pub async fn call(&self, op: &str, body: Value) -> (u16, Value) {
+        raw_call(
+            &self.endpoint,
+            Some(&format!("AmazonEC2ContainerServiceV20141113.{op}")),
+            body.to_string(),
+        )
+        .await
+    }
+
+    /// Calls an operation that must succeed.
+    pub async fn ok(&self, op: &str, body: Value) -> Value {
+        let (status, v) = self.call(op, body).await;
+        assert_eq!(status, 200, "{op} failed: {v}");
+        v
+    }
+
+    /// Polls DescribeTasks until the task reaches `status`.
+    pub async fn wait_task(
+        &self,
+        cluster: &str,
+        arn: &str,
+        status: &str,
+        timeout: Duration,
+    ) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let v = self
+                .ok("DescribeTasks", json!({"cluster": cluster, "tasks": [arn]}))
+                .await;
+            let t = v["tasks"][0].clone();
+            if t["lastStatus"] == status {
+                return t;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "task {arn} did not reach {status}: {t:#}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Creates a cluster with two t2.small instances in two zones.
+    pub async fn cluster(&self, name: &str) {
+        self.ok("CreateCluster", json!({"clusterName": name})).await;
+        for az in ["us-east-1a", "us-east-1b"] {
+            self.ok(
+                "RegisterContainerInstance",
+                json!({"cluster": name, "instanceType": "t2.small", "availabilityZone": az}),
+            )
+            .await;
+        }
+    }
+}
+
+pub async fn raw_call(endpoint: &str, target: Option<&str>, body: String) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .post(format!("{endpoint}/"))
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(body);
+    if let Some(t) = target {
+        req = req.header("x-amz-target", t);
+    }
+    let resp = req.send().await.expect("API answers");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn labelled(kind: &str, instance: &str) -> Vec<String> {
+    let filter = format!("label=com.pingpong.emulator.instance={instance}");
+    let args: Vec<&str> = match kind {
+        "ps" => vec!["ps", "-aq", "--filter", &filter],
+        _ => vec!["network", "ls", "-q", "--filter", &filter],
+    };
+    let out = Command::new("docker")
+        .args(&args)
+        .output()
+        .expect("docker cli");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.kill();
+        // Remove whatever this instance made, even when the test failed.
+        if !self.data_dir.as_os_str().is_empty() {
+            let _ = Command::new(BIN)
+                .args([
+                    "--data-dir",
+                    self.data_dir.to_str().unwrap_or_default(),
+                    "down",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// The node task definition of the default stack, under another family.
+pub fn node_task_definition(family: &str) -> Value {
+    let stack: Value = serde_json::from_str(emulator::model::stack::DEFAULT_STACK).unwrap();
+    let mut td = stack["taskDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["family"] == "microservice-ping-pong-node-td")
+        .unwrap()
+        .clone();
+    td["family"] = json!(family);
+    td
+}
+
+pub fn host_port(task: &Value, container: &str) -> u16 {
+    let c = task["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == container)
+        .unwrap();
+    c["networkBindings"][0]["hostPort"]
+        .as_u64()
+        .expect("host port") as u16
+}

@@ -1,0 +1,280 @@
+//! The control plane against the in-memory runtime: lifecycle, failures,
+//! adoption, placement spread. Fast; the same behaviours are proven on real
+//! Docker in `docker.rs`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use emulator::control::{Command, Engine, EngineConfig, Reply};
+use emulator::model::request;
+use emulator::model::{Task, TaskStatus};
+use emulator::runtime::testing::FakeRuntime;
+use emulator::store::State;
+use serde_json::json;
+
+fn config() -> EngineConfig {
+    EngineConfig {
+        resync: Duration::from_millis(50),
+        default_stop_timeout_s: 1,
+        ..EngineConfig::default()
+    }
+}
+
+async fn engine_with(fake: &FakeRuntime, state: State) -> Engine {
+    let e = Engine::new(config(), Arc::new(fake.clone()), None, state);
+    e.start();
+    e
+}
+
+async fn setup(fake: &FakeRuntime) -> Engine {
+    let e = engine_with(fake, State::default()).await;
+    e.handle(Command::CreateCluster(request::CreateCluster {
+        cluster_name: Some("c".into()),
+    }))
+    .await
+    .unwrap();
+    for az in ["us-east-1a", "us-east-1b"] {
+        e.handle(Command::RegisterContainerInstance(
+            request::RegisterContainerInstance {
+                cluster: Some("c".into()),
+                instance_type: Some("t2.small".into()),
+                availability_zone: Some(az.into()),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+    }
+    e
+}
+
+async fn register(e: &Engine, td: serde_json::Value) {
+    e.handle(Command::RegisterTaskDefinition(Box::new(
+        serde_json::from_value(td).unwrap(),
+    )))
+    .await
+    .unwrap();
+}
+
+fn web() -> serde_json::Value {
+    json!({"family": "web", "containerDefinitions": [
+        {"name": "app", "image": "img", "memoryReservation": 300, "links": ["db"],
+         "portMappings": [{"containerPort": 3000}]},
+        {"name": "db", "image": "img", "memoryReservation": 300}
+    ]})
+}
+
+async fn run(e: &Engine, td: &str, count: i64) -> (Vec<Task>, Vec<emulator::model::Failure>) {
+    let r = e
+        .handle(Command::RunTask(request::RunTask {
+            cluster: Some("c".into()),
+            task_definition: td.into(),
+            count: Some(count),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    match r {
+        Reply::Tasks { tasks, failures } => (tasks, failures),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn wait(e: &Engine, arn: &str, status: TaskStatus) -> Task {
+    for _ in 0..200 {
+        let t = e.task(arn).unwrap();
+        if t.status() == status {
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{arn} did not reach {status}: {:#?}", e.task(arn));
+}
+
+#[tokio::test]
+async fn task_runs_with_bindings_and_every_status_is_announced() {
+    let fake = FakeRuntime::new();
+    let e = setup(&fake).await;
+    register(&e, web()).await;
+    let mut events = e.subscribe();
+    let (tasks, _) = run(&e, "web", 1).await;
+    let t = wait(&e, &tasks[0].task_arn, TaskStatus::Running).await;
+    let port = t
+        .host_port("app", 3000)
+        .expect("dynamic host port recorded");
+    assert!(port >= 32768);
+    let app = fake.spec(&fake.find(&t.task_arn, "app").unwrap()).unwrap();
+    assert_eq!(app.aliases, vec!["app".to_string()]);
+    assert_eq!(app.network, format!("ecs-task-{}", t.id()));
+    assert_eq!(app.memory_reservation_mib, Some(300));
+    assert_eq!(app.labels["com.pingpong.emulator.instance"], "default");
+    let log = fake.log();
+    let pos = |s: &str| {
+        log.iter()
+            .position(|l| l.starts_with(s) && l.contains(if s == "start" { "-db-" } else { "" }))
+            .unwrap()
+    };
+    assert!(pos("create-network") < pos("start"));
+    let mut seen = Vec::new();
+    while let Ok(ev) = events.try_recv() {
+        if ev.previous != ev.task.status() || seen.is_empty() {
+            seen.push(ev.task.status());
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            TaskStatus::Provisioning,
+            TaskStatus::Pending,
+            TaskStatus::Activating,
+            TaskStatus::Running
+        ]
+    );
+}
+
+#[tokio::test]
+async fn essential_exit_stops_the_task_and_removes_the_rest() {
+    let fake = FakeRuntime::new();
+    let e = setup(&fake).await;
+    register(&e, web()).await;
+    let (tasks, _) = run(&e, "web", 1).await;
+    let t = wait(&e, &tasks[0].task_arn, TaskStatus::Running).await;
+    fake.exit(&fake.find(&t.task_arn, "db").unwrap(), 137);
+    let t = wait(&e, &t.task_arn, TaskStatus::Stopped).await;
+    assert_eq!(
+        t.stopped_reason.as_deref(),
+        Some("Essential container in task exited")
+    );
+    assert_eq!(
+        t.stop_code,
+        Some(emulator::model::StopCode::EssentialContainerExited)
+    );
+    assert_eq!(t.container("db").unwrap().exit_code, Some(137));
+    assert!(fake.container_names().is_empty());
+    assert!(fake.network_names().is_empty());
+}
+
+#[tokio::test]
+async fn stop_task_goes_through_the_stopping_statuses() {
+    let fake = FakeRuntime::new();
+    let e = setup(&fake).await;
+    register(&e, web()).await;
+    let (tasks, _) = run(&e, "web", 1).await;
+    let arn = tasks[0].task_arn.clone();
+    wait(&e, &arn, TaskStatus::Running).await;
+    let mut events = e.subscribe();
+    e.handle(Command::StopTask(request::StopTask {
+        cluster: Some("c".into()),
+        task: arn.clone(),
+        reason: None,
+    }))
+    .await
+    .unwrap();
+    let t = wait(&e, &arn, TaskStatus::Stopped).await;
+    assert_eq!(t.stopped_reason.as_deref(), Some("Task stopped by user"));
+    let mut seen = Vec::new();
+    while let Ok(ev) = events.try_recv() {
+        if ev.previous != ev.task.status() {
+            seen.push(ev.task.status());
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            TaskStatus::Deactivating,
+            TaskStatus::Stopping,
+            TaskStatus::Deprovisioning,
+            TaskStatus::Stopped
+        ]
+    );
+    assert!(fake.container_names().is_empty());
+}
+
+#[tokio::test]
+async fn a_restarted_engine_adopts_running_tasks_without_duplicates() {
+    let fake = FakeRuntime::new();
+    let e = setup(&fake).await;
+    register(&e, web()).await;
+    let (tasks, _) = run(&e, "web", 2).await;
+    for t in &tasks {
+        wait(&e, &t.task_arn, TaskStatus::Running).await;
+    }
+    let before = fake.container_names();
+    let state = e.snapshot();
+    e.shutdown();
+    // A new engine on the saved state and the same engine.
+    let e2 = engine_with(&fake, state).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fake.container_names(), before);
+    for t in &tasks {
+        assert_eq!(e2.task(&t.task_arn).unwrap().status(), TaskStatus::Running);
+    }
+    // And what died while nobody watched is marked stopped.
+    e2.shutdown();
+    let state = e2.snapshot();
+    fake.exit(&fake.find(&tasks[0].task_arn, "app").unwrap(), 1);
+    let e3 = engine_with(&fake, state).await;
+    let t = wait(&e3, &tasks[0].task_arn, TaskStatus::Stopped).await;
+    assert_eq!(
+        t.stopped_reason.as_deref(),
+        Some("Essential container in task exited")
+    );
+    assert_eq!(
+        e3.task(&tasks[1].task_arn).unwrap().status(),
+        TaskStatus::Running
+    );
+}
+
+#[tokio::test]
+async fn tasks_spread_over_zones_and_the_one_that_does_not_fit_is_refused() {
+    let fake = FakeRuntime::new();
+    let e = setup(&fake).await;
+    register(&e, web()).await; // 600 MiB a task; 2048 per instance
+    let (tasks, failures) = run(&e, "web", 7).await;
+    assert_eq!(tasks.len(), 6);
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].reason, "RESOURCE:MEMORY");
+    let a = tasks
+        .iter()
+        .filter(|t| t.availability_zone == "us-east-1a")
+        .count();
+    assert_eq!(a, 3, "three per zone");
+}
+
+#[tokio::test]
+async fn missing_images_and_taken_host_ports_fail_the_task_with_ecs_reasons() {
+    let fake = FakeRuntime::new();
+    let e = setup(&fake).await;
+    register(&e, json!({"family": "nopull", "containerDefinitions": [{"name": "x", "image": "missing/img", "memory": 32}]})).await;
+    let (tasks, _) = run(&e, "nopull", 1).await;
+    let t = wait(&e, &tasks[0].task_arn, TaskStatus::Stopped).await;
+    assert!(t
+        .stopped_reason
+        .as_deref()
+        .unwrap()
+        .starts_with("CannotPullContainerError"));
+    assert!(t.stopped_reason.as_deref().unwrap().contains("missing/img"));
+    assert_eq!(
+        t.stop_code,
+        Some(emulator::model::StopCode::TaskFailedToStart)
+    );
+
+    register(
+        &e,
+        json!({"family": "fixed", "containerDefinitions": [{"name": "x", "image": "i", "memory": 32,
+        "portMappings": [{"containerPort": 80, "hostPort": 18080}]}]}),
+    )
+    .await;
+    let (tasks, _) = run(&e, "fixed", 2).await;
+    let a = wait(&e, &tasks[0].task_arn, TaskStatus::Running).await;
+    let b = wait(&e, &tasks[1].task_arn, TaskStatus::Stopped).await;
+    assert_eq!(a.host_port("x", 80), Some(18080));
+    assert!(
+        b.stopped_reason
+            .as_deref()
+            .unwrap()
+            .contains("port is already allocated"),
+        "{:?}",
+        b.stopped_reason
+    );
+}
