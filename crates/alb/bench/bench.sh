@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Benchmark of the standalone `alb` against nginx and HAProxy (not a test;
+# run on demand):
+#
+#   crates/alb/bench/bench.sh [seconds]      (default 10 s per run)
+#
+# One run, one backend (a `pingpong-node` on loopback answering
+# GET /ping -> "pong"), the same two path rules (/start and /ping -> node,
+# anything else 404) and the same load (wrk -t2 -c32 on /ping) through:
+#   1. this balancer (target/release/alb)
+#   2. nginx   (worker_processes 2, upstream keepalive)
+#   3. HAProxy (nbthread 2, http-reuse always)
+# plus nginx `return 200` and the backend direct as yardsticks. Prints
+# req/s, p50, p99, the proxy's CPU seconds per 10k requests (utime+stime
+# from /proc/PID/stat, all of nginx's processes) and ratios to nginx.
+# Installs nginx, haproxy and wrk from Debian's packages when missing.
+# Everything it starts is stopped on exit.
+set -euo pipefail
+
+secs=${1:-10}
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+cd "$root"
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "==> installing ${need[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() {
+  for _ in $(seq 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "no answer from $1; logs:" >&2
+  tail -n 5 "$work"/*.err "$work"/nginx/*.log "$work"/nginx/stderr 2>/dev/null >&2 || true
+  return 1
+}
+
+# CPU ticks (utime+stime) of a process and its children processes.
+ticks() {
+  local total=0 p
+  for p in "$@" $(pgrep -P "$1" 2>/dev/null || true); do
+    [ -r "/proc/$p/stat" ] || continue
+    # Fields after the ")" of comm: utime is the 12th, stime the 13th.
+    total=$(( total + $(sed 's/.*) //' "/proc/$p/stat" | awk '{ print $12 + $13 }') ))
+  done
+  echo "$total"
+}
+hz=$(getconf CLK_TCK)
+
+# load URL PID -> "req/s p50_ms p99_ms errors cpu_s_per_10k"
+load() {
+  local before after
+  wrk -t2 -c32 -d2s "$1" >/dev/null # warm-up: connections and pools
+  before=$(ticks "$2")
+  wrk -t2 -c32 -d"${secs}s" --latency "$1" > "$work/wrk.out"
+  after=$(ticks "$2")
+  awk -v cpu="$(( after - before ))" -v hz="$hz" '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { rps = $2 }
+    / requests in / { total = $1 }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    /Non-2xx/ { bad += $NF }
+    /Socket errors/ { bad += 1 }
+    END { printf "%.0f %.3f %.3f %d %.3f\n", rps, p50, p99, bad, (total > 0 ? cpu / hz / (total / 10000) : 0) }' "$work/wrk.out"
+}
+
+echo "==> building release binaries"
+cargo build --release --quiet -p pingpong-node -p alb
+
+backend=$(free_port); alb_port=$(free_port); nginx_port=$(free_port); nginx200_port=$(free_port); ha_port=$(free_port)
+
+BIND_ADDR=127.0.0.1:$backend RUST_LOG=warn target/release/pingpong-node &
+node_pid=$!; pids+=("$node_pid")
+wait_http "http://127.0.0.1:$backend/ping"
+
+RUST_LOG=warn target/release/alb --listen "127.0.0.1:$alb_port" \
+  --route "/start=127.0.0.1:$backend" --route "/ping=127.0.0.1:$backend" 2>"$work/alb.err" &
+alb_pid=$!; pids+=("$alb_pid")
+
+mkdir -p "$work/nginx"
+cat > "$work/nginx.conf" <<EOF
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  upstream node { server 127.0.0.1:$backend; keepalive 64; }
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location = /ping  { proxy_pass http://node; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    location = /start { proxy_pass http://node; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    location / { return 404; }
+  }
+  server {
+    listen 127.0.0.1:$nginx200_port;
+    location / { return 200 "pong"; }
+  }
+}
+EOF
+"$NGINX" -c "$work/nginx.conf" -p "$work/nginx" -g 'daemon off;' 2>"$work/nginx/stderr" &
+nginx_pid=$!; pids+=("$nginx_pid")
+
+cat > "$work/haproxy.cfg" <<EOF
+global
+  nbthread 2
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$ha_port
+  acl node_path path /ping /start
+  http-request return status 404 unless node_path
+  use_backend node if node_path
+backend node
+  server n1 127.0.0.1:$backend
+EOF
+"$HAPROXY" -f "$work/haproxy.cfg" -db 2>"$work/haproxy.err" &
+ha_pid=$!; pids+=("$ha_pid")
+
+for p in "$alb_port" "$nginx_port" "$ha_port"; do wait_http "http://127.0.0.1:$p/ping"; done
+wait_http "http://127.0.0.1:$nginx200_port/"
+
+echo "==> wrk -t2 -c32 -d${secs}s on /ping, one after another"
+declare -A res
+res[direct]=$(load "http://127.0.0.1:$backend/ping" "$node_pid")
+res[nginx200]=$(load "http://127.0.0.1:$nginx200_port/" "$nginx_pid")
+res[nginx]=$(load "http://127.0.0.1:$nginx_port/ping" "$nginx_pid")
+res[haproxy]=$(load "http://127.0.0.1:$ha_port/ping" "$ha_pid")
+res[alb]=$(load "http://127.0.0.1:$alb_port/ping" "$alb_pid")
+
+read -r n_rps _ n_p99 _ n_cpu <<<"${res[nginx]}"
+printf '\n%-22s %10s %9s %9s %7s %14s %9s %9s\n' what req/s p50_ms p99_ms errors cpu_s/10k_req x_nginx p99/nginx
+for k in alb nginx haproxy nginx200 direct; do
+  read -r rps p50 p99 bad cpu <<<"${res[$k]}"
+  label=$k
+  case $k in
+    alb) label="alb (this crate)" ;;
+    nginx) label="nginx (2 workers)" ;;
+    haproxy) label="haproxy (2 threads)" ;;
+    nginx200) label="nginx return 200" ;;
+    direct) label="backend direct" ;;
+  esac
+  printf '%-22s %10s %9s %9s %7s %14s %9s %9s\n' "$label" "$rps" "$p50" "$p99" "$bad" "$cpu" \
+    "$(awk -v a="$rps" -v b="$n_rps" 'BEGIN { printf "%.2f", a / b }')" \
+    "$(awk -v a="$p99" -v b="$n_p99" 'BEGIN { printf "%.2f", a / b }')"
+done
+echo
+echo "(cpu_s/10k_req is the proxy's own CPU; for 'backend direct' it is pingpong-node's,"
+echo " for 'nginx return 200' nginx's. Client and servers share the machine's cores.)"
