@@ -11,7 +11,8 @@ use std::time::Duration;
 use common::{docker_or_skip, host_port, node_task_definition, Emulator};
 use serde_json::json;
 
-const T: Duration = Duration::from_secs(120);
+// Generous: the first task may have to build the project images.
+const T: Duration = Duration::from_secs(600);
 const START_BODY: &str =
     r#"["meow from node-paul:3000","meow from node-george:3000","meow from node-ringo:3000"]"#;
 
