@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinHandle;
 use tracing::info;
 
@@ -52,6 +52,10 @@ pub struct LoadBalancerAttributes {
     /// A target slower than this to send response headers gets the client a
     /// 504 (default 60 s, the idle timeout, like AWS).
     pub target_timeout: Duration,
+    /// Bind listeners with `SO_REUSEPORT` so several balancers (threads or
+    /// processes) can share one port and the kernel spreads connections
+    /// among them (default false: a second bind fails, as it should).
+    pub reuse_port: bool,
 }
 
 impl Default for LoadBalancerAttributes {
@@ -62,6 +66,7 @@ impl Default for LoadBalancerAttributes {
             max_header_bytes: 64 * 1024,
             max_connections: 10_000,
             target_timeout: Duration::from_secs(60),
+            reuse_port: false,
         }
     }
 }
@@ -124,6 +129,20 @@ async fn close_listener(l: &Listener, accept: Option<JoinHandle<()>>) {
     info!(listener = %l.arn, "listener closed");
 }
 
+fn bind(addr: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    if reuse_port {
+        socket.set_reuseport(true)?;
+    }
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
 /// A cheap, cloneable handle to one load balancer.
 #[derive(Clone)]
 pub struct LoadBalancerHandle {
@@ -183,13 +202,12 @@ impl LoadBalancerHandle {
                 .compile(|a| reg.target_groups.get(a).cloned())
                 .map_err(rule_err)?
         };
-        let socket = TcpListener::bind(addr)
-            .await
-            .map_err(|source| ListenerError::Bind {
-                listener_arn: arn.clone(),
-                addr,
-                source,
-            })?;
+        let reuse_port = self.lb.attributes().reuse_port;
+        let socket = bind(addr, reuse_port).map_err(|source| ListenerError::Bind {
+            listener_arn: arn.clone(),
+            addr,
+            source,
+        })?;
         let local_addr = socket.local_addr().map_err(|source| ListenerError::Bind {
             listener_arn: arn.clone(),
             addr,

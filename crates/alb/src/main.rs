@@ -15,6 +15,12 @@
 //! connection, so Docker DNS names work even when containers restart.
 //! SIGTERM or SIGINT stops accepting and lets requests finish (up to
 //! `--grace`), then exits 0; a second signal exits at once.
+//!
+//! Like nginx's workers, it runs one single-threaded balancer per
+//! `--threads` (default: one per CPU), all bound to the port with
+//! `SO_REUSEPORT`; a request then never changes threads, which saves the
+//! cross-thread wake-ups a work-stealing runtime pays per request. Each
+//! thread health-checks its targets on its own.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -29,7 +35,7 @@ use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
 
 /// A small Application Load Balancer: path rules to HTTP targets.
-#[derive(Parser, Debug)]
+#[derive(Parser, Debug, Clone)]
 #[command(name = "alb", version, about, long_about = None)]
 struct Args {
     /// Address to listen on.
@@ -70,6 +76,10 @@ struct Args {
     /// Seconds to let in-flight requests finish on SIGTERM.
     #[arg(long, env = "ALB_GRACE", default_value_t = 10)]
     grace: u64,
+
+    /// Worker threads, each a balancer sharing the port (default: CPUs).
+    #[arg(long, env = "ALB_THREADS")]
+    threads: Option<usize>,
 }
 
 fn parse_upstream(s: &str) -> anyhow::Result<Target> {
@@ -86,7 +96,29 @@ fn parse_upstream(s: &str) -> anyhow::Result<Target> {
     ))
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
+/// One worker: build the balancer, report readiness, serve until `stop`.
+async fn worker(
+    args: Args,
+    ready: std::sync::mpsc::Sender<anyhow::Result<()>>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let alb = match build(&args).await {
+        Ok(alb) => {
+            let _ = ready.send(Ok(()));
+            alb
+        }
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let _ = stop.wait_for(|s| *s).await;
+    if !alb.shutdown(Duration::from_secs(args.grace)).await {
+        tracing::warn!("grace period over with connections still open");
+    }
+}
+
+async fn build(args: &Args) -> anyhow::Result<Alb> {
     let alb = Alb::new();
     let health_check = match &args.health_check_path {
         Some(path) => HealthCheckConfig {
@@ -142,6 +174,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             idle_timeout: Duration::from_secs(args.idle_timeout),
             target_timeout: Duration::from_secs(args.target_timeout),
             max_connections: args.max_connections,
+            reuse_port: true,
             ..LoadBalancerAttributes::default()
         },
     )?;
@@ -151,35 +184,64 @@ async fn run(args: Args) -> anyhow::Result<()> {
     for (arn, rule) in rules {
         listener.create_rule(arn, rule)?;
     }
-    tracing::info!(addr = %listener.local_addr(), "alb listening");
-
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    tracing::info!("signal received: draining");
-    let grace = Duration::from_secs(args.grace);
-    tokio::select! {
-        drained = alb.shutdown(grace) => {
-            if !drained {
-                tracing::warn!("grace period over with connections still open");
-            }
-        }
-        _ = term.recv() => tracing::warn!("second signal: exiting now"),
-        _ = int.recv() => tracing::warn!("second signal: exiting now"),
-    }
-    Ok(())
+    tracing::debug!(addr = %listener.local_addr(), "alb worker listening");
+    Ok(alb)
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    run(Args::parse()).await
+    let args = Args::parse();
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let mut workers = Vec::with_capacity(threads);
+    for i in 0..threads {
+        let (args, ready, stop) = (args.clone(), ready_tx.clone(), stop_rx.clone());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        workers.push(
+            std::thread::Builder::new()
+                .name(format!("alb-{i}"))
+                .spawn(move || rt.block_on(worker(args, ready, stop)))?,
+        );
+    }
+    drop(ready_tx);
+    for _ in 0..threads {
+        ready_rx.recv()??;
+    }
+    tracing::info!(addr = %args.listen, threads, "alb listening");
+
+    let signals = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    signals.block_on(async {
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!("signal received: draining");
+        let _ = stop_tx.send(true);
+        let joined = tokio::task::spawn_blocking(move || {
+            for w in workers {
+                let _ = w.join();
+            }
+        });
+        tokio::select! {
+            _ = joined => {}
+            _ = term.recv() => tracing::warn!("second signal: exiting now"),
+            _ = int.recv() => tracing::warn!("second signal: exiting now"),
+        }
+        Ok(())
+    })
 }
