@@ -122,6 +122,8 @@ pub struct Running {
     pub engine: Engine,
     pub api_addr: SocketAddr,
     pub store: Store,
+    /// The embedded load balancer (see [`Running::alb`]).
+    pub alb: alb::Alb,
     /// Cancel to stop serving (also cancelled by `POST /_emulator/shutdown`).
     pub shutdown: CancellationToken,
     server: tokio::task::JoinHandle<()>,
@@ -153,6 +155,8 @@ pub async fn start_with_runtime(
         }
     }
     let state = store.load()?;
+    // One balancer for the whole emulator; ELBv2 ARNs key its groups.
+    let alb = alb::Alb::new();
     let engine = Engine::new(
         EngineConfig {
             instance: config.instance.clone(),
@@ -185,6 +189,7 @@ pub async fn start_with_runtime(
     let shutdown = CancellationToken::new();
     let app = api::router(ApiState {
         engine: engine.clone(),
+        alb: alb.clone(),
         shutdown: shutdown.clone(),
     });
     let stop = shutdown.clone();
@@ -200,6 +205,7 @@ pub async fn start_with_runtime(
         engine,
         api_addr,
         store,
+        alb,
         shutdown,
         server,
         keep: config.keep,
@@ -207,6 +213,13 @@ pub async fn start_with_runtime(
 }
 
 impl Running {
+    /// The embedded load balancer: target groups, load balancers and
+    /// listeners keyed by their ELBv2 ARNs. Services register task host
+    /// ports with `alb.target_group(arn)?.register_targets(..)`.
+    pub fn alb(&self) -> &alb::Alb {
+        &self.alb
+    }
+
     /// Stops serving; unless `keep`, stops every task (SIGTERM, then
     /// SIGKILL after its stopTimeout) and removes its containers and
     /// network, waiting up to `grace`.
@@ -220,6 +233,7 @@ impl Running {
             }
         }
         self.engine.shutdown();
+        self.alb.shutdown(Duration::from_secs(5)).await;
         self.store.clear_endpoint();
     }
 }

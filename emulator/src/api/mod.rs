@@ -29,6 +29,9 @@ pub const AMZ_JSON: &str = "application/x-amz-json-1.1";
 #[derive(Clone)]
 pub struct ApiState {
     pub engine: Engine,
+    /// The embedded load balancer, keyed by the ELBv2 ARNs the emulator
+    /// generates (`alb.target_group(tg_arn)` etc.).
+    pub alb: alb::Alb,
     /// Cancelled by `POST /_emulator/shutdown` (used by `emulator down`).
     pub shutdown: tokio_util::sync::CancellationToken,
 }
