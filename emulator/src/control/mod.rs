@@ -16,6 +16,7 @@
 pub mod command;
 pub mod engine;
 pub mod placement;
+pub mod service;
 pub mod task;
 
 pub use command::{Command, EngineError, Reply};

@@ -7,7 +7,9 @@
 pub mod arn;
 pub mod cluster;
 pub mod container_instance;
+pub mod elb;
 pub mod request;
+pub mod service;
 pub mod stack;
 pub mod task;
 pub mod task_definition;

@@ -1,0 +1,349 @@
+//! ECS services in their AWS JSON shapes: the service, its deployments and
+//! its events, plus the request shapes of the service operations.
+//!
+//! A [`Service`] is both what `DescribeServices` returns and what the store
+//! holds. Two fields are the scheduler's own bookkeeping
+//! ([`Service::steady`] and [`Deployment::failed_task_arns`]); they are
+//! stored but never rendered (see [`Service::view`]).
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::task_definition::PlacementConstraint;
+
+/// At most this many events are kept (and returned), newest first.
+pub const MAX_EVENTS: usize = 100;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Service {
+    pub service_arn: String,
+    pub service_name: String,
+    pub cluster_arn: String,
+    #[serde(default)]
+    pub load_balancers: Vec<LoadBalancer>,
+    /// ACTIVE, DRAINING (being deleted) or INACTIVE.
+    pub status: String,
+    pub desired_count: u32,
+    /// Derived from the tasks each time the service is described.
+    #[serde(default)]
+    pub running_count: u32,
+    #[serde(default)]
+    pub pending_count: u32,
+    #[serde(default)]
+    pub launch_type: String,
+    /// The PRIMARY deployment's task definition ARN.
+    pub task_definition: String,
+    #[serde(default)]
+    pub deployment_configuration: DeploymentConfiguration,
+    #[serde(default)]
+    pub deployments: Vec<Deployment>,
+    /// Newest first, at most [`MAX_EVENTS`].
+    #[serde(default)]
+    pub events: Vec<ServiceEvent>,
+    #[serde(default)]
+    pub created_at: f64,
+    #[serde(default)]
+    pub placement_constraints: Vec<PlacementConstraint>,
+    #[serde(default)]
+    pub placement_strategy: Vec<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check_grace_period_seconds: Option<u32>,
+    #[serde(default)]
+    pub scheduling_strategy: String,
+    #[serde(default)]
+    pub deployment_controller: serde_json::Value,
+    /// Scheduler bookkeeping: the steady-state event was sent and nothing
+    /// changed since.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub steady: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadBalancer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_group_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer_name: Option<String>,
+    pub container_name: String,
+    pub container_port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentConfiguration {
+    #[serde(default = "max_default")]
+    pub maximum_percent: u32,
+    #[serde(default = "min_default")]
+    pub minimum_healthy_percent: u32,
+    #[serde(default)]
+    pub deployment_circuit_breaker: CircuitBreaker,
+}
+
+fn max_default() -> u32 {
+    200
+}
+fn min_default() -> u32 {
+    100
+}
+
+impl Default for DeploymentConfiguration {
+    fn default() -> Self {
+        DeploymentConfiguration {
+            maximum_percent: 200,
+            minimum_healthy_percent: 100,
+            deployment_circuit_breaker: CircuitBreaker::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CircuitBreaker {
+    #[serde(default)]
+    pub enable: bool,
+    #[serde(default)]
+    pub rollback: bool,
+}
+
+/// PRIMARY (the one being rolled out), ACTIVE (older ones still holding
+/// tasks) or INACTIVE.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    pub id: String,
+    pub status: String,
+    pub task_definition: String,
+    pub desired_count: u32,
+    #[serde(default)]
+    pub pending_count: u32,
+    #[serde(default)]
+    pub running_count: u32,
+    #[serde(default)]
+    pub failed_tasks: u32,
+    pub created_at: f64,
+    pub updated_at: f64,
+    #[serde(default)]
+    pub launch_type: String,
+    /// IN_PROGRESS, COMPLETED or FAILED.
+    pub rollout_state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout_state_reason: Option<String>,
+    /// Scheduler bookkeeping: failed tasks already counted.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub failed_task_arns: BTreeSet<String>,
+}
+
+pub const PRIMARY: &str = "PRIMARY";
+pub const ACTIVE: &str = "ACTIVE";
+pub const IN_PROGRESS: &str = "IN_PROGRESS";
+pub const COMPLETED: &str = "COMPLETED";
+pub const FAILED: &str = "FAILED";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceEvent {
+    pub id: String,
+    pub created_at: f64,
+    pub message: String,
+}
+
+impl Service {
+    pub fn primary(&self) -> Option<&Deployment> {
+        self.deployments.iter().find(|d| d.status == PRIMARY)
+    }
+
+    pub fn primary_mut(&mut self) -> Option<&mut Deployment> {
+        self.deployments.iter_mut().find(|d| d.status == PRIMARY)
+    }
+
+    pub fn deployment_mut(&mut self, id: &str) -> Option<&mut Deployment> {
+        self.deployments.iter_mut().find(|d| d.id == id)
+    }
+
+    /// The cluster name (`service/<cluster>/<name>`).
+    pub fn cluster_name(&self) -> &str {
+        self.cluster_arn.rsplit('/').next().unwrap_or("")
+    }
+
+    /// The task group of the service's tasks (placement spreads on it).
+    pub fn group(&self) -> String {
+        format!("service:{}", self.service_name)
+    }
+
+    /// Adds an event (newest first, at most [`MAX_EVENTS`]) with the
+    /// `(service NAME) ` prefix ECS puts on every message.
+    pub fn push_event(&mut self, message: &str, now: f64) {
+        self.events.insert(
+            0,
+            ServiceEvent {
+                id: uuid::Uuid::new_v4().to_string(),
+                created_at: now,
+                message: format!("(service {}) {message}", self.service_name),
+            },
+        );
+        self.events.truncate(MAX_EVENTS);
+    }
+
+    /// The shape `DescribeServices` returns: bookkeeping removed.
+    pub fn view(&self) -> Service {
+        let mut s = self.clone();
+        s.steady = false;
+        for d in &mut s.deployments {
+            d.failed_task_arns.clear();
+        }
+        s
+    }
+}
+
+/// A fresh deployment id, `ecs-svc/` and 19 digits as ECS makes them.
+pub fn deployment_id() -> String {
+    let n = uuid::Uuid::new_v4().as_u128() % 10u128.pow(19);
+    format!("ecs-svc/{n:019}")
+}
+
+/// ECS's circuit breaker threshold: half the desired count, rounded up,
+/// clamped to 3..=200.
+pub fn failure_threshold(desired: u32) -> u32 {
+    desired.div_ceil(2).clamp(3, 200)
+}
+
+// ------------------------------------------------------------- requests
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateService {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    pub service_name: String,
+    #[serde(default)]
+    pub task_definition: Option<String>,
+    #[serde(default)]
+    pub desired_count: Option<u32>,
+    #[serde(default)]
+    pub load_balancers: Vec<LoadBalancer>,
+    #[serde(default)]
+    pub deployment_configuration: Option<DeploymentConfiguration>,
+    #[serde(default)]
+    pub health_check_grace_period_seconds: Option<u32>,
+    #[serde(default)]
+    pub placement_strategy: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub placement_constraints: Vec<PlacementConstraint>,
+    #[serde(default)]
+    pub launch_type: Option<String>,
+    #[serde(default)]
+    pub scheduling_strategy: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateService {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    pub service: String,
+    #[serde(default)]
+    pub task_definition: Option<String>,
+    #[serde(default)]
+    pub desired_count: Option<u32>,
+    #[serde(default)]
+    pub deployment_configuration: Option<DeploymentConfiguration>,
+    #[serde(default)]
+    pub health_check_grace_period_seconds: Option<u32>,
+    #[serde(default)]
+    pub force_new_deployment: bool,
+    #[serde(default)]
+    pub load_balancers: Option<Vec<LoadBalancer>>,
+    #[serde(default)]
+    pub placement_strategy: Option<Vec<serde_json::Value>>,
+    #[serde(default)]
+    pub placement_constraints: Option<Vec<PlacementConstraint>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeServices {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    pub services: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListServices {
+    #[serde(default)]
+    pub cluster: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteService {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    pub service: String,
+    #[serde(default)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateContainerInstancesState {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    pub container_instances: Vec<String>,
+    pub status: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_threshold_is_half_clamped() {
+        assert_eq!(failure_threshold(1), 3);
+        assert_eq!(failure_threshold(2), 3);
+        assert_eq!(failure_threshold(7), 4);
+        assert_eq!(failure_threshold(10), 5);
+        assert_eq!(failure_threshold(1000), 200);
+    }
+
+    #[test]
+    fn events_are_newest_first_and_capped() {
+        let mut s = Service {
+            service_name: "s".into(),
+            ..Default::default()
+        };
+        for i in 0..150 {
+            s.push_event(&format!("e{i}"), i as f64);
+        }
+        assert_eq!(s.events.len(), MAX_EVENTS);
+        assert_eq!(s.events[0].message, "(service s) e149");
+    }
+
+    #[test]
+    fn view_hides_bookkeeping_and_defaults_apply() {
+        let c: CreateService = serde_json::from_value(serde_json::json!({
+            "serviceName": "s", "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": true, "rollback": true}},
+            "unknownField": 1
+        }))
+        .unwrap();
+        let dc = c.deployment_configuration.unwrap();
+        assert_eq!((dc.maximum_percent, dc.minimum_healthy_percent), (200, 100));
+        let mut s = Service {
+            steady: true,
+            deployments: vec![Deployment {
+                failed_task_arns: ["t".to_string()].into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let v = serde_json::to_value(s.view()).unwrap();
+        assert!(v.get("steady").is_none());
+        assert!(v["deployments"][0].get("failedTaskArns").is_none());
+        s.steady = false;
+        assert!(deployment_id().starts_with("ecs-svc/"));
+        assert_eq!(deployment_id().len(), "ecs-svc/".len() + 19);
+    }
+}
