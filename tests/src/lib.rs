@@ -72,7 +72,8 @@ pub fn require_docker(test: &str) -> bool {
     false
 }
 
-/// Builds the project's images with `docker/build-images.sh` (once per
+/// Builds the project's images (node, client, alb) with
+/// `docker/build-images.sh` (once per
 /// test process; the script itself is quick when nothing changed).
 pub fn build_images() {
     static BUILT: OnceLock<()> = OnceLock::new();

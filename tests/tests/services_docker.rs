@@ -15,7 +15,11 @@ fn images_are_scratch_based_and_at_most_10_mb() {
         return;
     }
     build_images();
-    for image in ["pingpong-node:latest", "pingpong-client:latest"] {
+    for image in [
+        "pingpong-node:latest",
+        "pingpong-client:latest",
+        "pingpong-alb:latest",
+    ] {
         let size: u64 = run(&mut docker(&[
             "image",
             "inspect",
@@ -34,7 +38,13 @@ fn images_are_scratch_based_and_at_most_10_mb() {
             "{{len .RootFS.Layers}} {{.Config.User}} {{json .Config.ExposedPorts}}",
             image,
         ]));
-        assert_eq!(layers, r#"1 10001:10001 {"3000/tcp":{}}"#, "{image}");
+        let port = if image.starts_with("pingpong-alb") {
+            8080
+        } else {
+            3000
+        };
+        let expected = format!(r#"1 10001:10001 {{"{port}/tcp":{{}}}}"#);
+        assert_eq!(layers, expected, "{image}");
     }
 }
 
@@ -213,9 +223,11 @@ async fn compose_brings_the_stack_up_answers_and_leaves_nothing_behind() {
     let project = format!("pingpongtest{}", Scope::new().id);
     let john = free_port();
     let client = free_port();
+    let alb = free_port();
     let env = vec![
         ("JOHN_PORT", john.to_string()),
         ("CLIENT_PORT", client.to_string()),
+        ("ALB_PORT", alb.to_string()),
     ];
     let guard = ComposeDown {
         project: &project,
@@ -233,7 +245,26 @@ async fn compose_brings_the_stack_up_answers_and_leaves_nothing_behind() {
         Duration::from_secs(10),
     )
     .await;
-    assert!(page.contains(&format!("http://127.0.0.1:{john}")));
+    assert!(page.contains(&format!("http://127.0.0.1:{alb}")));
+
+    // The balancer in nginx's place: one port, routed by path.
+    let through = wait_for(
+        &format!("http://127.0.0.1:{alb}/start"),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(through, START_BODY);
+    let ping = wait_for(
+        &format!("http://127.0.0.1:{alb}/ping"),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(ping, "pong");
+    let page = wait_for(&format!("http://127.0.0.1:{alb}/"), Duration::from_secs(5)).await;
+    assert!(
+        page.contains("aria-label=\"P O N G\""),
+        "the page comes through the balancer"
+    );
     drop(guard);
     let filter = format!("label=com.docker.compose.project={project}");
     assert_eq!(run(&mut docker(&["ps", "-aq", "--filter", &filter])), "");
