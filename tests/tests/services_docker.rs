@@ -273,3 +273,72 @@ async fn compose_brings_the_stack_up_answers_and_leaves_nothing_behind() {
         ""
     );
 }
+
+/// Removes a test image on drop.
+struct ImageGuard(String);
+
+impl Drop for ImageGuard {
+    fn drop(&mut self) {
+        let _ = output(&mut docker(&["image", "rm", "-f", &self.0]));
+    }
+}
+
+#[test]
+fn the_healthcheck_subcommand_makes_docker_report_healthy() {
+    if !require_docker("the_healthcheck_subcommand_makes_docker_report_healthy") {
+        return;
+    }
+    build_images();
+    let scope = Scope::new();
+    for (image, binary) in [
+        ("pingpong-node", "pingpong-node"),
+        ("pingpong-client", "pingpong-client"),
+    ] {
+        // The exec form, as an ECS healthCheck ["CMD", ...] gives it: a
+        // scratch image has no shell for the CMD-SHELL form.
+        let tag = scope.name(&format!("{image}-hc")).to_lowercase();
+        let _image = ImageGuard(tag.clone());
+        let dockerfile = format!(
+            "FROM {image}:latest\nHEALTHCHECK --interval=1s --timeout=2s CMD [\"/{binary}\", \"healthcheck\"]\n"
+        );
+        let mut build = docker(&["build", "-q", "--label", &scope.label(), "-t", &tag, "-"]);
+        build
+            .env("DOCKER_BUILDKIT", "0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = build.spawn().unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), dockerfile.as_bytes()).unwrap();
+        assert!(
+            child.wait_with_output().unwrap().status.success(),
+            "docker build of {tag}"
+        );
+        let name = scope.name(binary);
+        run(&mut docker(&[
+            "run",
+            "-d",
+            "--label",
+            &scope.label(),
+            "--name",
+            &name,
+            &tag,
+        ]));
+        let started = Instant::now();
+        loop {
+            let health = run(&mut docker(&[
+                "inspect",
+                "--format",
+                "{{.State.Health.Status}}",
+                &name,
+            ]));
+            if health == "healthy" {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "{name} is still {health}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        run(&mut docker(&["rm", "-f", &name]));
+    }
+}

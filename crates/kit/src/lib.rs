@@ -6,6 +6,8 @@
 //! - [`serve`]: the serving loop — graceful shutdown with a bound, SIGTERM and
 //!   SIGINT handling (the binaries run as PID 1 in `FROM scratch` images, where
 //!   a process without a handler ignores `docker stop`).
+//! - [`healthcheck`]: `<binary> healthcheck`, a container health check for
+//!   images that have no shell or curl.
 //! - [`http`]: the per-request log line and the JSON error bodies both services
 //!   answer with.
 //!
@@ -13,6 +15,7 @@
 //! [`serve::shutdown_signal`].
 
 pub mod config;
+pub mod healthcheck;
 pub mod http;
 pub mod serve;
 
