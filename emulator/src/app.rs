@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, ApiState};
+use crate::control::elb::{Elb, ElbConfig};
 use crate::control::{Command, Engine, EngineConfig, EngineError, Reply};
 use crate::model::arn::Partition;
 use crate::model::request;
@@ -38,6 +39,12 @@ pub struct Config {
     pub repo_root: Option<PathBuf>,
     /// Print task state changes to stdout.
     pub print_events: bool,
+    /// Where an ELBv2 listener on port 80 (the stack's) binds; port 0: any
+    /// free port (see [`Running::listener_addrs`]).
+    pub alb_addr: SocketAddr,
+    /// Bind every other ELBv2 listener on a free port instead of its own
+    /// (tests running in parallel).
+    pub ephemeral_listeners: bool,
 }
 
 impl Config {
@@ -52,6 +59,8 @@ impl Config {
             default_stop_timeout_s: 30,
             repo_root: default_repo_root(),
             print_events: false,
+            alb_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            ephemeral_listeners: false,
         }
     }
 }
@@ -115,6 +124,8 @@ pub enum RunError {
     AlreadyRunning { dir: PathBuf, endpoint: String },
     #[error("stack: {0}")]
     Stack(#[source] EngineError),
+    #[error("load balancer: {0}")]
+    Elb(#[source] crate::control::elb::ElbError),
 }
 
 /// A started emulator.
@@ -124,6 +135,8 @@ pub struct Running {
     pub store: Store,
     /// The embedded load balancer (see [`Running::alb`]).
     pub alb: alb::Alb,
+    /// The ELBv2 control plane over `alb`.
+    pub elb: Elb,
     /// Cancel to stop serving (also cancelled by `POST /_emulator/shutdown`).
     pub shutdown: CancellationToken,
     server: tokio::task::JoinHandle<()>,
@@ -175,6 +188,21 @@ pub async fn start_with_runtime(
     if let Some(stack) = &config.stack {
         apply_stack(&engine, stack).await.map_err(RunError::Stack)?;
     }
+    let elb = Elb::new(
+        alb.clone(),
+        engine.clone(),
+        ElbConfig {
+            port_overrides: [(80, config.alb_addr)].into(),
+            ephemeral_listeners: config.ephemeral_listeners,
+            ..ElbConfig::default()
+        },
+    );
+    elb.restore().await.map_err(RunError::Elb)?;
+    if let Some(stack) = &config.stack {
+        elb.apply_stack(&stack.target_groups, &stack.load_balancers)
+            .await
+            .map_err(RunError::Elb)?;
+    }
     let listener = tokio::net::TcpListener::bind(config.api_addr)
         .await
         .map_err(|source| RunError::Bind {
@@ -190,6 +218,7 @@ pub async fn start_with_runtime(
     let app = api::router(ApiState {
         engine: engine.clone(),
         alb: alb.clone(),
+        elb: elb.clone(),
         shutdown: shutdown.clone(),
     });
     let stop = shutdown.clone();
@@ -206,6 +235,7 @@ pub async fn start_with_runtime(
         api_addr,
         store,
         alb,
+        elb,
         shutdown,
         server,
         keep: config.keep,
@@ -218,6 +248,11 @@ impl Running {
     /// ports with `alb.target_group(arn)?.register_targets(..)`.
     pub fn alb(&self) -> &alb::Alb {
         &self.alb
+    }
+
+    /// Bound ELBv2 listener addresses by listener ARN.
+    pub fn listener_addrs(&self) -> std::collections::BTreeMap<String, SocketAddr> {
+        self.elb.listener_addrs()
     }
 
     /// Stops serving; unless `keep`, stops every task (SIGTERM, then
@@ -248,6 +283,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             "ECS API        http://{}  (aws --endpoint-url http://{} ecs ...)",
             running.api_addr, running.api_addr
         );
+        for (arn, addr) in running.listener_addrs() {
+            let name = arn.split('/').nth(2).unwrap_or("");
+            println!("ALB listener   http://{addr}  ({name})");
+        }
+        println!("metrics        http://{}/metrics", running.api_addr);
         println!("data directory {}", running.store.dir().display());
         println!("instance id    {}", running.engine.config().instance);
         println!("Press Ctrl-C to stop (tasks are stopped and removed unless --keep).");

@@ -33,6 +33,9 @@ pub struct State {
     /// By ARN.
     #[serde(default)]
     pub tasks: BTreeMap<String, Task>,
+    /// Load balancers, target groups, listeners and rules (ELBv2).
+    #[serde(default)]
+    pub elb: crate::model::elb::ElbState,
 }
 
 #[derive(Debug, thiserror::Error)]

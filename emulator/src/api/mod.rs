@@ -10,6 +10,7 @@
 //! are logged by the `log_errors` middleware, not where they are converted.
 
 pub mod ecs;
+pub mod elbv2;
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -32,6 +33,8 @@ pub struct ApiState {
     /// The embedded load balancer, keyed by the ELBv2 ARNs the emulator
     /// generates (`alb.target_group(tg_arn)` etc.).
     pub alb: alb::Alb,
+    /// The ELBv2 control plane over `alb` (desired state, API operations).
+    pub elb: crate::control::elb::Elb,
     /// Cancelled by `POST /_emulator/shutdown` (used by `emulator down`).
     pub shutdown: tokio_util::sync::CancellationToken,
 }
@@ -170,6 +173,27 @@ async fn dispatch(State(state): State<ApiState>, req: AwsRequest) -> Result<Resp
     }
 }
 
+/// Prometheus text of the load balancer (CloudWatch ALB metric names).
+async fn metrics(State(state): State<ApiState>) -> Response {
+    let mut resp = state.alb.render_prometheus().into_response();
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    resp
+}
+
+/// The bound address of every ELBv2 listener (`{"listenerArn": "ip:port"}`).
+async fn listeners(State(state): State<ApiState>) -> axum::Json<serde_json::Value> {
+    let map: serde_json::Map<String, serde_json::Value> = state
+        .elb
+        .listener_addrs()
+        .into_iter()
+        .map(|(arn, addr)| (arn, addr.to_string().into()))
+        .collect();
+    axum::Json(map.into())
+}
+
 async fn shutdown(State(state): State<ApiState>) -> &'static str {
     state.shutdown.cancel();
     "shutting down\n"
@@ -206,7 +230,9 @@ async fn not_found() -> ApiError {
 /// The API router.
 pub fn router(state: ApiState) -> Router {
     Router::new()
-        .route("/", post(dispatch))
+        .route("/", post(elbv2::entry))
+        .route("/metrics", get(metrics))
+        .route("/_emulator/listeners", get(listeners))
         .route("/_emulator/shutdown", post(shutdown))
         .route("/_emulator/health", get(health))
         .fallback(not_found)

@@ -27,6 +27,11 @@ impl Client {
         }
     }
 
+    /// The API endpoint (`http://host:port`).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
     pub async fn alive(&self) -> bool {
         self.http
             .get(format!("{}/_emulator/health", self.endpoint))

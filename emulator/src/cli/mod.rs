@@ -3,6 +3,7 @@
 //! to the running emulator through its API ([`client`]).
 
 pub mod client;
+pub mod targets;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -61,6 +62,8 @@ pub enum Cmd {
         #[arg(long, default_value_t = 1)]
         count: u32,
     },
+    /// Target health per target group (DescribeTargetGroups + DescribeTargetHealth).
+    Targets,
     /// Stop a task (id or ARN).
     StopTask {
         task: String,
@@ -91,6 +94,12 @@ pub struct UpArgs {
     /// Default stopTimeout (seconds) for containers that set none.
     #[arg(long, default_value_t = 30)]
     pub stop_timeout: u32,
+    /// Where the load balancer's port-80 listener binds (port 0: any free port).
+    #[arg(long, env = "EMULATOR_ALB_ADDR", default_value = "127.0.0.1:8080")]
+    pub alb_addr: SocketAddr,
+    /// Bind every other ELBv2 listener on a free port instead of its own.
+    #[arg(long, env = "EMULATOR_EPHEMERAL_LISTENERS")]
+    pub ephemeral_listeners: bool,
 }
 
 impl Cli {
@@ -122,12 +131,18 @@ pub async fn main(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> 
                 keep: false,
                 resync_secs: 5.0,
                 stop_timeout: 30,
+                alb_addr: std::env::var("EMULATOR_ALB_ADDR")
+                    .ok()
+                    .and_then(|a| a.parse().ok())
+                    .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
+                ephemeral_listeners: false,
             };
             up(&cli, &defaults, shutdown).await
         }
         Some(Cmd::Up(args)) => up(&cli, args, shutdown).await,
         Some(Cmd::Down) => down(&cli).await,
         Some(Cmd::Ps { all }) => cli.client().ps(*all).await,
+        Some(Cmd::Targets) => targets::show(&cli.client()).await,
         Some(Cmd::RunTask {
             task_definition,
             cluster,
@@ -173,6 +188,8 @@ async fn up(
     config.resync = Duration::from_secs_f64(args.resync_secs.max(0.1));
     config.default_stop_timeout_s = args.stop_timeout;
     config.print_events = true;
+    config.alb_addr = args.alb_addr;
+    config.ephemeral_listeners = args.ephemeral_listeners;
     app::run(config, shutdown).await?;
     Ok(())
 }

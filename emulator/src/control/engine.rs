@@ -202,6 +202,13 @@ impl Engine {
         }
     }
 
+    /// Mutates the state under the lock and saves it, for the controllers
+    /// beside the engine that keep their desired state in the same store
+    /// (ELBv2). Do not block inside `f`.
+    pub fn update_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        self.mutate(f)
+    }
+
     /// Mutates the state under the lock and saves it.
     fn mutate<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         let mut state = lock(&self.inner.state);

@@ -14,6 +14,7 @@
 //! [`Engine::subscribe`] carry task RUNNING/STOPPED with their host ports.
 
 pub mod command;
+pub mod elb;
 pub mod engine;
 pub mod placement;
 pub mod service;

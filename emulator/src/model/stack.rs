@@ -16,6 +16,12 @@ pub struct Stack {
     /// Standalone tasks (RunTask) to keep one of each running.
     #[serde(default)]
     pub tasks: Vec<StackTask>,
+    /// ELBv2 target groups (created before the load balancers).
+    #[serde(default)]
+    pub target_groups: Vec<super::elb::StackTargetGroup>,
+    /// ELBv2 load balancers with their listeners and rules.
+    #[serde(default)]
+    pub load_balancers: Vec<super::elb::StackLoadBalancer>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
