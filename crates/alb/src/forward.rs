@@ -3,13 +3,18 @@
 //! responses (503 no target, 502 connect failure or broken response, 504
 //! target timeout).
 //!
-//! The upstream client is one hyper-util legacy `Client` shared by the whole
-//! [`crate::Alb`], pooling keep-alive connections per target authority and
-//! resolving host names on every new connection (Docker DNS names keep
-//! working when containers move). The request body is handed to the first
-//! attempt through a shared slot: if the connection fails before the body
-//! was ever polled, the slot still holds it and a retry can send it.
+//! Upstream connections are plain hyper HTTP/1 connections pooled per
+//! target ([`TargetRuntime::checkout`] / [`TargetRuntime::checkin`]): a
+//! small LIFO stack of idle keep-alive connections, so the warmest one
+//! serves the next request and nothing is hashed or spawned per request.
+//! Host names are resolved on every new connection (Docker DNS names keep
+//! working when containers move); a pooled connection found closed before
+//! the request was written is skipped. The request body is handed to the
+//! first attempt through a shared slot: if the connection fails before the
+//! body was ever polled, the slot still holds it and a retry can send it.
 
+use std::cell::Cell;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -17,12 +22,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::uri::{PathAndQuery, Scheme};
+use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 use tracing::debug;
 
 use crate::listener::ConnRequest;
@@ -30,18 +35,118 @@ use crate::load_balancer::LoadBalancer;
 use crate::target::{InFlight, TargetRuntime};
 use crate::target_group::TargetGroup;
 
-/// The pooled client every load balancer shares.
-pub(crate) type UpstreamClient = Client<HttpConnector, UpstreamBody>;
+/// How long an upstream connection may sit unused in a target's pool.
+pub(crate) const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(55);
+
+/// Upstream connection settings shared by every load balancer of an
+/// [`crate::Alb`]. The connections themselves are pooled per target (see
+/// [`TargetRuntime::checkout`]): plain hyper HTTP/1 connections, each driven
+/// by its own task, reused LIFO so the warmest one serves the next request.
+#[derive(Clone, Debug)]
+pub(crate) struct UpstreamClient {
+    connect_timeout: Duration,
+}
 
 pub(crate) fn new_client() -> UpstreamClient {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_secs(10)));
-    Client::builder(TokioExecutor::new())
-        .pool_timer(TokioTimer::new())
-        .pool_idle_timeout(Duration::from_secs(55))
-        .pool_max_idle_per_host(1024)
-        .build(connector)
+    UpstreamClient {
+        connect_timeout: Duration::from_secs(10),
+    }
+}
+
+/// Why a request to a target failed.
+#[derive(Debug)]
+enum UpstreamError {
+    /// No connection could be made (DNS, refused, connect timeout).
+    Connect(std::io::Error),
+    /// The connection failed while sending or awaiting the response.
+    Http(hyper::Error),
+}
+
+impl std::fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpstreamError::Connect(e) => write!(f, "connect: {e}"),
+            UpstreamError::Http(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl UpstreamClient {
+    /// Open a new connection to `target`, resolving its host name now.
+    async fn connect(
+        &self,
+        target: &TargetRuntime,
+    ) -> Result<SendRequest<UpstreamBody>, UpstreamError> {
+        let host = target
+            .spec
+            .host
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let port = target.spec.port;
+        let stream = tokio::time::timeout(self.connect_timeout, async {
+            if let Ok(ip) = host.parse::<IpAddr>() {
+                return TcpStream::connect((ip, port)).await;
+            }
+            let mut last = None;
+            for addr in tokio::net::lookup_host((host, port)).await? {
+                match TcpStream::connect(addr).await {
+                    Ok(s) => return Ok(s),
+                    Err(e) => last = Some(e),
+                }
+            }
+            Err(last.unwrap_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no address for host")
+            }))
+        })
+        .await
+        .map_err(|_| {
+            UpstreamError::Connect(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "connect timed out",
+            ))
+        })?
+        .map_err(UpstreamError::Connect)?;
+        let _ = stream.set_nodelay(true);
+        let (tx, conn) = http1::Builder::new()
+            .handshake(TokioIo::new(stream))
+            .await
+            .map_err(UpstreamError::Http)?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                debug!(error = %e, "upstream connection ended with error");
+            }
+        });
+        Ok(tx)
+    }
+
+    /// Send `req` on a pooled connection to `target` (or a new one). A
+    /// pooled connection that turns out closed before the request was
+    /// written is skipped, like hyper-util's pool does.
+    async fn send(
+        &self,
+        target: &TargetRuntime,
+        mut req: Request<UpstreamBody>,
+    ) -> Result<(Response<Incoming>, SendRequest<UpstreamBody>), UpstreamError> {
+        loop {
+            let (mut tx, reused) = match target.checkout() {
+                Some(tx) => (tx, true),
+                None => (self.connect(target).await?, false),
+            };
+            if let Err(e) = tx.ready().await {
+                if reused {
+                    continue;
+                }
+                return Err(UpstreamError::Http(e));
+            }
+            match tx.try_send_request(req).await {
+                Ok(resp) => return Ok((resp, tx)),
+                Err(mut e) => match e.take_message() {
+                    Some(r) if reused => req = r,
+                    _ => return Err(UpstreamError::Http(e.into_error())),
+                },
+            }
+        }
+    }
 }
 
 /// Connection-level headers that never cross a proxy (RFC 9110 7.6.1).
@@ -79,23 +184,60 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+thread_local! {
+    /// wyrand state for trace ids (they need to be unique, not secret).
+    static TRACE_RNG: Cell<u64> = Cell::new(rand::random::<u64>());
+}
+
+fn trace_rand() -> u64 {
+    TRACE_RNG.with(|s| {
+        let x = s.get().wrapping_add(0xa076_1d64_78bd_642f);
+        s.set(x);
+        let t = u128::from(x) * u128::from(x ^ 0xe703_7ed1_a0b4_28db);
+        ((t >> 64) as u64) ^ (t as u64)
+    })
+}
+
+/// Write `digits` lowercase hex digits of `v` into `out`.
+fn put_hex(out: &mut [u8], v: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let n = out.len();
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = HEX[((v >> (4 * (n - 1 - i))) & 0xf) as usize];
+    }
+}
+
 /// `Root=1-<epoch seconds hex>-<96 random bits hex>`, like AWS.
 fn trace_id() -> HeaderValue {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let rnd: u128 = rand::random::<u128>() & ((1u128 << 96) - 1);
-    let s = format!("Root=1-{secs:08x}-{rnd:024x}");
-    HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static("Root=1-0-0"))
+    let mut buf = [0u8; 40];
+    buf[..7].copy_from_slice(b"Root=1-");
+    put_hex(&mut buf[7..15], secs & 0xffff_ffff);
+    buf[15] = b'-';
+    put_hex(&mut buf[16..24], trace_rand() & 0xffff_ffff);
+    put_hex(&mut buf[24..40], trace_rand());
+    HeaderValue::from_bytes(&buf).unwrap_or_else(|_| HeaderValue::from_static("Root=1-0-0"))
 }
 
-fn rewrite_request_headers(headers: &mut HeaderMap, client_ip: &str, listener_port: &HeaderValue) {
+fn rewrite_request_headers(
+    headers: &mut HeaderMap,
+    client_ip: &HeaderValue,
+    listener_port: &HeaderValue,
+) {
     strip_hop_by_hop(headers);
     let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prev) if !prev.is_empty() => HeaderValue::from_str(&format!("{prev}, {client_ip}")),
-        _ => HeaderValue::from_str(client_ip),
+        Some(prev) if !prev.is_empty() => {
+            let mut v = Vec::with_capacity(prev.len() + 2 + client_ip.len());
+            v.extend_from_slice(prev.as_bytes());
+            v.extend_from_slice(b", ");
+            v.extend_from_slice(client_ip.as_bytes());
+            HeaderValue::from_bytes(&v).ok()
+        }
+        _ => Some(client_ip.clone()),
     };
-    if let Ok(v) = xff {
+    if let Some(v) = xff {
         headers.insert(X_FORWARDED_FOR.clone(), v);
     }
     headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
@@ -171,6 +313,9 @@ enum BodyKind {
     Full(Option<Bytes>),
     Upstream {
         body: Incoming,
+        /// The connection the body arrives on, back to the pool once the
+        /// body was read to its end.
+        conn: Option<SendRequest<UpstreamBody>>,
         guards: Option<(InFlight, ConnRequest)>,
     },
 }
@@ -181,6 +326,21 @@ impl AlbBody {
             kind: BodyKind::Full(Some(b.into())),
         }
     }
+}
+
+/// The response was read completely: pool its connection, end the request.
+fn finish_upstream(
+    conn: &mut Option<SendRequest<UpstreamBody>>,
+    guards: &mut Option<(InFlight, ConnRequest)>,
+    reusable: bool,
+) {
+    let conn = conn.take();
+    if let Some((in_flight, _)) = guards.as_ref() {
+        if let (Some(tx), true) = (conn, reusable) {
+            in_flight.target().checkin(tx);
+        }
+    }
+    guards.take();
 }
 
 impl Body for AlbBody {
@@ -197,13 +357,13 @@ impl Body for AlbBody {
                     .filter(|b| !b.is_empty())
                     .map(|b| Ok(Frame::data(b))),
             ),
-            BodyKind::Upstream { body, guards } => {
+            BodyKind::Upstream { body, conn, guards } => {
                 let r = Pin::new(&mut *body).poll_frame(cx);
-                if matches!(r, Poll::Ready(None) | Poll::Ready(Some(Err(_))))
-                    || body.is_end_stream()
-                {
-                    // Finished: the request no longer counts as in flight.
-                    guards.take();
+                match &r {
+                    Poll::Ready(Some(Err(_))) => finish_upstream(conn, guards, false),
+                    Poll::Ready(None) => finish_upstream(conn, guards, true),
+                    _ if body.is_end_stream() => finish_upstream(conn, guards, true),
+                    _ => {}
                 }
                 r
             }
@@ -221,6 +381,17 @@ impl Body for AlbBody {
         match &self.kind {
             BodyKind::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
             BodyKind::Upstream { body, .. } => body.size_hint(),
+        }
+    }
+}
+
+impl Drop for AlbBody {
+    fn drop(&mut self) {
+        if let BodyKind::Upstream { body, conn, guards } = &mut self.kind {
+            // A body-less response is never polled; one dropped halfway
+            // leaves its connection unusable (hyper closes it).
+            let complete = body.is_end_stream();
+            finish_upstream(conn, guards, complete);
         }
     }
 }
@@ -249,26 +420,19 @@ fn is_idempotent(m: &Method) -> bool {
 }
 
 /// Whether the error says the connection died before any response arrived.
-fn closed_before_response(e: &hyper_util::client::legacy::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(h) = s.downcast_ref::<hyper::Error>() {
-            return h.is_incomplete_message() || h.is_canceled() || h.is_closed();
-        }
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return matches!(
-                io.kind(),
-                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
-            );
-        }
-        source = s.source();
+fn closed_before_response(e: &UpstreamError) -> bool {
+    match e {
+        UpstreamError::Http(h) => h.is_incomplete_message() || h.is_canceled() || h.is_closed(),
+        UpstreamError::Connect(io) => matches!(
+            io.kind(),
+            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+        ),
     }
-    false
 }
 
 /// Everything the forwarder needs from the accepting side.
 pub(crate) struct Downstream<'a> {
-    pub client_ip: &'a str,
+    pub client_ip: &'a HeaderValue,
     pub listener_port: &'a HeaderValue,
     pub conn: ConnRequest,
 }
@@ -293,7 +457,7 @@ pub(crate) async fn forward(
     let slot = (!body_empty).then(|| Arc::new(Mutex::new(Some(body))));
     let retry_allowed = tg.passive_retry();
     let idempotent = is_idempotent(&parts.method);
-    let timeout = lb.attributes().target_timeout;
+    let timeout = lb.target_timeout();
     let mut headers = Some(parts.headers);
     let mut failed: Option<Arc<TargetRuntime>> = None;
 
@@ -310,19 +474,19 @@ pub(crate) async fn forward(
             };
         };
         let in_flight = target.start_request();
-        let mut uri_parts = http::uri::Parts::default();
-        uri_parts.scheme = Some(Scheme::HTTP);
-        uri_parts.authority = Some(target.authority.clone());
-        uri_parts.path_and_query = Some(path_and_query.clone());
-        let Ok(uri) = Uri::from_parts(uri_parts) else {
-            return elb_response(lb, StatusCode::BAD_REQUEST, "400 Bad Request\n");
-        };
         let last_chance = attempt == 1 || !retry_allowed;
-        let hdrs = if last_chance {
+        let mut hdrs = if last_chance {
             headers.take().unwrap_or_default()
         } else {
             headers.clone().unwrap_or_default()
         };
+        if !hdrs.contains_key(header::HOST) {
+            hdrs.insert(
+                header::HOST,
+                HeaderValue::from_str(target.authority.as_str())
+                    .unwrap_or_else(|_| HeaderValue::from_static("localhost")),
+            );
+        }
         let mut upstream = Request::new(match &slot {
             None => UpstreamBody::Empty,
             Some(s) => UpstreamBody::Shared {
@@ -331,17 +495,17 @@ pub(crate) async fn forward(
             },
         });
         *upstream.method_mut() = parts.method.clone();
-        *upstream.uri_mut() = uri;
+        *upstream.uri_mut() = Uri::from(path_and_query.clone());
         *upstream.version_mut() = Version::HTTP_11;
         *upstream.headers_mut() = hdrs;
 
         let started = tokio::time::Instant::now();
-        match tokio::time::timeout(timeout, lb.client.request(upstream)).await {
+        match tokio::time::timeout(timeout, lb.client.send(&target, upstream)).await {
             Err(_) => {
                 debug!(target = %target.authority, "target timed out");
                 return elb_response(lb, StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout\n");
             }
-            Ok(Ok(resp)) => {
+            Ok(Ok((resp, conn))) => {
                 let elapsed = started.elapsed();
                 lb.metrics.response_time.record(elapsed);
                 tg.metrics.response_time.record(elapsed);
@@ -354,6 +518,7 @@ pub(crate) async fn forward(
                     AlbBody {
                         kind: BodyKind::Upstream {
                             body: rbody,
+                            conn: Some(conn),
                             guards: Some((in_flight, down.conn)),
                         },
                     },
@@ -363,7 +528,7 @@ pub(crate) async fn forward(
                 let body_untouched = slot
                     .as_ref()
                     .is_none_or(|s| s.lock().map(|b| b.is_some()).unwrap_or(false));
-                let connect = e.is_connect();
+                let connect = matches!(e, UpstreamError::Connect(_));
                 if connect {
                     lb.metrics.target_connection_errors.fetch_add(1, Relaxed);
                     tg.passive_failure(in_flight.target(), "connection failed");
@@ -400,7 +565,11 @@ mod tests {
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert(header::TE, HeaderValue::from_static("trailers"));
         h.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.7"));
-        rewrite_request_headers(&mut h, "127.0.0.1", &HeaderValue::from_static("8080"));
+        rewrite_request_headers(
+            &mut h,
+            &HeaderValue::from_static("127.0.0.1"),
+            &HeaderValue::from_static("8080"),
+        );
         assert_eq!(
             h.get(header::HOST).map(|v| v.as_bytes()),
             Some(&b"example.com"[..])

@@ -11,11 +11,12 @@
 //! connections finish their current request.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -153,8 +154,6 @@ struct ConnState {
     active_requests: AtomicUsize,
     idle_since: AtomicU64,
     head_started: AtomicU64,
-    /// Wakes the watchdog when a request head starts or a request ends.
-    wake: tokio::sync::Notify,
 }
 
 impl ConnState {
@@ -182,7 +181,6 @@ impl Drop for ConnRequest {
     fn drop(&mut self) {
         self.0.idle_since.store(self.0.now(), Ordering::Relaxed);
         self.0.active_requests.fetch_sub(1, Ordering::Relaxed);
-        self.0.wake.notify_one();
     }
 }
 
@@ -208,7 +206,6 @@ impl AsyncRead for TrackedIo {
             this.state
                 .head_started
                 .store(this.state.now(), Ordering::Relaxed);
-            this.state.wake.notify_one();
         }
         r
     }
@@ -244,7 +241,7 @@ struct ConnCtx {
     lb: Arc<LoadBalancer>,
     listener: Arc<Listener>,
     state: Arc<ConnState>,
-    client_ip: String,
+    client_ip: HeaderValue,
 }
 
 async fn serve_connection(
@@ -259,14 +256,14 @@ async fn serve_connection(
         active_requests: AtomicUsize::new(0),
         idle_since: AtomicU64::new(1),
         head_started: AtomicU64::new(0),
-        wake: tokio::sync::Notify::new(),
     });
     let cancel = listener.cancel.clone();
     let ctx = Arc::new(ConnCtx {
         lb: Arc::clone(lb),
         listener,
         state: Arc::clone(&state),
-        client_ip: remote.ip().to_string(),
+        client_ip: HeaderValue::from_str(&remote.ip().to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static("0.0.0.0")),
     });
     let service = service_fn(move |req| {
         let ctx = Arc::clone(&ctx);
@@ -281,44 +278,115 @@ async fn serve_connection(
         .max_buf_size(attrs.max_header_bytes.max(8192))
         .serve_connection(io, service);
     tokio::pin!(conn);
-    let mut closing = false;
-    loop {
+    // The watchdog never needs a wake-up per request: it sleeps at most
+    // `min(header read timeout, idle timeout)` at a time, and any deadline a
+    // later event (a request head starting or a request ending) can create
+    // lies at least that far away; on waking it re-reads the connection's
+    // state and either closes the connection or sleeps again.
+    let horizon = attrs
+        .header_read_timeout
+        .min(attrs.idle_timeout)
+        .max(Duration::from_millis(1));
+    let next_deadline = |now: Instant| {
         let active = state.active_requests.load(Ordering::Relaxed);
         let head = state.head_started.load(Ordering::Relaxed);
-        let deadline = if active > 0 {
-            Instant::now() + attrs.idle_timeout
+        let specific = if active > 0 {
+            None
         } else if head != 0 {
-            state.at(head) + attrs.header_read_timeout
+            Some(state.at(head) + attrs.header_read_timeout)
         } else {
-            state.at(state.idle_since.load(Ordering::Relaxed)) + attrs.idle_timeout
+            Some(state.at(state.idle_since.load(Ordering::Relaxed)) + attrs.idle_timeout)
         };
-        tokio::select! {
-            r = conn.as_mut() => {
-                if let Err(e) = r {
-                    debug!(%remote, error = %e, "connection ended with error");
-                }
-                return;
+        let far = now + horizon;
+        specific.map_or(far, |d| d.min(far))
+    };
+    let sleep = tokio::time::sleep_until(next_deadline(Instant::now()));
+    tokio::pin!(sleep);
+    let cancelled = cancel.cancelled();
+    tokio::pin!(cancelled);
+    // The timer and the cancellation are polled only when they woke the
+    // task, not on every wake-up of the connection.
+    let aux = Arc::new(AuxWake::new());
+    let aux_waker = Waker::from(Arc::clone(&aux));
+    let mut closing = false;
+    let end = std::future::poll_fn(|cx| {
+        if let Poll::Ready(r) = conn.as_mut().poll(cx) {
+            return Poll::Ready(r.map_err(|e| e.to_string()));
+        }
+        if !aux.take(cx.waker()) {
+            return Poll::Pending;
+        }
+        let mut acx = Context::from_waker(&aux_waker);
+        if !closing && cancelled.as_mut().poll(&mut acx).is_ready() {
+            closing = true;
+            conn.as_mut().graceful_shutdown();
+            // Let the connection see the shutdown on the next poll.
+            aux.woken.store(true, Ordering::Release);
+            cx.waker().wake_by_ref();
+        }
+        while sleep.as_mut().poll(&mut acx).is_ready() {
+            let now = Instant::now();
+            let active = state.active_requests.load(Ordering::Relaxed);
+            let head = state.head_started.load(Ordering::Relaxed);
+            if active == 0 && head != 0 && now >= state.at(head) + attrs.header_read_timeout {
+                return Poll::Ready(Err("header read timeout".to_owned()));
             }
-            _ = state.wake.notified() => {}
-            _ = cancel.cancelled(), if !closing => {
-                closing = true;
-                conn.as_mut().graceful_shutdown();
+            if active == 0
+                && head == 0
+                && now >= state.at(state.idle_since.load(Ordering::Relaxed)) + attrs.idle_timeout
+            {
+                return Poll::Ready(Err("idle timeout".to_owned()));
             }
-            _ = tokio::time::sleep_until(deadline) => {
-                let now = Instant::now();
-                let active = state.active_requests.load(Ordering::Relaxed);
-                let head = state.head_started.load(Ordering::Relaxed);
-                if active == 0 && head != 0 && now >= state.at(head) + attrs.header_read_timeout {
-                    debug!(%remote, "header read timeout: closing connection");
-                    return;
-                }
-                if active == 0 && head == 0
-                    && now >= state.at(state.idle_since.load(Ordering::Relaxed)) + attrs.idle_timeout
-                {
-                    debug!(%remote, "idle timeout: closing connection");
-                    return;
-                }
-            }
+            sleep.as_mut().reset(next_deadline(now));
+        }
+        Poll::Pending
+    })
+    .await;
+    if let Err(why) = end {
+        debug!(%remote, %why, "connection closed");
+    }
+}
+
+/// Wakes a connection task on behalf of its watchdog timer or cancellation
+/// and remembers that it did, so those are polled only when they fired.
+struct AuxWake {
+    woken: AtomicBool,
+    task: Mutex<Option<Waker>>,
+}
+
+impl AuxWake {
+    fn new() -> Self {
+        AuxWake {
+            woken: AtomicBool::new(true),
+            task: Mutex::new(None),
+        }
+    }
+
+    /// Whether the timer or the cancellation woke the task since the last
+    /// call (true the first time); if so, records the task's waker for them.
+    /// A Tokio task keeps waking the same task whichever waker clone it
+    /// hands out, so refreshing it only then is enough.
+    fn take(&self, task: &Waker) -> bool {
+        if !self.woken.swap(false, Ordering::AcqRel) {
+            return false;
+        }
+        let mut slot = self.task.lock().unwrap_or_else(|p| p.into_inner());
+        if !slot.as_ref().is_some_and(|w| w.will_wake(task)) {
+            *slot = Some(task.clone());
+        }
+        true
+    }
+}
+
+impl Wake for AuxWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        if let Some(w) = self.task.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            w.wake_by_ref();
         }
     }
 }

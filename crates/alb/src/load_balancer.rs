@@ -101,6 +101,11 @@ impl LoadBalancer {
         self.attributes.load_full()
     }
 
+    /// The current target timeout, without cloning the attributes' `Arc`.
+    pub(crate) fn target_timeout(&self) -> Duration {
+        self.attributes.load().target_timeout
+    }
+
     pub(crate) fn lock_listeners(&self) -> std::sync::MutexGuard<'_, ListenerMap> {
         self.listeners.lock().unwrap_or_else(|p| p.into_inner())
     }

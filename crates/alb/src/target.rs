@@ -12,10 +12,23 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use http::uri::Authority;
+use hyper::client::conn::http1::SendRequest;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::forward::UpstreamBody;
 use crate::health_check::{HealthCheckConfig, HealthMachine, ProbeOutcome, TargetHealth};
+
+/// Idle keep-alive connections kept per target.
+const MAX_IDLE_PER_TARGET: usize = 1024;
+
+/// An idle upstream connection: its request sender (the connection itself
+/// is driven by its own task) and when it was last used.
+struct IdleConn {
+    tx: SendRequest<UpstreamBody>,
+    since: Instant,
+}
 
 /// A target as the caller registers it: AWS keys targets by `(id, port)`;
 /// `host` is what to connect to (an IP or a DNS name resolved at connect
@@ -62,6 +75,8 @@ pub(crate) struct TargetRuntime {
     idle: Notify,
     /// Stops this target's health loop.
     pub cancel: CancellationToken,
+    /// Idle keep-alive connections to this target, most recently used last.
+    idle_conns: Mutex<Vec<IdleConn>>,
 }
 
 impl TargetRuntime {
@@ -76,6 +91,7 @@ impl TargetRuntime {
             health: Mutex::new(HealthMachine::new()),
             idle: Notify::new(),
             cancel,
+            idle_conns: Mutex::new(Vec::new()),
         }
     }
 
@@ -139,6 +155,51 @@ impl TargetRuntime {
             }
             notified.await;
         }
+    }
+
+    fn idle_conns(&self) -> MutexGuard<'_, Vec<IdleConn>> {
+        self.idle_conns.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The most recently used idle connection that is not known to be
+    /// closed.
+    pub(crate) fn checkout(&self) -> Option<SendRequest<UpstreamBody>> {
+        let mut idle = self.idle_conns();
+        while let Some(c) = idle.pop() {
+            if !c.tx.is_closed() {
+                return Some(c.tx);
+            }
+        }
+        None
+    }
+
+    /// Return a connection whose last response was read completely.
+    pub(crate) fn checkin(&self, tx: SendRequest<UpstreamBody>) {
+        if tx.is_closed() {
+            return;
+        }
+        let mut idle = self.idle_conns();
+        if idle.len() < MAX_IDLE_PER_TARGET {
+            idle.push(IdleConn {
+                tx,
+                since: Instant::now(),
+            });
+        }
+    }
+
+    /// Close connections idle for longer than `max_idle` (or closed by the
+    /// target).
+    pub(crate) fn prune_idle(&self, max_idle: std::time::Duration) {
+        let now = Instant::now();
+        let stale: Vec<IdleConn> = {
+            let mut idle = self.idle_conns();
+            let (keep, stale) = std::mem::take(&mut *idle)
+                .into_iter()
+                .partition(|c| !c.tx.is_closed() && now.duration_since(c.since) < max_idle);
+            *idle = keep;
+            stale
+        };
+        drop(stale);
     }
 
     /// Count a request to this target; the guard ends it.

@@ -421,6 +421,7 @@ impl TargetGroup {
 async fn health_loop(tg: Arc<TargetGroup>, target: Arc<TargetRuntime>) {
     let cancel = target.cancel.clone();
     loop {
+        target.prune_idle(crate::forward::UPSTREAM_IDLE_TIMEOUT);
         let cfg = tg.config.load_full();
         let hc = &cfg.health_check;
         if hc.enabled {
