@@ -14,7 +14,8 @@ use crate::api::elbv2::VERSION;
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Members<T> {
-    #[serde(default = "Vec::new")]
+    // Not `Member`: list items are lowercase `<member>` in AWS Query XML.
+    #[serde(rename = "member", default = "Vec::new")]
     member: Vec<T>,
 }
 
