@@ -1,0 +1,234 @@
+//! The load balancer in the emulator, on real Docker, driven through the
+//! real AWS CLI as a user would: a node task's host port registered in a
+//! target group answers `/start` through the listener, DescribeTargetHealth
+//! shows it healthy, and a target group whose health path fails marks the
+//! same target unhealthy with `Target.ResponseCodeMismatch`.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{docker_or_skip, host_port, node_task_definition, Emulator};
+use serde_json::{json, Value};
+
+const START_BODY: &str =
+    r#"["meow from node-paul:3000","meow from node-george:3000","meow from node-ringo:3000"]"#;
+
+/// `aws --endpoint-url <emulator> elbv2 ...`, parsed as JSON.
+fn aws(endpoint: &str, args: &[&str]) -> Value {
+    let out = Command::new("aws")
+        .args(["--endpoint-url", endpoint, "--output", "json", "elbv2"])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "x")
+        .env("AWS_SECRET_ACCESS_KEY", "x")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_PAGER", "")
+        .output()
+        .expect("run aws");
+    assert!(
+        out.status.success(),
+        "aws elbv2 {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+fn have_aws_cli(test: &str) -> bool {
+    if Command::new("aws").arg("--version").output().is_ok() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: the AWS CLI is required in CI (pip install awscli)"
+    );
+    eprintln!("\n!!!!!!!! SKIPPING {test}: no `aws` command !!!!!!!!\n");
+    false
+}
+
+/// Polls DescribeTargetHealth until the one target has `state`.
+async fn wait_target_state(endpoint: &str, tg: &str, state: &str, within: Duration) -> Value {
+    let started = Instant::now();
+    loop {
+        let v = aws(
+            endpoint,
+            &["describe-target-health", "--target-group-arn", tg],
+        );
+        let t = v["TargetHealthDescriptions"][0].clone();
+        if t["TargetHealth"]["State"] == state {
+            return t;
+        }
+        assert!(
+            started.elapsed() < within,
+            "target did not become {state}: {v:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_behind_the_listener_answers_and_health_follows_the_path() {
+    let test = "a_task_behind_the_listener_answers_and_health_follows_the_path";
+    if !docker_or_skip(test) || !have_aws_cli(test) {
+        return;
+    }
+    let emu = Emulator::up(&["--no-stack", "--alb-addr", "127.0.0.1:0"]).await;
+    let ep = emu.endpoint.clone();
+    let cluster = "elb-docker";
+    emu.cluster(cluster).await;
+    emu.ok("RegisterTaskDefinition", node_task_definition("elb-node"))
+        .await;
+    let run = emu
+        .ok(
+            "RunTask",
+            json!({"cluster": cluster, "taskDefinition": "elb-node"}),
+        )
+        .await;
+    let arn = run["tasks"][0]["taskArn"].as_str().unwrap().to_string();
+    let task = emu
+        .wait_task(cluster, &arn, "RUNNING", Duration::from_secs(300))
+        .await;
+    let port = host_port(&task, "node-john").to_string();
+    let ci = emu
+        .ok(
+            "DescribeContainerInstances",
+            json!({"cluster": cluster, "containerInstances": [task["containerInstanceArn"]]}),
+        )
+        .await;
+    let instance = ci["containerInstances"][0]["ec2InstanceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let tg = |name: &str, path: &str| -> String {
+        let v = aws(
+            &ep,
+            &[
+                "create-target-group",
+                "--name",
+                name,
+                "--protocol",
+                "HTTP",
+                "--port",
+                "3000",
+                "--vpc-id",
+                "vpc-local",
+                "--health-check-path",
+                path,
+                "--health-check-interval-seconds",
+                "5",
+                "--health-check-timeout-seconds",
+                "2",
+                "--healthy-threshold-count",
+                "2",
+                "--unhealthy-threshold-count",
+                "2",
+            ],
+        );
+        v["TargetGroups"][0]["TargetGroupArn"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let node_tg = tg("node-tg", "/ping");
+    let broken_tg = tg("broken-tg", "/no-such-health-path");
+    let lb = aws(
+        &ep,
+        &[
+            "create-load-balancer",
+            "--name",
+            "elb-docker",
+            "--subnets",
+            "subnet-a",
+            "subnet-b",
+        ],
+    );
+    let lb_arn = lb["LoadBalancers"][0]["LoadBalancerArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let listener = aws(
+        &ep,
+        &[
+            "create-listener",
+            "--load-balancer-arn",
+            &lb_arn,
+            "--protocol",
+            "HTTP",
+            "--port",
+            "80",
+            "--default-actions",
+            &format!("Type=forward,TargetGroupArn={node_tg}"),
+        ],
+    );
+    let listener_arn = listener["Listeners"][0]["ListenerArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let target = format!("Id={instance},Port={port}");
+    aws(
+        &ep,
+        &[
+            "register-targets",
+            "--target-group-arn",
+            &node_tg,
+            "--targets",
+            &target,
+        ],
+    );
+    aws(
+        &ep,
+        &[
+            "register-targets",
+            "--target-group-arn",
+            &broken_tg,
+            "--targets",
+            &target,
+        ],
+    );
+
+    // Healthy after the first passing check, as AWS documents.
+    let healthy = wait_target_state(&ep, &node_tg, "healthy", Duration::from_secs(20)).await;
+    assert_eq!(healthy["Target"]["Id"], instance.as_str());
+    assert_eq!(
+        healthy["Target"]["Port"].as_u64(),
+        Some(port.parse().unwrap())
+    );
+
+    let addrs: Value = reqwest::get(format!("{ep}/_emulator/listeners"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let addr = addrs[&listener_arn]
+        .as_str()
+        .expect("listener bound")
+        .to_string();
+    let get = |path: &'static str| {
+        let url = format!("http://{addr}{path}");
+        async move {
+            let r = reqwest::get(url).await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    assert_eq!(get("/start").await, (200, START_BODY.to_string()));
+    assert_eq!(get("/ping").await, (200, "pong".to_string()));
+
+    // The same container behind a group whose health path answers 404.
+    let bad = wait_target_state(&ep, &broken_tg, "unhealthy", Duration::from_secs(30)).await;
+    assert_eq!(bad["TargetHealth"]["Reason"], "Target.ResponseCodeMismatch");
+    let description = bad["TargetHealth"]["Description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(description.contains("404"), "{description}");
+
+    // The metrics endpoint counts what went through.
+    let metrics = reqwest::get(format!("{ep}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("RequestCount"), "{metrics}");
+}
