@@ -10,7 +10,10 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, ApiState};
+use crate::control::autoscaling::{AutoScaling, AutoScalingConfig};
 use crate::control::elb::{Elb, ElbConfig};
+use crate::control::scheduler::{Scheduler, SchedulerConfig};
+use crate::control::targets::AlbTargets;
 use crate::control::{Command, Engine, EngineConfig, EngineError, Reply};
 use crate::model::arn::Partition;
 use crate::model::request;
@@ -45,6 +48,11 @@ pub struct Config {
     /// Bind every other ELBv2 listener on a free port instead of its own
     /// (tests running in parallel).
     pub ephemeral_listeners: bool,
+    /// How often the service scheduler reconciles every service without a
+    /// task event (target health is polled at this rate).
+    pub service_interval: Duration,
+    /// Application Auto Scaling's evaluation period (CloudWatch: 60 s).
+    pub autoscaling_period: Duration,
 }
 
 impl Config {
@@ -61,6 +69,8 @@ impl Config {
             print_events: false,
             alb_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             ephemeral_listeners: false,
+            service_interval: Duration::from_millis(500),
+            autoscaling_period: Duration::from_secs(60),
         }
     }
 }
@@ -124,6 +134,8 @@ pub enum RunError {
     AlreadyRunning { dir: PathBuf, endpoint: String },
     #[error("stack: {0}")]
     Stack(#[source] EngineError),
+    #[error("stack services: {0}")]
+    Services(#[source] crate::control::scheduler::ServiceError),
     #[error("load balancer: {0}")]
     Elb(#[source] crate::control::elb::ElbError),
 }
@@ -137,6 +149,9 @@ pub struct Running {
     pub alb: alb::Alb,
     /// The ELBv2 control plane over `alb`.
     pub elb: Elb,
+    /// The ECS service scheduler.
+    pub scheduler: Scheduler,
+    pub autoscaling: AutoScaling,
     /// Cancel to stop serving (also cancelled by `POST /_emulator/shutdown`).
     pub shutdown: CancellationToken,
     server: tokio::task::JoinHandle<()>,
@@ -184,6 +199,21 @@ pub async fn start_with_runtime(
     if config.print_events {
         spawn_printer(&engine);
     }
+    // Before the engine adopts tasks: the scheduler's hook registers and
+    // drains service tasks' targets.
+    let scheduler = Scheduler::new(
+        engine.clone(),
+        Arc::new(AlbTargets(alb.clone())),
+        SchedulerConfig {
+            interval: config.service_interval,
+        },
+    );
+    let autoscaling = AutoScaling::new(
+        scheduler.clone(),
+        AutoScalingConfig {
+            evaluation_period: config.autoscaling_period,
+        },
+    );
     engine.start();
     if let Some(stack) = &config.stack {
         apply_stack(&engine, stack).await.map_err(RunError::Stack)?;
@@ -202,7 +232,12 @@ pub async fn start_with_runtime(
         elb.apply_stack(&stack.target_groups, &stack.load_balancers)
             .await
             .map_err(RunError::Elb)?;
+        scheduler
+            .apply_stack(&stack.cluster.cluster_name, &stack.services)
+            .map_err(RunError::Services)?;
     }
+    scheduler.start();
+    autoscaling.start();
     let listener = tokio::net::TcpListener::bind(config.api_addr)
         .await
         .map_err(|source| RunError::Bind {
@@ -219,6 +254,8 @@ pub async fn start_with_runtime(
         engine: engine.clone(),
         alb: alb.clone(),
         elb: elb.clone(),
+        scheduler: scheduler.clone(),
+        autoscaling: autoscaling.clone(),
         shutdown: shutdown.clone(),
     });
     let stop = shutdown.clone();
@@ -236,6 +273,8 @@ pub async fn start_with_runtime(
         store,
         alb,
         elb,
+        scheduler,
+        autoscaling,
         shutdown,
         server,
         keep: config.keep,
@@ -261,6 +300,9 @@ impl Running {
     pub async fn stop(self, grace: Duration) {
         self.shutdown.cancel();
         let _ = self.server.await;
+        // No replacement tasks from here on (the drain hook still runs).
+        self.autoscaling.shutdown();
+        self.scheduler.shutdown();
         if !self.keep {
             self.engine.stop_all("Emulator shut down");
             if !self.engine.wait_all_stopped(grace).await {

@@ -36,6 +36,12 @@ pub struct State {
     /// Load balancers, target groups, listeners and rules (ELBv2).
     #[serde(default)]
     pub elb: crate::model::elb::ElbState,
+    /// ECS services, by ARN.
+    #[serde(default)]
+    pub services: BTreeMap<String, crate::model::service::Service>,
+    /// Application Auto Scaling targets, policies and activities.
+    #[serde(default)]
+    pub autoscaling: crate::model::autoscaling::AutoScalingState,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -9,8 +9,10 @@
 //! gets a proper AWS answer, never a crash or an HTML page. Internal errors
 //! are logged by the `log_errors` middleware, not where they are converted.
 
+pub mod autoscaling;
 pub mod ecs;
 pub mod elbv2;
+pub mod service;
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -35,6 +37,10 @@ pub struct ApiState {
     pub alb: alb::Alb,
     /// The ELBv2 control plane over `alb` (desired state, API operations).
     pub elb: crate::control::elb::Elb,
+    /// ECS services (the service operations of the ECS endpoint).
+    pub scheduler: crate::control::scheduler::Scheduler,
+    /// Application Auto Scaling (`AnyScaleFrontendService.*`).
+    pub autoscaling: crate::control::autoscaling::AutoScaling,
     /// Cancelled by `POST /_emulator/shutdown` (used by `emulator down`).
     pub shutdown: tokio_util::sync::CancellationToken,
 }
@@ -165,7 +171,13 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 
 async fn dispatch(State(state): State<ApiState>, req: AwsRequest) -> Result<Response, ApiError> {
     match req.service.as_str() {
+        ecs::TARGET_PREFIX if service::OPERATIONS.contains(&req.operation.as_str()) => {
+            service::handle(&state.scheduler, &req.operation, &req.body).await
+        }
         ecs::TARGET_PREFIX => ecs::handle(&state.engine, &req.operation, &req.body).await,
+        autoscaling::TARGET_PREFIX => {
+            autoscaling::handle(&state.autoscaling, &req.operation, &req.body).await
+        }
         other => Err(ApiError::new(
             "UnknownOperationException",
             format!("Unknown service '{other}' in X-Amz-Target."),

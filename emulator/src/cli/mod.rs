@@ -3,6 +3,7 @@
 //! to the running emulator through its API ([`client`]).
 
 pub mod client;
+pub mod services;
 pub mod targets;
 
 use std::net::SocketAddr;
@@ -64,6 +65,8 @@ pub enum Cmd {
     },
     /// Target health per target group (DescribeTargetGroups + DescribeTargetHealth).
     Targets,
+    #[command(flatten)]
+    Service(services::ServiceCmd),
     /// Stop a task (id or ARN).
     StopTask {
         task: String,
@@ -100,6 +103,13 @@ pub struct UpArgs {
     /// Bind every other ELBv2 listener on a free port instead of its own.
     #[arg(long, env = "EMULATOR_EPHEMERAL_LISTENERS")]
     pub ephemeral_listeners: bool,
+    /// Milliseconds between service reconciles without a task event
+    /// (target health is polled at this rate).
+    #[arg(long, default_value_t = 500)]
+    pub service_interval_ms: u64,
+    /// Application Auto Scaling evaluation period, seconds (AWS: 60).
+    #[arg(long, default_value_t = 60.0)]
+    pub autoscaling_period_secs: f64,
 }
 
 impl Cli {
@@ -136,6 +146,8 @@ pub async fn main(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> 
                     .and_then(|a| a.parse().ok())
                     .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
                 ephemeral_listeners: false,
+                service_interval_ms: 500,
+                autoscaling_period_secs: 60.0,
             };
             up(&cli, &defaults, shutdown).await
         }
@@ -143,6 +155,7 @@ pub async fn main(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> 
         Some(Cmd::Down) => down(&cli).await,
         Some(Cmd::Ps { all }) => cli.client().ps(*all).await,
         Some(Cmd::Targets) => targets::show(&cli.client()).await,
+        Some(Cmd::Service(cmd)) => services::run(&cli.client(), cmd).await,
         Some(Cmd::RunTask {
             task_definition,
             cluster,
@@ -190,6 +203,8 @@ async fn up(
     config.print_events = true;
     config.alb_addr = args.alb_addr;
     config.ephemeral_listeners = args.ephemeral_listeners;
+    config.service_interval = Duration::from_millis(args.service_interval_ms.max(10));
+    config.autoscaling_period = Duration::from_secs_f64(args.autoscaling_period_secs.max(0.1));
     app::run(config, shutdown).await?;
     Ok(())
 }

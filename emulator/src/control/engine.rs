@@ -209,6 +209,12 @@ impl Engine {
         self.mutate(f)
     }
 
+    /// Asks a task to stop with the given `stopCode` (the service
+    /// scheduler stops its tasks as `ServiceSchedulerInitiated`).
+    pub fn stop_task_as(&self, arn: &str, reason: &str, code: StopCode) {
+        self.request_stop(arn, reason, code);
+    }
+
     /// Mutates the state under the lock and saves it.
     fn mutate<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         let mut state = lock(&self.inner.state);

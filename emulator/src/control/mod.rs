@@ -8,16 +8,22 @@
 //!   `match`, and running one reconcile worker per live task that applies
 //!   the plan's steps through the runtime.
 //!
-//! Services (issue 5) fit as a second reconciler beside [`task`]: a pure
-//! `plan(service, tasks, targets)` whose steps are "run a task", "stop a
-//! task", "register target"; the engine's [`TaskHook`]s and
-//! [`Engine::subscribe`] carry task RUNNING/STOPPED with their host ports.
+//! - [`service`]: pure `plan(service, observed) -> Vec<Step>` for ECS
+//!   services (desired count, rolling deployments, self-healing, circuit
+//!   breaker); [`scheduler`] applies it through the engine and
+//!   [`targets`] (the load balancer behind a trait), and handles the
+//!   service operations.
+//! - [`autoscaling`]: Application Auto Scaling target tracking acting on
+//!   services' desired counts (pure [`autoscaling::decide`]).
 
+pub mod autoscaling;
 pub mod command;
 pub mod elb;
 pub mod engine;
 pub mod placement;
+pub mod scheduler;
 pub mod service;
+pub mod targets;
 pub mod task;
 
 pub use command::{Command, EngineError, Reply};

@@ -5,6 +5,7 @@
 //! `DescribeTasks` returns is what the store holds.
 
 pub mod arn;
+pub mod autoscaling;
 pub mod cluster;
 pub mod container_instance;
 pub mod elb;

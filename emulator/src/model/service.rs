@@ -210,6 +210,36 @@ pub fn failure_threshold(desired: u32) -> u32 {
     desired.div_ceil(2).clamp(3, 200)
 }
 
+/// A service in the stack file: the `CreateService` shape, except that a
+/// load balancer may name its target group (`targetGroupName`, from the
+/// stack's `targetGroups`) instead of giving its ARN.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackService {
+    pub service_name: String,
+    /// Family, family:revision or ARN.
+    pub task_definition: String,
+    #[serde(default)]
+    pub desired_count: u32,
+    #[serde(default)]
+    pub load_balancers: Vec<StackServiceLoadBalancer>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment_configuration: Option<DeploymentConfiguration>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check_grace_period_seconds: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackServiceLoadBalancer {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_group_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_group_arn: Option<String>,
+    pub container_name: String,
+    pub container_port: u16,
+}
+
 // ------------------------------------------------------------- requests
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

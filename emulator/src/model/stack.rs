@@ -22,6 +22,9 @@ pub struct Stack {
     /// ELBv2 load balancers with their listeners and rules.
     #[serde(default)]
     pub load_balancers: Vec<super::elb::StackLoadBalancer>,
+    /// ECS services (created after the target groups they attach to).
+    #[serde(default)]
+    pub services: Vec<super::service::StackService>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -87,5 +90,20 @@ mod tests {
         assert_eq!(john.links.len(), 3);
         assert_eq!(john.memory_reservation, Some(300));
         assert_eq!(node.container_definitions.len(), 4);
+        // The tutorial's two services, one task each, on their groups.
+        let names: Vec<&str> = s.services.iter().map(|x| x.service_name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "microservice-ping-pong-client-service",
+                "microservice-ping-pong-node-service"
+            ]
+        );
+        for svc in &s.services {
+            assert_eq!(svc.desired_count, 1);
+            assert_eq!(svc.load_balancers[0].container_port, 3000);
+        }
+        assert_eq!(s.services[1].load_balancers[0].container_name, "node-john");
+        assert!(s.tasks.is_empty(), "services replace the one-off tasks");
     }
 }

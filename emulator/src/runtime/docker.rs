@@ -24,7 +24,7 @@ use bollard::models::{
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, EventsOptionsBuilder, KillContainerOptionsBuilder,
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
-    StopContainerOptionsBuilder,
+    StatsOptionsBuilder, StopContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::future::BoxFuture;
@@ -403,6 +403,32 @@ impl ContainerRuntime for DockerRuntime {
                 }) => Ok(()),
                 Err(e) => Err(map_err(e)),
             }
+        })
+    }
+
+    fn stats<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<super::ContainerStats, RuntimeError>> {
+        Box::pin(async move {
+            let options = StatsOptionsBuilder::default()
+                .stream(false)
+                .one_shot(true)
+                .build();
+            let mut stream = self.docker.stats(name, Some(options));
+            let s = stream
+                .next()
+                .await
+                .ok_or_else(|| RuntimeError::NotFound(name.to_string()))?
+                .map_err(map_err)?;
+            Ok(super::ContainerStats {
+                cpu_total_ns: s
+                    .cpu_stats
+                    .and_then(|c| c.cpu_usage)
+                    .and_then(|u| u.total_usage)
+                    .unwrap_or(0),
+                memory_bytes: s.memory_stats.and_then(|m| m.usage).unwrap_or(0),
+            })
         })
     }
 

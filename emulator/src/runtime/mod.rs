@@ -164,6 +164,15 @@ impl RuntimeEvent {
     }
 }
 
+/// A container's resource counters at one moment (CPU is cumulative, so
+/// utilization is the difference of two samples over the wall time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContainerStats {
+    /// CPU time used since the container started, nanoseconds.
+    pub cpu_total_ns: u64,
+    pub memory_bytes: u64,
+}
+
 /// What the engine says about itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineInfo {
@@ -219,4 +228,13 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     /// Container events (die, oom, start, health_status) of containers
     /// carrying `instance_label`. Ends when the engine connection drops.
     fn events(&self, instance: &str) -> BoxStream<'static, Result<RuntimeEvent, RuntimeError>>;
+    /// One sample of a running container's counters (service auto
+    /// scaling's CPU metric). Runtimes without stats say so.
+    fn stats<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<ContainerStats, RuntimeError>> {
+        Box::pin(async move {
+            Err(RuntimeError::Other(format!(
+                "no stats for {name}: this runtime does not report them"
+            )))
+        })
+    }
 }
