@@ -215,6 +215,22 @@ async fn a_task_behind_the_listener_answers_and_health_follows_the_path() {
     assert_eq!(get("/start").await, (200, START_BODY.to_string()));
     assert_eq!(get("/ping").await, (200, "pong".to_string()));
 
+    // A rule added through the CLI changes live routing; deleting it undoes it.
+    let rule = aws(
+        &ep,
+        &[
+            "create-rule", "--listener-arn", &listener_arn, "--priority", "10",
+            "--conditions", "Field=path-pattern,Values=/ping",
+            "--actions",
+            "Type=fixed-response,FixedResponseConfig={StatusCode=418,ContentType=text/plain,MessageBody=teapot}",
+        ],
+    );
+    let rule_arn = rule["Rules"][0]["RuleArn"].as_str().unwrap().to_string();
+    assert_eq!(get("/ping").await, (418, "teapot".to_string()));
+    assert_eq!(get("/start").await, (200, START_BODY.to_string()));
+    aws(&ep, &["delete-rule", "--rule-arn", &rule_arn]);
+    assert_eq!(get("/ping").await, (200, "pong".to_string()));
+
     // The same container behind a group whose health path answers 404.
     let bad = wait_target_state(&ep, &broken_tg, "unhealthy", Duration::from_secs(30)).await;
     assert_eq!(bad["TargetHealth"]["Reason"], "Target.ResponseCodeMismatch");
