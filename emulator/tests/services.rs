@@ -475,7 +475,12 @@ async fn sigkilled_task_is_replaced_and_clients_see_no_errors() {
     let out = s.cli(&["kill", &victim]);
     assert!(out.contains("sent SIGKILL"), "{out}");
     let t = s.emu.wait_task(CLUSTER, &victim, "STOPPED", T).await;
-    assert_eq!(t["stopCode"], "EssentialContainerExited");
+    // The engine sees the container die; the balancer may see the target
+    // fail first (passive health), and then the scheduler stops it.
+    assert!(
+        t["stopCode"] == "EssentialContainerExited" || t["stopCode"] == "ServiceSchedulerInitiated",
+        "{t:#}"
+    );
     let node = s
         .wait(NODE, "replacement", |v| {
             v["runningCount"] == 2
