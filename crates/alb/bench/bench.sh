@@ -10,7 +10,9 @@
 #   1. this balancer (target/release/alb)
 #   2. nginx   (worker_processes 2, upstream keepalive)
 #   3. HAProxy (nbthread 2, http-reuse always)
-# plus nginx `return 200` and the backend direct as yardsticks. Prints
+# plus the library embedded like the emulator runs it (one `Alb` in a
+# multi-thread Tokio runtime: examples/embedded.rs), nginx `return 200` and
+# the backend direct as yardsticks. Prints
 # req/s, p50, p99, the proxy's CPU seconds per 10k requests (utime+stime
 # from /proc/PID/stat, all of nginx's processes) and ratios to nginx.
 # Installs nginx, haproxy and wrk from Debian's packages when missing.
@@ -82,8 +84,9 @@ load() {
 
 echo "==> building release binaries"
 cargo build --release --quiet -p pingpong-node -p alb
+cargo build --release --quiet -p alb --example embedded
 
-backend=$(free_port); alb_port=$(free_port); nginx_port=$(free_port); nginx200_port=$(free_port); ha_port=$(free_port)
+backend=$(free_port); alb_port=$(free_port); emb_port=$(free_port); nginx_port=$(free_port); nginx200_port=$(free_port); ha_port=$(free_port)
 
 BIND_ADDR=127.0.0.1:$backend RUST_LOG=warn target/release/pingpong-node &
 node_pid=$!; pids+=("$node_pid")
@@ -92,6 +95,9 @@ wait_http "http://127.0.0.1:$backend/ping"
 RUST_LOG=warn target/release/alb --listen "127.0.0.1:$alb_port" \
   --route "/start=127.0.0.1:$backend" --route "/ping=127.0.0.1:$backend" 2>"$work/alb.err" &
 alb_pid=$!; pids+=("$alb_pid")
+
+RUST_LOG=warn target/release/examples/embedded "127.0.0.1:$emb_port" "127.0.0.1:$backend" 2>"$work/emb.err" &
+emb_pid=$!; pids+=("$emb_pid")
 
 mkdir -p "$work/nginx"
 cat > "$work/nginx.conf" <<EOF
@@ -144,7 +150,7 @@ EOF
 "$HAPROXY" -f "$work/haproxy.cfg" -db 2>"$work/haproxy.err" &
 ha_pid=$!; pids+=("$ha_pid")
 
-for p in "$alb_port" "$nginx_port" "$ha_port"; do wait_http "http://127.0.0.1:$p/ping"; done
+for p in "$alb_port" "$emb_port" "$nginx_port" "$ha_port"; do wait_http "http://127.0.0.1:$p/ping"; done
 wait_http "http://127.0.0.1:$nginx200_port/"
 
 echo "==> wrk -t2 -c32 -d${secs}s on /ping, one after another"
@@ -154,14 +160,16 @@ res[nginx200]=$(load "http://127.0.0.1:$nginx200_port/" "$nginx_pid")
 res[nginx]=$(load "http://127.0.0.1:$nginx_port/ping" "$nginx_pid")
 res[haproxy]=$(load "http://127.0.0.1:$ha_port/ping" "$ha_pid")
 res[alb]=$(load "http://127.0.0.1:$alb_port/ping" "$alb_pid")
+res[embedded]=$(load "http://127.0.0.1:$emb_port/ping" "$emb_pid")
 
 read -r n_rps _ n_p99 _ n_cpu <<<"${res[nginx]}"
 printf '\n%-22s %10s %9s %9s %7s %14s %9s %9s\n' what req/s p50_ms p99_ms errors cpu_s/10k_req x_nginx p99/nginx
-for k in alb nginx haproxy nginx200 direct; do
+for k in alb embedded nginx haproxy nginx200 direct; do
   read -r rps p50 p99 bad cpu <<<"${res[$k]}"
   label=$k
   case $k in
     alb) label="alb (this crate)" ;;
+    embedded) label="alb embedded (mt rt)" ;;
     nginx) label="nginx (2 workers)" ;;
     haproxy) label="haproxy (2 threads)" ;;
     nginx200) label="nginx return 200" ;;
