@@ -21,7 +21,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, Entry, HeaderMap, HeaderName, HeaderValue};
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
@@ -165,7 +165,18 @@ static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-prot
 static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
 static X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
 
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    let s = name.as_str();
+    // Cheap length filter first: most headers are none of these.
+    matches!(s.len(), 2 | 7 | 10 | 16 | 17) && HOP_BY_HOP.iter().any(|h| h.as_str() == s)
+}
+
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // One pass over the names instead of a hashed removal per hop-by-hop
+    // header: the common message has none.
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
     // Headers named in `Connection` are hop-by-hop too.
     if let Some(listed) = headers
         .get(header::CONNECTION)
@@ -227,23 +238,31 @@ fn rewrite_request_headers(
     listener_port: &HeaderValue,
 ) {
     strip_hop_by_hop(headers);
-    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prev) if !prev.is_empty() => {
-            let mut v = Vec::with_capacity(prev.len() + 2 + client_ip.len());
-            v.extend_from_slice(prev.as_bytes());
-            v.extend_from_slice(b", ");
-            v.extend_from_slice(client_ip.as_bytes());
-            HeaderValue::from_bytes(&v).ok()
+    headers.reserve(4);
+    match headers.entry(X_FORWARDED_FOR.clone()) {
+        Entry::Occupied(mut e) => {
+            let xff = match e.get().to_str() {
+                Ok(prev) if !prev.is_empty() => {
+                    let mut v = Vec::with_capacity(prev.len() + 2 + client_ip.len());
+                    v.extend_from_slice(prev.as_bytes());
+                    v.extend_from_slice(b", ");
+                    v.extend_from_slice(client_ip.as_bytes());
+                    HeaderValue::from_bytes(&v).ok()
+                }
+                _ => Some(client_ip.clone()),
+            };
+            if let Some(v) = xff {
+                e.insert(v);
+            }
         }
-        _ => Some(client_ip.clone()),
-    };
-    if let Some(v) = xff {
-        headers.insert(X_FORWARDED_FOR.clone(), v);
+        Entry::Vacant(e) => {
+            e.insert(client_ip.clone());
+        }
     }
     headers.insert(X_FORWARDED_PROTO.clone(), HeaderValue::from_static("http"));
     headers.insert(X_FORWARDED_PORT.clone(), listener_port.clone());
-    if !headers.contains_key(&X_AMZN_TRACE_ID) {
-        headers.insert(X_AMZN_TRACE_ID.clone(), trace_id());
+    if let Entry::Vacant(e) = headers.entry(X_AMZN_TRACE_ID.clone()) {
+        e.insert(trace_id());
     }
 }
 
