@@ -4,7 +4,7 @@
 //! target timeout).
 //!
 //! Upstream connections are plain hyper HTTP/1 connections pooled per
-//! target ([`TargetRuntime::checkout`] / [`TargetRuntime::checkin`]): a
+//! target (`TargetRuntime::checkout` / `checkin`): a
 //! small LIFO stack of idle keep-alive connections, so the warmest one
 //! serves the next request and nothing is hashed or spawned per request.
 //! Host names are resolved on every new connection (Docker DNS names keep
@@ -40,7 +40,7 @@ pub(crate) const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(55);
 
 /// Upstream connection settings shared by every load balancer of an
 /// [`crate::Alb`]. The connections themselves are pooled per target (see
-/// [`TargetRuntime::checkout`]): plain hyper HTTP/1 connections, each driven
+/// `TargetRuntime::checkout`): plain hyper HTTP/1 connections, each driven
 /// by its own task, reused LIFO so the warmest one serves the next request.
 #[derive(Clone, Debug)]
 pub(crate) struct UpstreamClient {

@@ -14,10 +14,11 @@
 //!   route table swapped in atomically; [`wildcard`] is its `*`/`?` matcher.
 //! - [`target_group`]: target selection (round robin, least outstanding
 //!   requests, fail-open), registration, draining, the health check loop.
-//! - [`target`]: one target's address, health flags and in-flight count.
+//! - [`target`]: one target's address, health flags, in-flight count and
+//!   idle upstream keep-alive connections.
 //! - [`health_check`]: settings, the pure health state machine, the probe.
-//! - [`forward`]: the pooled upstream client, header rewriting, passive
-//!   retry, 502/503/504.
+//! - [`forward`]: upstream HTTP/1 connections (pooled per target), header
+//!   rewriting, passive retry, 502/503/504.
 //! - [`metrics`]: counters and Prometheus text.
 //! - [`load_balancer`]: attributes and the [`LoadBalancerHandle`] /
 //!   [`ListenerHandle`] control API; [`Alb`] (here) is the registry that

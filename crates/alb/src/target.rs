@@ -7,6 +7,11 @@
 //! feeds `least_outstanding_requests` and tells the drain task when the
 //! target is empty; an [`InFlight`] guard owns one unit of it for exactly as
 //! long as a request (including its streamed response body) lives.
+//!
+//! Each target also keeps its idle upstream keep-alive connections: a small
+//! LIFO stack behind a mutex held only for a push or a pop (uncontended in
+//! the thread-per-core binary, where every thread has its own balancer).
+//! Closed or stale ones are dropped at checkout and by the health loop.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
