@@ -235,6 +235,8 @@ pub async fn start_with_runtime(
         scheduler
             .apply_stack(&stack.cluster.cluster_name, &stack.services)
             .map_err(RunError::Services)?;
+        // The stack's tasks are placed before the API answers.
+        scheduler.reconcile_all().await;
     }
     scheduler.start();
     autoscaling.start();

@@ -12,11 +12,19 @@
 //!   request becomes; [`control::Engine`] handles it in one `match`, keeps
 //!   the state, and runs one reconcile worker per live task applying the
 //!   pure [`control::task::plan`]; [`control::placement`] picks instances.
+//!   ECS services: the pure [`control::service::plan`] (desired count,
+//!   rolling deployments, self-healing, circuit breaker) applied by
+//!   [`control::scheduler::Scheduler`], which registers task host ports in
+//!   target groups ([`control::targets`], over the embedded `alb`) and
+//!   drains them before a task stops; [`control::autoscaling`] is
+//!   Application Auto Scaling's target tracking.
 //! - [`runtime`]: `trait ContainerRuntime` (object-safe, `Arc<dyn>`);
 //!   [`runtime::docker`] is the only code that talks to Docker,
 //!   [`runtime::testing`] the in-memory fake for unit tests.
 //! - [`api`]: the AWS JSON 1.1 endpoint (`X-Amz-Target`), one `ApiError`
-//!   rendering the AWS error shape; [`api::ecs`] maps ECS operations.
+//!   rendering the AWS error shape; [`api::ecs`] maps ECS operations,
+//!   [`api::service`] the ECS service operations, [`api::autoscaling`]
+//!   Application Auto Scaling (`AnyScaleFrontendService.*`).
 //! - [`store`]: durable state in the data directory, written atomically.
 //! - [`cli`]: the `emulator` command line (`up`, `down`, `ps`, ...).
 //! - [`app`]: wiring: [`app::start`] / [`run`] bring everything up and

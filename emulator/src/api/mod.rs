@@ -1,7 +1,8 @@
 //! The control API: AWS JSON 1.1 on one `POST /`, dispatched by the
 //! `X-Amz-Target` header (`AmazonEC2ContainerServiceV20141113.<Op>` for
-//! ECS; ELBv2 and Application Auto Scaling will join here), plus two
-//! emulator endpoints under `/_emulator/`.
+//! ECS, services included via [`service`]; `AnyScaleFrontendService.<Op>`
+//! for Application Auto Scaling via [`autoscaling`]), plus emulator
+//! endpoints under `/_emulator/`.
 //!
 //! Every failure is an [`ApiError`] rendered in the AWS shape: HTTP 400 with
 //! `{"__type": "...", "message": "..."}`. The [`AwsRequest`] extractor's

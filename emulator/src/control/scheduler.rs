@@ -133,7 +133,9 @@ impl Scheduler {
                 shutdown: CancellationToken::new(),
             }),
         };
-        s.inner.engine.add_hook(Arc::new(Hook(s.clone())));
+        s.inner
+            .engine
+            .add_hook(Arc::new(Hook(Arc::downgrade(&s.inner))));
         s
     }
 
@@ -1106,12 +1108,17 @@ pub fn target_of(
     Some((id, host, b.host_port))
 }
 
-/// Registers at ACTIVATING, drains at DEACTIVATING.
-struct Hook(Scheduler);
+/// Registers at ACTIVATING, drains at DEACTIVATING. Weak: the engine owns
+/// its hooks and the scheduler owns the engine.
+struct Hook(std::sync::Weak<Inner>);
 
 impl TaskHook for Hook {
     fn on_status<'a>(&'a self, task: &'a Task, status: TaskStatus) -> BoxFuture<'a, ()> {
         Box::pin(async move {
+            let Some(inner) = self.0.upgrade() else {
+                return;
+            };
+            let scheduler = Scheduler { inner };
             let Some(name) = task
                 .group
                 .as_deref()
@@ -1119,7 +1126,7 @@ impl TaskHook for Hook {
             else {
                 return;
             };
-            let state = self.0.inner.engine.snapshot();
+            let state = scheduler.inner.engine.snapshot();
             let Some(service) = state
                 .services
                 .values()
@@ -1129,11 +1136,11 @@ impl TaskHook for Hook {
                 return;
             };
             match status {
-                TaskStatus::Activating => self.0.register(&service, &state, task),
-                TaskStatus::Deactivating => self.0.drain(&service, &state, task).await,
+                TaskStatus::Activating => scheduler.register(&service, &state, task),
+                TaskStatus::Deactivating => scheduler.drain(&service, &state, task).await,
                 _ => {}
             }
-            self.0.wake();
+            scheduler.wake();
         })
     }
 }
