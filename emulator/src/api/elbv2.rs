@@ -44,8 +44,6 @@ pub async fn entry(State(state): State<ApiState>, req: Request) -> Response {
                 .into_response()
             }
         };
-        // A JSON request without X-Amz-Target that is not form-encoded
-        // either is still answered by the JSON side (its error shape).
         return handle(&state.elb, &body).await;
     }
     match AwsRequest::from_request(req, &state).await {
@@ -57,12 +55,18 @@ pub async fn entry(State(state): State<ApiState>, req: Request) -> Response {
     }
 }
 
+/// Query protocol: a form-encoded body, or no `X-Amz-Target` and no JSON
+/// content type. A JSON body without a target belongs to the JSON 1.1
+/// side, whose answer names the missing header.
 fn is_query(headers: &HeaderMap) -> bool {
-    let form = headers
+    let content_type = headers
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    form || !headers.contains_key("x-amz-target")
+        .unwrap_or_default();
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        return true;
+    }
+    !headers.contains_key("x-amz-target") && !content_type.contains("json")
 }
 
 /// Handles one Query request body.
