@@ -1,0 +1,205 @@
+//! The service scheduler against the in-memory runtime and in-memory
+//! target groups: fast checks of the executor's ordering (register, wait
+//! for healthy, drain before stop) that `services.rs` proves on Docker.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use emulator::control::scheduler::{Scheduler, SchedulerConfig, ServiceCommand, ServiceReply};
+use emulator::control::service::TargetState;
+use emulator::control::targets::FakeTargets;
+use emulator::control::{Command, Engine, EngineConfig};
+use emulator::model::request;
+use emulator::model::service::{CreateService, LoadBalancer, Service, UpdateService};
+use emulator::model::TaskStatus;
+use emulator::runtime::testing::FakeRuntime;
+use emulator::store::State;
+use serde_json::json;
+
+async fn setup() -> (FakeRuntime, Engine, FakeTargets, Scheduler) {
+    let fake = FakeRuntime::new();
+    let engine = Engine::new(
+        EngineConfig {
+            resync: Duration::from_millis(50),
+            default_stop_timeout_s: 1,
+            ..EngineConfig::default()
+        },
+        Arc::new(fake.clone()),
+        None,
+        State::default(),
+    );
+    let targets = FakeTargets::new(&["tg"]);
+    let scheduler = Scheduler::new(
+        engine.clone(),
+        Arc::new(targets.clone()),
+        SchedulerConfig {
+            interval: Duration::from_millis(20),
+        },
+    );
+    engine.start();
+    scheduler.start();
+    engine
+        .handle(Command::CreateCluster(request::CreateCluster {
+            cluster_name: Some("c".into()),
+        }))
+        .await
+        .unwrap();
+    for az in ["us-east-1a", "us-east-1b"] {
+        engine
+            .handle(Command::RegisterContainerInstance(
+                request::RegisterContainerInstance {
+                    cluster: Some("c".into()),
+                    instance_type: Some("t2.large".into()),
+                    availability_zone: Some(az.into()),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap();
+    }
+    let td = json!({"family": "web", "containerDefinitions": [
+        {"name": "app", "image": "img", "memoryReservation": 100, "portMappings": [{"containerPort": 3000}]}
+    ]});
+    engine
+        .handle(Command::RegisterTaskDefinition(Box::new(
+            serde_json::from_value(td).unwrap(),
+        )))
+        .await
+        .unwrap();
+    (fake, engine, targets, scheduler)
+}
+
+async fn describe(s: &Scheduler) -> Service {
+    match s
+        .handle(ServiceCommand::Describe(
+            emulator::model::service::DescribeServices {
+                cluster: Some("c".into()),
+                services: vec!["web".into()],
+            },
+        ))
+        .await
+        .unwrap()
+    {
+        ServiceReply::Services { services, .. } => services[0].clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn until<F: Fn() -> bool>(what: &str, f: F) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn until_steady(s: &Scheduler, desired: u32) -> Service {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let v = describe(s).await;
+        if v.running_count == desired
+            && v.deployments.len() == 1
+            && v.deployments[0].rollout_state == "COMPLETED"
+            && v.events[0].message.ends_with("has reached a steady state.")
+        {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "not steady: {v:#?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rollout_waits_for_healthy_targets_and_drains_before_stopping() {
+    let (fake, engine, targets, s) = setup().await;
+    s.handle(ServiceCommand::Create(CreateService {
+        cluster: Some("c".into()),
+        service_name: "web".into(),
+        task_definition: Some("web".into()),
+        desired_count: Some(2),
+        load_balancers: vec![LoadBalancer {
+            target_group_arn: Some("tg".into()),
+            container_name: "app".into(),
+            container_port: 3000,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
+    until("two targets", || targets.targets("tg").len() == 2).await;
+    // Initial targets: no deployment completes.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        describe(&s).await.deployments[0].rollout_state,
+        "IN_PROGRESS"
+    );
+    targets.set_all("tg", TargetState::Healthy);
+    let first = until_steady(&s, 2).await;
+    let old_tasks: Vec<String> = engine
+        .snapshot()
+        .tasks
+        .values()
+        .map(|t| t.task_arn.clone())
+        .collect();
+
+    // A forced deployment: two new targets, the old ones untouched until
+    // the new ones are healthy.
+    s.handle(ServiceCommand::Update(UpdateService {
+        cluster: Some("c".into()),
+        service: "web".into(),
+        force_new_deployment: true,
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
+    until("four targets", || targets.targets("tg").len() == 4).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        !targets.log().iter().any(|l| l.starts_with("deregister")),
+        "{:?}",
+        targets.log()
+    );
+    for t in &old_tasks {
+        assert_eq!(engine.task(t).unwrap().status(), TaskStatus::Running);
+    }
+    targets.set_all("tg", TargetState::Healthy);
+    let done = until_steady(&s, 2).await;
+    assert_ne!(done.deployments[0].id, first.deployments[0].id);
+    let log = targets.log();
+    let last_register = log.iter().rposition(|l| l.starts_with("register")).unwrap();
+    let first_deregister = log
+        .iter()
+        .position(|l| l.starts_with("deregister"))
+        .unwrap();
+    assert!(last_register < first_deregister, "{log:?}");
+    for t in &old_tasks {
+        let task = engine.task(t).unwrap();
+        assert_eq!(task.status(), TaskStatus::Stopped);
+        assert_eq!(
+            task.stop_code,
+            Some(emulator::model::StopCode::ServiceSchedulerInitiated)
+        );
+    }
+    let msgs: Vec<&str> = done.events.iter().map(|e| e.message.as_str()).collect();
+    assert!(msgs.contains(&"(service web) has begun draining connections on 1 tasks."));
+    assert!(msgs.contains(&"(service web) deregistered 1 targets in (target-group tg)"));
+
+    // A task whose essential container dies is replaced.
+    let victim = engine
+        .snapshot()
+        .tasks
+        .values()
+        .find(|t| t.status() == TaskStatus::Running)
+        .unwrap()
+        .task_arn
+        .clone();
+    fake.exit(&fake.find(&victim, "app").unwrap(), 137);
+    until("replacement registered", || {
+        targets.targets("tg").len() == 2
+            && engine.task(&victim).unwrap().status() == TaskStatus::Stopped
+    })
+    .await;
+    targets.set_all("tg", TargetState::Healthy);
+    until_steady(&s, 2).await;
+}
