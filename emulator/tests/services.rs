@@ -947,3 +947,41 @@ async fn aws_cli_drives_services_and_cpu_target_tracking() {
     s.wait("cli-svc", "INACTIVE", |v| v["status"] == "INACTIVE")
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cpu_target_tracking_scales_out_on_real_container_stats() {
+    if !docker_or_skip("cpu_target_tracking_scales_out_on_real_container_stats") {
+        return;
+    }
+    let s = up().await;
+    s.steady(NODE, 1).await;
+    let rid = format!("service/{CLUSTER}/{NODE}");
+    autoscaling(
+        &s,
+        "RegisterScalableTarget",
+        json!({"ServiceNamespace": "ecs", "ResourceId": rid, "ScalableDimension": "ecs:service:DesiredCount", "MinCapacity": 1, "MaxCapacity": 2}),
+    )
+    .await;
+    // A busy node-john uses well over 2% of a vCPU.
+    autoscaling(
+        &s,
+        "PutScalingPolicy",
+        json!({"PolicyName": "cpu", "ServiceNamespace": "ecs", "ResourceId": rid,
+               "ScalableDimension": "ecs:service:DesiredCount", "PolicyType": "TargetTrackingScaling",
+               "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 2.0,
+                 "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+                 "ScaleOutCooldown": 1, "ScaleInCooldown": 2}}),
+    )
+    .await;
+    let load = Load::start(format!("{}/start", s.listener), 4, START_BODY);
+    s.wait(NODE, "CPU scale-out to 2", |v| {
+        v["desiredCount"] == 2 && v["runningCount"] == 2
+    })
+    .await;
+    let (_, failed, errors) = load.finish().await;
+    assert_eq!(failed, 0, "{errors:?}");
+    s.wait(NODE, "CPU scale-in to 1", |v| {
+        v["desiredCount"] == 1 && v["runningCount"] == 1
+    })
+    .await;
+}
