@@ -6,6 +6,9 @@
 //! ```text
 //! cargo run --release -p alb --example embedded -- 127.0.0.1:8080 127.0.0.1:3000
 //! ```
+//!
+//! `ALB_DEDICATED_IO=0` serves connections on the multi-thread runtime
+//! itself instead of the balancer's own I/O threads (for comparison).
 
 use std::time::Duration;
 
@@ -24,7 +27,11 @@ async fn main() -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("backend is not HOST:PORT"))?;
     let port: u16 = port.parse()?;
 
-    let alb = Alb::new();
+    let mut builder = Alb::builder();
+    if let Ok(v) = std::env::var("ALB_DEDICATED_IO") {
+        builder = builder.dedicated_io_threads(v != "0");
+    }
+    let alb = builder.build();
     let mut cfg = TargetGroupConfig::new(port);
     cfg.health_check = HealthCheckConfig {
         enabled: false,

@@ -54,8 +54,19 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Threads
+//!
+//! Inside a multi-thread runtime (the emulator), client connections and
+//! their upstream connections are served on the balancer's own
+//! single-threaded I/O runtimes, one thread per CPU, shared by every `Alb`
+//! of the process: the accept loop hands connections out in turn, and a
+//! request then never leaves its thread. Inside a current-thread runtime
+//! everything runs on that runtime. [`AlbBuilder::dedicated_io_threads`]
+//! overrides the choice.
+//!
 //! The standalone `alb` binary (`src/main.rs`) builds a static
-//! configuration from command-line flags; see `alb --help`.
+//! configuration from command-line flags; see `alb --help`. It runs one
+//! single-threaded balancer per CPU sharing the port with `SO_REUSEPORT`.
 
 pub mod forward;
 pub mod health_check;
@@ -109,6 +120,9 @@ pub(crate) struct AlbInner {
     client: UpstreamClient,
     probe: Arc<dyn HealthProbe>,
     pub(crate) runtime: Handle,
+    /// Where client connections are served: `None` on the caller's
+    /// runtime, else round robin over these single-threaded I/O runtimes.
+    pub(crate) io_workers: Option<Arc<[Handle]>>,
 }
 
 #[derive(Default)]
@@ -120,6 +134,7 @@ pub(crate) struct Registry {
 /// Builds an [`Alb`] with a non-default health probe.
 pub struct AlbBuilder {
     probe: Arc<dyn HealthProbe>,
+    dedicated_io: Option<bool>,
 }
 
 impl AlbBuilder {
@@ -129,15 +144,37 @@ impl AlbBuilder {
         self
     }
 
+    /// Serve client connections (and their upstream connections) on the
+    /// balancer's own single-threaded I/O runtimes, one thread per CPU,
+    /// shared by every `Alb` of the process (`true`), or on the caller's
+    /// runtime (`false`). Default: `true` when built inside a multi-thread
+    /// runtime, where a request would otherwise hop between worker threads,
+    /// `false` inside a current-thread runtime (one balancer per thread, as
+    /// the standalone binary runs it). Accepting, health checks, draining
+    /// and the control API stay on the caller's runtime either way.
+    pub fn dedicated_io_threads(mut self, on: bool) -> Self {
+        self.dedicated_io = Some(on);
+        self
+    }
+
     /// Must be called within a Tokio runtime: the balancer spawns its
     /// listeners, health loops and drain tasks there.
     pub fn build(self) -> Alb {
+        let runtime = Handle::current();
+        let dedicated = self.dedicated_io.unwrap_or_else(|| {
+            runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+        });
         Alb {
             inner: Arc::new(AlbInner {
                 registry: Mutex::new(Registry::default()),
                 client: forward::new_client(),
                 probe: self.probe,
-                runtime: Handle::current(),
+                runtime,
+                io_workers: if dedicated {
+                    listener::io_workers()
+                } else {
+                    None
+                },
             }),
         }
     }
@@ -175,6 +212,7 @@ impl Alb {
     pub fn builder() -> AlbBuilder {
         AlbBuilder {
             probe: Arc::new(HttpProbe::new()),
+            dedicated_io: None,
         }
     }
 

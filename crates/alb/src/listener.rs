@@ -97,12 +97,43 @@ impl Listener {
     }
 }
 
-/// Accept connections until the listener is cancelled.
+/// The process-wide single-threaded I/O runtimes (one per CPU) that serve
+/// client connections of balancers embedded in a multi-thread runtime: a
+/// connection, its requests and their upstream connections then stay on one
+/// thread, like nginx's workers, instead of hopping between work-stealing
+/// workers on every wake-up. `None` if no thread could be started.
+pub(crate) fn io_workers() -> Option<Arc<[tokio::runtime::Handle]>> {
+    static WORKERS: std::sync::OnceLock<Arc<[tokio::runtime::Handle]>> = std::sync::OnceLock::new();
+    let workers = WORKERS.get_or_init(|| {
+        let n = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        (0..n)
+            .filter_map(|i| {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                let handle = rt.handle().clone();
+                std::thread::Builder::new()
+                    .name(format!("alb-io-{i}"))
+                    .spawn(move || rt.block_on(std::future::pending::<()>()))
+                    .ok()?;
+                Some(handle)
+            })
+            .collect()
+    });
+    (!workers.is_empty()).then(|| Arc::clone(workers))
+}
+
+/// Accept connections until the listener is cancelled. With `workers`,
+/// each connection is served on the next of them in turn (the socket moves
+/// to that runtime's reactor); otherwise on the current runtime.
 pub(crate) async fn accept_loop(
     socket: TcpListener,
     lb: Arc<LoadBalancer>,
     listener: Arc<Listener>,
+    workers: Option<Arc<[tokio::runtime::Handle]>>,
 ) {
+    let mut next_worker = 0usize;
     loop {
         let accepted = tokio::select! {
             _ = listener.cancel.cancelled() => break,
@@ -137,12 +168,35 @@ pub(crate) async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let lb = Arc::clone(&lb);
         let l = Arc::clone(&listener);
-        listener.tasks.spawn(async move {
-            serve_connection(stream, remote, &lb, l).await;
-            lb.metrics
-                .active_connections
-                .fetch_sub(1, Ordering::Relaxed);
+        let worker = workers.as_ref().and_then(|w| {
+            next_worker = next_worker.wrapping_add(1);
+            w.get(next_worker % w.len())
         });
+        match worker {
+            None => {
+                listener.tasks.spawn(async move {
+                    serve_connection(stream, remote, &lb, l).await;
+                    lb.metrics
+                        .active_connections
+                        .fetch_sub(1, Ordering::Relaxed);
+                });
+            }
+            Some(worker) => {
+                let moved = stream.into_std();
+                listener.tasks.spawn_on(
+                    async move {
+                        match moved.and_then(TcpStream::from_std) {
+                            Ok(stream) => serve_connection(stream, remote, &lb, l).await,
+                            Err(e) => debug!(%remote, error = %e, "cannot move connection"),
+                        }
+                        lb.metrics
+                            .active_connections
+                            .fetch_sub(1, Ordering::Relaxed);
+                    },
+                    worker,
+                );
+            }
+        }
     }
     debug!(listener = %listener.arn, "listener stopped accepting");
 }

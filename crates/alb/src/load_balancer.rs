@@ -227,6 +227,7 @@ impl LoadBalancerHandle {
             socket,
             Arc::clone(&self.lb),
             Arc::clone(&listener),
+            self.alb.inner.io_workers.clone(),
         ));
         listeners.insert(arn.clone(), (Arc::clone(&listener), Some(task)));
         info!(load_balancer = %self.lb.arn, listener = %arn, %local_addr, "listener bound");
