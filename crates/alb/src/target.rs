@@ -81,7 +81,10 @@ pub(crate) struct TargetRuntime {
     /// Stops this target's health loop.
     pub cancel: CancellationToken,
     /// Idle keep-alive connections to this target, most recently used last.
-    idle_conns: Mutex<Vec<IdleConn>>,
+    /// One stack per I/O thread (see `listener::io_workers`): a connection
+    /// is reused by the thread whose runtime drives it, never across
+    /// threads. Slot 0 serves every other thread.
+    idle_conns: Box<[Mutex<Vec<IdleConn>>]>,
 }
 
 impl TargetRuntime {
@@ -96,7 +99,9 @@ impl TargetRuntime {
             health: Mutex::new(HealthMachine::new()),
             idle: Notify::new(),
             cancel,
-            idle_conns: Mutex::new(Vec::new()),
+            idle_conns: (0..crate::listener::io_slots())
+                .map(|_| Mutex::new(Vec::new()))
+                .collect(),
         }
     }
 
@@ -163,7 +168,15 @@ impl TargetRuntime {
     }
 
     fn idle_conns(&self) -> MutexGuard<'_, Vec<IdleConn>> {
-        self.idle_conns.lock().unwrap_or_else(|p| p.into_inner())
+        let slot = crate::listener::current_io_slot() % self.idle_conns.len().max(1);
+        let stack = self
+            .idle_conns
+            .get(slot)
+            .or_else(|| self.idle_conns.first());
+        match stack {
+            Some(m) => m.lock().unwrap_or_else(|p| p.into_inner()),
+            None => unreachable!("at least one idle-connection slot"),
+        }
     }
 
     /// The most recently used idle connection that is not known to be
@@ -196,15 +209,17 @@ impl TargetRuntime {
     /// target).
     pub(crate) fn prune_idle(&self, max_idle: std::time::Duration) {
         let now = Instant::now();
-        let stale: Vec<IdleConn> = {
-            let mut idle = self.idle_conns();
-            let (keep, stale) = std::mem::take(&mut *idle)
-                .into_iter()
-                .partition(|c| !c.tx.is_closed() && now.duration_since(c.since) < max_idle);
-            *idle = keep;
-            stale
-        };
-        drop(stale);
+        for slot in &*self.idle_conns {
+            let stale: Vec<IdleConn> = {
+                let mut idle = slot.lock().unwrap_or_else(|p| p.into_inner());
+                let (keep, stale) = std::mem::take(&mut *idle)
+                    .into_iter()
+                    .partition(|c| !c.tx.is_closed() && now.duration_since(c.since) < max_idle);
+                *idle = keep;
+                stale
+            };
+            drop(stale);
+        }
     }
 
     /// Count a request to this target; the guard ends it.
