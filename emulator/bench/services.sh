@@ -34,6 +34,7 @@ done
 cleanup() {
   if [ -n "$EMU_PID" ] && kill -0 "$EMU_PID" 2>/dev/null; then kill -INT "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; fi
   "$BIN" --data-dir "$DATA" --name "$NAME" down >/dev/null 2>&1 || true
+  if [ -n "${KEEP_LOG:-}" ] && [ -f "$DATA/out.log" ]; then cp "$DATA/out.log" "$KEEP_LOG"; fi
   rm -rf "$DATA"
 }
 trap cleanup EXIT
@@ -93,6 +94,9 @@ while :; do
   sleep 0.05
 done
 deploy_ms=$(( $(now_ms) - t0 ))
+if [ -n "${VERBOSE:-}" ]; then
+  svc | jq -r --argjson t0 "$t0" '.events[] | select(.createdAt * 1000 >= $t0) | "  +\((.createdAt * 1000 - $t0) | floor) ms  \(.message)"' | tac
+fi
 wait "$WRK"
 w1=$(cat "$DATA/wrk1.txt")
 
