@@ -302,7 +302,9 @@ impl Scheduler {
                                 d.failed_tasks += 1;
                             }
                         }
-                        s.push_event(&format!("(task {id}) {reason}."), now);
+                        // "(task T) failed ELB health checks in (target-group G)."
+                        let what = reason.strip_prefix("Task ").unwrap_or(&reason);
+                        s.push_event(&format!("(task {id}) {what}."), now);
                     }
                     s.push_event(&format!("has stopped 1 running tasks: (task {id})."), now);
                 });
