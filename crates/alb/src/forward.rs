@@ -439,14 +439,38 @@ fn is_idempotent(m: &Method) -> bool {
 }
 
 /// Whether the error says the connection died before any response arrived.
+///
+/// That includes a reset or aborted connection while the request was written
+/// or the response head awaited: what a target killed mid-request (SIGKILL
+/// of its container) looks like on a kept-alive connection. An error from
+/// this stage never follows a response byte, so the client saw nothing yet.
 fn closed_before_response(e: &UpstreamError) -> bool {
     match e {
-        UpstreamError::Http(h) => h.is_incomplete_message() || h.is_canceled() || h.is_closed(),
-        UpstreamError::Connect(io) => matches!(
-            io.kind(),
-            std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
-        ),
+        UpstreamError::Http(h) => {
+            h.is_incomplete_message() || h.is_canceled() || h.is_closed() || connection_died(h)
+        }
+        UpstreamError::Connect(io) => is_dead_connection(io.kind()),
     }
+}
+
+/// Whether a hyper error was caused by the peer dropping the connection.
+fn connection_died(h: &hyper::Error) -> bool {
+    let mut source = std::error::Error::source(h);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return is_dead_connection(io.kind());
+        }
+        source = e.source();
+    }
+    false
+}
+
+fn is_dead_connection(kind: std::io::ErrorKind) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        kind,
+        ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof | NotConnected
+    )
 }
 
 /// Everything the forwarder needs from the accepting side.
@@ -551,6 +575,10 @@ pub(crate) async fn forward(
                 if connect {
                     lb.metrics.target_connection_errors.fetch_add(1, Relaxed);
                     tg.passive_failure(in_flight.target(), "connection failed");
+                } else if matches!(&e, UpstreamError::Http(h) if connection_died(h)) {
+                    // A reset, unlike a stale kept-alive connection the
+                    // target closed politely, says the target is going away.
+                    tg.passive_failure(in_flight.target(), "connection reset");
                 }
                 let retry = !last_chance
                     && body_untouched

@@ -412,6 +412,85 @@ async fn passive_retry_when_a_target_dies_costs_clients_nothing() {
     assert!(alb.shutdown(Duration::from_secs(2)).await);
 }
 
+/// A target that answers until `dying` is set, then reads each request and
+/// resets the connection without a byte of answer: a container SIGKILLed
+/// while requests are in flight on kept-alive connections.
+async fn dying_backend(dying: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let dying = dying.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 1024];
+                loop {
+                    let Ok(n) = sock.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        buf.drain(..end + 4);
+                        if dying.load(std::sync::atomic::Ordering::SeqCst) {
+                            let std = sock.into_std().expect("std socket");
+                            let sock2 = socket2::Socket::from(std);
+                            let _ = sock2.set_linger(Some(Duration::ZERO));
+                            drop(sock2); // RST
+                            return;
+                        }
+                        let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\nd";
+                        if sock.write_all(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regression_a_target_reset_mid_request_is_retried_for_idempotent_requests() {
+    // Found by the emulator's self-healing test: SIGKILL of a task's
+    // container reset requests already written to kept-alive connections,
+    // and those came back as 502 although another target was healthy.
+    let alb = Alb::new();
+    let good = Backend::start("good").await;
+    let dying = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let dying_port = dying_backend(dying.clone()).await;
+    let mut health = fast_health();
+    health.interval = Duration::from_secs(60);
+    health.timeout = Duration::from_secs(5);
+    let tg = alb
+        .create_target_group("tg", tg_config(health))
+        .expect("tg");
+    tg.register_targets(&[
+        target(&good),
+        Target::with_host("dying", "127.0.0.1", dying_port),
+    ])
+    .expect("register");
+    let l = listener(
+        &alb,
+        LoadBalancerAttributes::default(),
+        Action::forward("tg"),
+    )
+    .await;
+    wait_healthy(&tg, 2).await;
+    let addr = l.local_addr();
+    // Warm kept-alive connections to both targets, then kill one.
+    assert!(load(addr, 4, 10, "/").await.is_empty());
+    dying.store(true, std::sync::atomic::Ordering::SeqCst);
+    let bad = load(addr, 4, 50, "/").await;
+    assert!(bad.is_empty(), "client errors: {bad:?}");
+    assert!(alb.shutdown(Duration::from_secs(2)).await);
+}
+
 #[tokio::test]
 async fn forwarded_headers_are_set_and_hop_by_hop_stripped() {
     let alb = Alb::new();
