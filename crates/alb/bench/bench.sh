@@ -16,6 +16,9 @@
 # req/s, p50, p99, the proxy's CPU seconds per 10k requests (utime+stime
 # from /proc/PID/stat, all of nginx's processes) and ratios to nginx.
 # Installs nginx, haproxy and wrk from Debian's packages when missing.
+# Finally `/start` through the emulator's listener (the default stack: ALB ->
+# node-john -> paul -> george -> ringo in containers) as a ratio to nginx
+# `return 200` in the same run (the issue's goal: at least 0.15).
 # Everything it starts is stopped on exit.
 set -euo pipefail
 
@@ -36,7 +39,15 @@ HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
 
 work=$(mktemp -d)
 pids=()
+emu_data=$(mktemp -d)
+emu_pid=""
 cleanup() {
+  if [ -n "$emu_pid" ]; then
+    kill -INT "$emu_pid" 2>/dev/null || true
+    wait "$emu_pid" 2>/dev/null || true
+    target/release/emulator --data-dir "$emu_data" down >/dev/null 2>&1 || true
+  fi
+  rm -rf "$emu_data"
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -85,6 +96,7 @@ load() {
 echo "==> building release binaries"
 cargo build --release --quiet -p pingpong-node -p alb
 cargo build --release --quiet -p alb --example embedded
+cargo build --release --quiet -p emulator
 
 backend=$(free_port); alb_port=$(free_port); emb_port=$(free_port); nginx_port=$(free_port); nginx200_port=$(free_port); ha_port=$(free_port)
 
@@ -162,6 +174,14 @@ res[haproxy]=$(load "http://127.0.0.1:$ha_port/ping" "$ha_pid")
 res[alb]=$(load "http://127.0.0.1:$alb_port/ping" "$alb_pid")
 res[embedded]=$(load "http://127.0.0.1:$emb_port/ping" "$emb_pid")
 
+echo "==> the emulator's default stack: /start through its listener"
+emu_api=$(free_port); emu_alb=$(free_port)
+RUST_LOG=warn target/release/emulator --data-dir "$emu_data" --name "albbench-$$" up \
+  --api-addr "127.0.0.1:$emu_api" --alb-addr "127.0.0.1:$emu_alb" >"$work/emu.out" 2>&1 &
+emu_pid=$!
+for _ in $(seq 600); do curl -fs "http://127.0.0.1:$emu_alb/start" >/dev/null 2>&1 && break; sleep 0.5; done
+res[emustart]=$(load "http://127.0.0.1:$emu_alb/start" "$emu_pid")
+
 read -r n_rps _ n_p99 _ n_cpu <<<"${res[nginx]}"
 printf '\n%-22s %10s %9s %9s %7s %14s %9s %9s\n' what req/s p50_ms p99_ms errors cpu_s/10k_req x_nginx p99/nginx
 for k in alb embedded nginx haproxy nginx200 direct; do
@@ -179,6 +199,11 @@ for k in alb embedded nginx haproxy nginx200 direct; do
     "$(awk -v a="$rps" -v b="$n_rps" 'BEGIN { printf "%.2f", a / b }')" \
     "$(awk -v a="$p99" -v b="$n_p99" 'BEGIN { printf "%.2f", a / b }')"
 done
+read -r e_rps e_p50 e_p99 e_bad _ <<<"${res[emustart]}"
+read -r r_rps _ _ _ _ <<<"${res[nginx200]}"
+printf '\n%-40s %10s %9s %9s %7s %16s\n' what req/s p50_ms p99_ms errors x_nginx_return200
+printf '%-40s %10s %9s %9s %7s %16s\n' "/start via the emulator's listener" "$e_rps" "$e_p50" "$e_p99" "$e_bad" \
+  "$(awk -v a="$e_rps" -v b="$r_rps" 'BEGIN { printf "%.3f", a / b }')"
 echo
 echo "(cpu_s/10k_req is the proxy's own CPU; for 'backend direct' it is pingpong-node's,"
 echo " for 'nginx return 200' nginx's. Client and servers share the machine's cores.)"
