@@ -14,7 +14,8 @@
 # Runs the default stack with its short health-check/draining settings, on
 # t2.large instances so two node tasks plus two new ones fit during the
 # rollout; its own data directory, instance name and free ports; removes
-# everything it started (trap). Needs docker, curl, jq and wrk.
+# everything it started (trap). Needs docker; installs curl, jq and wrk
+# from Debian's packages when missing.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -27,9 +28,13 @@ EMU_PID=""
 CLUSTER=microservice-ping-pong-cluster
 NODE=microservice-ping-pong-node-service
 
-for tool in docker curl jq wrk; do
-  command -v "$tool" >/dev/null || { echo "services.sh: $tool is required" >&2; exit 1; }
-done
+need=()
+for tool in jq wrk curl; do command -v "$tool" >/dev/null || need+=("$tool"); done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "==> installing ${need[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v docker >/dev/null || { echo "services.sh: docker is required" >&2; exit 1; }
 
 cleanup() {
   if [ -n "$EMU_PID" ] && kill -0 "$EMU_PID" 2>/dev/null; then kill -INT "$EMU_PID" 2>/dev/null || true; wait "$EMU_PID" 2>/dev/null || true; fi
