@@ -48,7 +48,12 @@ pub enum Cmd {
     /// Run the emulator in the foreground and bring up a stack (the default command).
     Up(UpArgs),
     /// Stop a running emulator, remove every Docker object it made, and forget its state.
-    Down,
+    Down {
+        /// Also remove the project's images (pingpong-node, -client, -alb, every
+        /// tag); the next `up` rebuilds them (quick when target/images is warm).
+        #[arg(long)]
+        images: bool,
+    },
     /// List tasks: task, definition, status, instance, ports, health.
     Ps {
         /// Include stopped tasks.
@@ -152,7 +157,7 @@ pub async fn main(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> 
             up(&cli, &defaults, shutdown).await
         }
         Some(Cmd::Up(args)) => up(&cli, args, shutdown).await,
-        Some(Cmd::Down) => down(&cli).await,
+        Some(Cmd::Down { images }) => down(&cli, *images).await,
         Some(Cmd::Ps { all }) => cli.client().ps(*all).await,
         Some(Cmd::Targets) => targets::show(&cli.client()).await,
         Some(Cmd::Service(cmd)) => services::run(&cli.client(), cmd).await,
@@ -209,7 +214,7 @@ async fn up(
     Ok(())
 }
 
-async fn down(cli: &Cli) -> anyhow::Result<()> {
+async fn down(cli: &Cli, images: bool) -> anyhow::Result<()> {
     let data_dir = cli.data_dir();
     let instance = app::instance_id(&data_dir, cli.name.as_deref());
     // A running emulator is asked to stop first (it stops its tasks).
@@ -246,5 +251,20 @@ async fn down(cli: &Cli) -> anyhow::Result<()> {
         networks.len(),
         data_dir.display()
     );
+    if images {
+        let (removed, kept) = docker.remove_project_images().await?;
+        println!(
+            "removed {} image tags: {}",
+            removed.len(),
+            removed.join(" ")
+        );
+        if !kept.is_empty() {
+            println!(
+                "kept {} still in use by containers: {}",
+                kept.len(),
+                kept.join(" ")
+            );
+        }
+    }
     Ok(())
 }

@@ -23,8 +23,9 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, EventsOptionsBuilder, KillContainerOptionsBuilder,
-    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
-    StatsOptionsBuilder, StopContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListImagesOptions, ListNetworksOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveImageOptions, StatsOptionsBuilder,
+    StopContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::future::BoxFuture;
@@ -94,6 +95,57 @@ impl DockerRuntime {
             repo_root,
             build_lock: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// Removes the project's images (label `com.pingpong.project=pingpong`,
+    /// set by `docker/build-images.sh`): every tag, without force, so an
+    /// image a container still uses stays. Returns (removed, kept) tags.
+    pub async fn remove_project_images(&self) -> Result<(Vec<String>, Vec<String>), RuntimeError> {
+        let mut filters = HashMap::new();
+        filters.insert(
+            "label".to_string(),
+            vec!["com.pingpong.project=pingpong".to_string()],
+        );
+        let images = self
+            .docker
+            .list_images(Some(ListImagesOptions {
+                filters: Some(filters),
+                ..Default::default()
+            }))
+            .await
+            .map_err(map_err)?;
+        let (mut removed, mut kept) = (Vec::new(), Vec::new());
+        // Tagged images go tag by tag; untagged ones (left by rebuilds,
+        // listed as "<none>:<none>") by id.
+        let names = images.into_iter().flat_map(|i| {
+            let tags: Vec<String> = i
+                .repo_tags
+                .into_iter()
+                .filter(|t| !t.contains("<none>"))
+                .collect();
+            if tags.is_empty() {
+                vec![i.id]
+            } else {
+                tags
+            }
+        });
+        for tag in names {
+            match self
+                .docker
+                .remove_image(&tag, None::<RemoveImageOptions>, None)
+                .await
+            {
+                Ok(_) => removed.push(tag),
+                Err(BollardError::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => {}
+                Err(BollardError::DockerResponseServerError {
+                    status_code: 409, ..
+                }) => kept.push(tag),
+                Err(e) => return Err(map_err(e)),
+            }
+        }
+        Ok((removed, kept))
     }
 
     async fn image_exists(&self, image: &str) -> Result<bool, RuntimeError> {
