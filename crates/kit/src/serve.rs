@@ -70,10 +70,38 @@ pub async fn serve(
     }
 }
 
-/// The whole `main` of a service binary: a config error is one line and exit
-/// code 2, a bind error one line and exit code 1; otherwise `run` serves
-/// until SIGTERM/SIGINT and the process exits 0.
-pub async fn main<C, Fut>(
+/// The whole `main` of a service binary. `<binary> healthcheck` probes
+/// `health_path` of a running instance (see [`crate::healthcheck`]);
+/// otherwise a config error is one line and exit code 2, a bind error one
+/// line and exit code 1, and `run` serves until SIGTERM/SIGINT on the
+/// [`crate::runtime`], after which the process exits 0.
+pub fn main<C, Fut>(
+    name: &str,
+    health_path: &str,
+    config: Result<C, crate::config::ConfigError>,
+    bind_addr: impl Fn(&C) -> std::net::SocketAddr,
+    run: impl FnOnce(TcpListener, C, std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
+) -> std::process::ExitCode
+where
+    Fut: Future<Output = std::io::Result<()>>,
+{
+    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+        let addr = config
+            .as_ref()
+            .map(&bind_addr)
+            .unwrap_or_else(|_| ([127, 0, 0, 1], 3000).into());
+        return crate::healthcheck::run(addr, health_path);
+    }
+    match crate::runtime() {
+        Ok(rt) => rt.block_on(serve_main(name, config, bind_addr, run)),
+        Err(e) => {
+            eprintln!("{name}: cannot start the runtime: {e}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+async fn serve_main<C, Fut>(
     name: &str,
     config: Result<C, crate::config::ConfigError>,
     bind_addr: impl Fn(&C) -> std::net::SocketAddr,

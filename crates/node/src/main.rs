@@ -1,15 +1,13 @@
 //! `pingpong-node`: reads its config, binds, serves until SIGTERM/SIGINT.
 //! `pingpong-node healthcheck` probes a running node's `/ping` instead.
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let config = pingpong_node::Config::from_env();
-    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
-        let addr = config
-            .as_ref()
-            .map(|c| c.bind_addr)
-            .unwrap_or(([127, 0, 0, 1], 3000).into());
-        return pingpong_kit::healthcheck::run(addr, "/ping");
-    }
-    pingpong_kit::serve::main("pingpong-node", config, |c| c.bind_addr, pingpong_node::run).await
+    pingpong_kit::serve::main(
+        "pingpong-node",
+        "/ping",
+        config,
+        |c| c.bind_addr,
+        pingpong_node::run,
+    )
 }
