@@ -417,9 +417,20 @@ impl TargetGroup {
     }
 }
 
+/// How soon a new target whose port is not open yet is probed again.
+const NOT_LISTENING_RETRY: Duration = Duration::from_millis(200);
+
 /// Probe one target every interval until it is removed.
+///
+/// One exception to the interval: a target registered the moment its
+/// container started may not listen yet. Until the first answer, within one
+/// interval of registration, a failed connection is not counted and the
+/// probe is repeated after [`NOT_LISTENING_RETRY`]; so a task's target is
+/// healthy as soon as its process listens, not one whole interval later.
 async fn health_loop(tg: Arc<TargetGroup>, target: Arc<TargetRuntime>) {
     let cancel = target.cancel.clone();
+    let registered = tokio::time::Instant::now();
+    let mut answered = false;
     loop {
         target.prune_idle(crate::forward::UPSTREAM_IDLE_TIMEOUT);
         let cfg = tg.config.load_full();
@@ -440,6 +451,17 @@ async fn health_loop(tg: Arc<TargetGroup>, target: Arc<TargetRuntime>) {
                 _ = cancel.cancelled() => return,
                 r = tokio::time::timeout(hc.timeout, tg.probe.probe(request)) => r.unwrap_or(ProbeOutcome::Timeout),
             };
+            let not_listening_yet = !answered
+                && matches!(outcome, ProbeOutcome::Failed(_))
+                && registered.elapsed() + NOT_LISTENING_RETRY < hc.interval;
+            if not_listening_yet {
+                tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    _ = tokio::time::sleep(NOT_LISTENING_RETRY) => {}
+                }
+                continue;
+            }
+            answered = true;
             if target.record_outcome(&outcome, hc) {
                 let h = target.health();
                 info!(

@@ -200,3 +200,44 @@ async fn reregistering_a_draining_target_starts_fresh() {
     );
     assert!(alb.shutdown(Duration::from_secs(1)).await);
 }
+
+#[tokio::test(start_paused = true)]
+async fn regression_a_target_not_listening_yet_is_healthy_once_it_listens_not_an_interval_later() {
+    // Found by the services benchmark: a task's target is registered the
+    // moment its container starts, the first probe found the port closed,
+    // and the target waited a whole interval (5 s) before the next probe.
+    let probe = Arc::new(ScriptedProbe::default());
+    probe.push([
+        Some(ProbeOutcome::Failed("connection refused".into())),
+        Some(ProbeOutcome::Failed("connection refused".into())),
+        Some(ProbeOutcome::Status(200)),
+    ]);
+    let (_alb, tg) = setup(&probe, Duration::from_secs(1));
+    tg.register_targets(&[Target::with_host("t1", "127.0.0.1", 8080)])
+        .expect("register");
+    settle().await;
+    // The refused probes are retried quickly and not counted as failures.
+    tokio::time::advance(Duration::from_millis(250)).await;
+    settle().await;
+    assert_eq!(state(&tg), (S::Initial, Some(R::InitialHealthChecking)));
+    tokio::time::advance(Duration::from_millis(250)).await;
+    settle().await;
+    assert_eq!(probe.count(), 3);
+    assert_eq!(state(&tg), (S::Healthy, None));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_target_that_never_listens_still_goes_unhealthy() {
+    let probe = Arc::new(ScriptedProbe::default());
+    probe.push((0..200).map(|_| Some(ProbeOutcome::Failed("connection refused".into()))));
+    let (_alb, tg) = setup(&probe, Duration::from_secs(1));
+    tg.register_targets(&[Target::with_host("t1", "127.0.0.1", 8080)])
+        .expect("register");
+    // Quick retries for one interval (10 s), then counted checks every
+    // interval: unhealthy after the second counted failure.
+    for _ in 0..250 {
+        tokio::time::advance(Duration::from_millis(100)).await;
+        settle().await;
+    }
+    assert_eq!(state(&tg), (S::Unhealthy, Some(R::FailedHealthChecks)));
+}
