@@ -183,6 +183,18 @@ pub async fn start_with_runtime(
         }
     }
     let state = store.load()?;
+    // Bound before anything starts, so a taken port fails fast and leaves
+    // nothing behind; requests wait in the backlog until the API serves.
+    let listener = tokio::net::TcpListener::bind(config.api_addr)
+        .await
+        .map_err(|source| RunError::Bind {
+            addr: config.api_addr,
+            source,
+        })?;
+    let api_addr = listener.local_addr().map_err(|source| RunError::Bind {
+        addr: config.api_addr,
+        source,
+    })?;
     // One balancer for the whole emulator; ELBv2 ARNs key its groups.
     let alb = alb::Alb::new();
     let engine = Engine::new(
@@ -240,16 +252,6 @@ pub async fn start_with_runtime(
     }
     scheduler.start();
     autoscaling.start();
-    let listener = tokio::net::TcpListener::bind(config.api_addr)
-        .await
-        .map_err(|source| RunError::Bind {
-            addr: config.api_addr,
-            source,
-        })?;
-    let api_addr = listener.local_addr().map_err(|source| RunError::Bind {
-        addr: config.api_addr,
-        source,
-    })?;
     store.write_endpoint(&format!("http://{api_addr}"))?;
     let shutdown = CancellationToken::new();
     let app = api::router(ApiState {

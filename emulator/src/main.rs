@@ -9,6 +9,7 @@ async fn main() -> std::process::ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = emulator::cli::Cli::parse();
     // First Ctrl-C/SIGTERM: graceful shutdown; the second one: exit now.
@@ -26,8 +27,17 @@ async fn main() -> std::process::ExitCode {
     match emulator::cli::main(cli, shutdown).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            // One clear line.
-            let msg = format!("{e:#}").replace('\n', " ");
+            // One clear line: the error and those of its causes it does
+            // not already quote (our errors often include their source).
+            let mut msg = e.to_string();
+            for cause in e.chain().skip(1) {
+                let cause = cause.to_string();
+                if !msg.contains(&cause) {
+                    msg.push_str(": ");
+                    msg.push_str(&cause);
+                }
+            }
+            let msg = msg.replace('\n', " ");
             eprintln!("emulator: error: {msg}");
             std::process::ExitCode::FAILURE
         }
