@@ -147,8 +147,8 @@ async fn four_nodes_on_a_user_defined_network_answer_start_exactly() {
     );
 }
 
-#[test]
-fn docker_stop_of_a_node_returns_in_under_3_seconds() {
+#[tokio::test]
+async fn docker_stop_of_a_node_returns_in_under_3_seconds() {
     if !require_docker("docker_stop_of_a_node_returns_in_under_3_seconds") {
         return;
     }
@@ -162,9 +162,17 @@ fn docker_stop_of_a_node_returns_in_under_3_seconds() {
         &scope.label(),
         "--name",
         &name,
+        "-p",
+        "127.0.0.1::3000",
         "pingpong-node:latest",
     ]));
-    std::thread::sleep(Duration::from_millis(300));
+    let port = published_port(&name);
+    let answer = wait_for(
+        &format!("http://127.0.0.1:{port}/ping"),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(answer, "pong");
     let started = Instant::now();
     run(&mut docker(&["stop", "--time", "10", &name]));
     let took = started.elapsed();
@@ -177,6 +185,16 @@ fn docker_stop_of_a_node_returns_in_under_3_seconds() {
         &name,
     ]));
     assert_eq!(code, "0");
+    // The request's log line and the shutdown reached `docker logs`: the
+    // batched log writer is flushed on the way out.
+    let logs = run(&mut docker(&["logs", &name]));
+    assert!(
+        logs.lines().any(|l| l.contains("method=GET")
+            && l.contains(r#"path="/ping""#)
+            && l.contains("status=200")),
+        "no request line in:\n{logs}"
+    );
+    assert!(logs.contains("stopped cleanly"), "{logs}");
 }
 
 /// `docker-compose` where installed (Debian's), else `docker compose`.

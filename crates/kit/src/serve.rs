@@ -111,7 +111,7 @@ where
     Fut: Future<Output = std::io::Result<()>>,
 {
     use std::process::ExitCode;
-    crate::init_tracing();
+    let _log_writer = crate::init_tracing();
     let config = match config {
         Ok(c) => c,
         Err(e) => {
