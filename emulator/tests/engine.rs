@@ -242,6 +242,46 @@ async fn tasks_spread_over_zones_and_the_one_that_does_not_fit_is_refused() {
 }
 
 #[tokio::test]
+async fn binpack_fills_one_instance_before_the_next_and_bad_strategies_are_refused() {
+    let fake = FakeRuntime::new();
+    let e = setup(&fake).await;
+    register(&e, web()).await; // 600 MiB a task: three fit on one instance
+    let r = e
+        .handle(Command::RunTask(request::RunTask {
+            cluster: Some("c".into()),
+            task_definition: "web".into(),
+            count: Some(4),
+            placement_strategy: vec![json!({"type": "binpack", "field": "memory"})],
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    let Reply::Tasks { tasks, .. } = r else {
+        panic!("{r:?}")
+    };
+    let mut per_instance = std::collections::BTreeMap::<String, usize>::new();
+    for t in &tasks {
+        *per_instance
+            .entry(t.container_instance_arn.clone())
+            .or_default() += 1;
+    }
+    let mut counts: Vec<usize> = per_instance.into_values().collect();
+    counts.sort_unstable();
+    assert_eq!(counts, [1, 3], "binpack fills the first instance");
+
+    let err = e
+        .handle(Command::RunTask(request::RunTask {
+            cluster: Some("c".into()),
+            task_definition: "web".into(),
+            placement_strategy: vec![json!({"type": "binpack", "field": "disk"})],
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("field 'disk'"), "{err}");
+}
+
+#[tokio::test]
 async fn missing_images_and_taken_host_ports_fail_the_task_with_ecs_reasons() {
     let fake = FakeRuntime::new();
     let e = setup(&fake).await;

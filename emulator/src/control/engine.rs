@@ -759,12 +759,8 @@ impl Engine {
                 )));
             }
         }
-        for s in &r.placement_strategy {
-            let kind = s.get("type").and_then(|v| v.as_str()).unwrap_or("");
-            if !matches!(kind, "spread" | "binpack" | "random") {
-                return Err(EngineError::InvalidParameter(format!("Invalid placement strategy type '{kind}' (expected spread, binpack or random).")));
-            }
-        }
+        let strategies = placement::Strategy::parse_all(&r.placement_strategy)
+            .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
         if let Some(sb) = &r.started_by {
             if sb.len() > 128 {
                 return Err(EngineError::InvalidParameter(
@@ -794,6 +790,7 @@ impl Engine {
             memory: i64::from(memory),
             group: group.clone(),
             constraints,
+            strategies,
         };
         let mut tasks = Vec::new();
         let mut failures = Vec::new();
@@ -852,6 +849,7 @@ impl Engine {
             memory: i64::from(memory),
             group: group.clone(),
             constraints: vec![],
+            strategies: vec![],
         };
         let mut tasks = Vec::new();
         let mut failures = Vec::new();

@@ -1,11 +1,17 @@
 //! Task placement on container instances: pure functions, no I/O.
 //!
-//! As the ECS scheduler does for the default strategy of the console's
-//! "AZ balanced spread": filter instances by resources and constraints,
-//! then spread over availability zones (fewest tasks of the same group in
-//! the zone), then over instances (fewest tasks of the group on the
-//! instance), ties broken by the fewest tasks overall, then by ARN so the
-//! choice is deterministic.
+//! As the ECS scheduler does: filter instances by resources and
+//! constraints, then order the ones that fit by the placement strategies,
+//! in the order given, each breaking the ties of the one before:
+//! - `spread` on `instanceId` (or `host`) or `attribute:NAME`: fewest tasks
+//!   of the same group on instances with the same value;
+//! - `binpack` on `cpu` or `memory`: least of it remaining;
+//! - `random`: any.
+//!
+//! Without strategies, the console's "AZ balanced spread": spread over
+//! availability zones, then over instances. Remaining ties go to the
+//! instance with the fewest tasks overall, then to the ARN, so the choice
+//! is deterministic unless `random` asks otherwise.
 
 use std::collections::BTreeMap;
 
@@ -65,6 +71,81 @@ pub enum PlacementError {
     MissingExpression,
     #[error("Unsupported or malformed placement expression '{0}' (supported: attribute:NAME ==, !=, in [..], not_in [..], joined by 'and').")]
     BadExpression(String),
+    #[error("Invalid placement strategy type '{0}' (expected spread, binpack or random).")]
+    UnknownStrategy(String),
+    #[error("Invalid placement strategy field '{field}' for {kind} (expected {expected}).")]
+    BadStrategyField {
+        kind: &'static str,
+        field: String,
+        expected: &'static str,
+    },
+    #[error("At most 5 placement strategies are allowed.")]
+    TooManyStrategies,
+}
+
+/// A placement strategy, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Strategy {
+    /// Even over the values of an attribute; `None` is the instance itself.
+    Spread(Option<String>),
+    Binpack(Resource),
+    Random,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Cpu,
+    Memory,
+}
+
+impl Strategy {
+    /// One `{"type": ..., "field": ...}` object as the API takes it.
+    pub fn parse(kind: &str, field: Option<&str>) -> Result<Strategy, PlacementError> {
+        match kind {
+            "random" => Ok(Strategy::Random),
+            "binpack" => match field.map(str::to_ascii_lowercase).as_deref() {
+                Some("cpu") => Ok(Strategy::Binpack(Resource::Cpu)),
+                Some("memory") => Ok(Strategy::Binpack(Resource::Memory)),
+                _ => Err(PlacementError::BadStrategyField {
+                    kind: "binpack",
+                    field: field.unwrap_or("").to_string(),
+                    expected: "cpu or memory",
+                }),
+            },
+            "spread" => match field {
+                Some(f)
+                    if f.eq_ignore_ascii_case("instanceId") || f.eq_ignore_ascii_case("host") =>
+                {
+                    Ok(Strategy::Spread(None))
+                }
+                Some(f) if f.starts_with("attribute:") && f.len() > "attribute:".len() => {
+                    Ok(Strategy::Spread(Some(f["attribute:".len()..].to_string())))
+                }
+                _ => Err(PlacementError::BadStrategyField {
+                    kind: "spread",
+                    field: field.unwrap_or("").to_string(),
+                    expected: "instanceId, host or attribute:NAME",
+                }),
+            },
+            other => Err(PlacementError::UnknownStrategy(other.to_string())),
+        }
+    }
+
+    /// The API's list of strategy objects (at most 5).
+    pub fn parse_all(values: &[serde_json::Value]) -> Result<Vec<Strategy>, PlacementError> {
+        if values.len() > 5 {
+            return Err(PlacementError::TooManyStrategies);
+        }
+        values
+            .iter()
+            .map(|v| {
+                Strategy::parse(
+                    v.get("type").and_then(|t| t.as_str()).unwrap_or(""),
+                    v.get("field").and_then(|f| f.as_str()),
+                )
+            })
+            .collect()
+    }
 }
 
 impl Expression {
@@ -132,6 +213,8 @@ pub struct Request {
     pub memory: i64,
     pub group: String,
     pub constraints: Vec<Constraint>,
+    /// Empty: spread over zones, then instances.
+    pub strategies: Vec<Strategy>,
 }
 
 /// Why no instance was chosen, in ECS's words.
@@ -213,21 +296,54 @@ pub fn place(req: &Request, instances: &[InstanceLoad]) -> Result<String, Unplac
             detail,
         });
     }
-    // Spread: zones first, then instances.
-    let mut zone_counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for i in instances.iter().filter(|i| i.status == "ACTIVE") {
-        *zone_counts.entry(i.az()).or_default() += i.group_count(&req.group);
-    }
+    let active: Vec<&InstanceLoad> = instances.iter().filter(|i| i.status == "ACTIVE").collect();
+    // How many tasks of the group run on instances sharing `i`'s value of
+    // the attribute (`None`: on `i` itself).
+    let spread_count = |attr: &Option<String>, i: &InstanceLoad| -> i64 {
+        let count = match attr {
+            None => i.group_count(&req.group),
+            Some(a) => {
+                let v = i.attributes.get(a);
+                active
+                    .iter()
+                    .filter(|o| o.attributes.get(a) == v)
+                    .map(|o| o.group_count(&req.group))
+                    .sum()
+            }
+        };
+        i64::try_from(count).unwrap_or(i64::MAX)
+    };
+    let default_strategies = [
+        Strategy::Spread(Some(
+            crate::model::container_instance::AZ_ATTRIBUTE.to_string(),
+        )),
+        Strategy::Spread(None),
+    ];
+    let strategies: &[Strategy] = if req.strategies.is_empty() {
+        &default_strategies
+    } else {
+        &req.strategies
+    };
+    let key = |i: &InstanceLoad| -> Vec<i64> {
+        strategies
+            .iter()
+            .map(|s| match s {
+                Strategy::Spread(attr) => spread_count(attr, i),
+                Strategy::Binpack(Resource::Memory) => i.mem_total - i.mem_used,
+                Strategy::Binpack(Resource::Cpu) => i.cpu_total - i.cpu_used,
+                Strategy::Random => i64::from(rand::random::<u32>()),
+            })
+            .collect()
+    };
     let best = fits
         .into_iter()
-        .min_by_key(|i| {
-            (
-                zone_counts.get(i.az()).copied().unwrap_or(0),
-                i.group_count(&req.group),
-                i.task_groups.len(),
-                i.arn.clone(),
-            )
+        .map(|i| (key(i), i))
+        .min_by(|(ka, a), (kb, b)| {
+            ka.cmp(kb)
+                .then(a.task_groups.len().cmp(&b.task_groups.len()))
+                .then_with(|| a.arn.cmp(&b.arn))
         })
+        .map(|(_, i)| i)
         .expect("fits is not empty");
     Ok(best.arn.clone())
 }
@@ -258,6 +374,7 @@ mod tests {
             memory: mem,
             group: "family:web".into(),
             constraints: vec![],
+            strategies: vec![],
         }
     }
 
@@ -416,5 +533,110 @@ mod tests {
             Constraint::parse("memberOf", Some("attribute:x in a, b")),
             Err(PlacementError::BadExpression(_))
         ));
+    }
+    fn with(strategies: &[(&str, Option<&str>)]) -> Request {
+        Request {
+            strategies: strategies
+                .iter()
+                .map(|(k, f)| Strategy::parse(k, *f).unwrap())
+                .collect(),
+            ..req(300)
+        }
+    }
+
+    #[test]
+    fn binpack_memory_picks_the_fullest_instance_that_still_fits() {
+        let instances = vec![
+            inst("a1", "us-east-1a", 1000, &[]),
+            inst("a2", "us-east-1a", 1700, &[]),
+            // Fuller still, but 300 MiB no longer fit.
+            inst("b1", "us-east-1b", 1900, &[]),
+        ];
+        let r = with(&[("binpack", Some("memory"))]);
+        assert_eq!(id(&place(&r, &instances).unwrap()), "a2");
+    }
+
+    #[test]
+    fn binpack_cpu_looks_at_cpu_not_memory() {
+        let mut a1 = inst("a1", "us-east-1a", 1500, &[]);
+        a1.cpu_used = 100;
+        let mut b1 = inst("b1", "us-east-1b", 0, &[]);
+        b1.cpu_used = 900;
+        let r = with(&[("binpack", Some("cpu"))]);
+        assert_eq!(id(&place(&r, &[a1, b1]).unwrap()), "b1");
+    }
+
+    #[test]
+    fn strategies_apply_in_order_each_breaking_the_ties_of_the_last() {
+        // Zone b has no task of the group; within it, binpack on memory.
+        let instances = vec![
+            inst("a1", "us-east-1a", 1500, &["family:web"]),
+            inst("b1", "us-east-1b", 200, &[]),
+            inst("b2", "us-east-1b", 900, &[]),
+        ];
+        let r = with(&[
+            ("spread", Some("attribute:ecs.availability-zone")),
+            ("binpack", Some("memory")),
+        ]);
+        assert_eq!(id(&place(&r, &instances).unwrap()), "b2");
+        // Binpack first: the fullest instance wins whatever the zones.
+        let r = with(&[
+            ("binpack", Some("memory")),
+            ("spread", Some("attribute:ecs.availability-zone")),
+        ]);
+        assert_eq!(id(&place(&r, &instances).unwrap()), "a1");
+    }
+
+    #[test]
+    fn spread_on_instance_id_ignores_zones() {
+        let instances = vec![
+            inst("a1", "us-east-1a", 0, &[]),
+            inst("a2", "us-east-1a", 0, &["family:web"]),
+            inst("b1", "us-east-1b", 0, &["family:web", "family:web"]),
+        ];
+        let r = with(&[("spread", Some("instanceId"))]);
+        assert_eq!(id(&place(&r, &instances).unwrap()), "a1");
+        let r = with(&[("spread", Some("host"))]);
+        assert_eq!(id(&place(&r, &instances).unwrap()), "a1");
+    }
+
+    #[test]
+    fn random_uses_every_instance_that_fits_and_no_other() {
+        let instances = vec![
+            inst("a1", "us-east-1a", 0, &[]),
+            inst("b1", "us-east-1b", 0, &[]),
+            inst("full", "us-east-1b", 2000, &[]),
+        ];
+        let r = with(&[("random", None)]);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            seen.insert(id(&place(&r, &instances).unwrap()).to_string());
+        }
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["a1", "b1"]);
+    }
+
+    #[test]
+    fn bad_strategies_are_refused_with_what_is_wrong() {
+        let parse = |v: serde_json::Value| {
+            Strategy::parse_all(v.as_array().unwrap())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(parse(serde_json::json!([{"type": "pack"}])).contains("type 'pack'"));
+        assert!(
+            parse(serde_json::json!([{"type": "binpack", "field": "disk"}]))
+                .contains("field 'disk' for binpack (expected cpu or memory)")
+        );
+        assert!(parse(serde_json::json!([{"type": "spread"}])).contains("for spread"));
+        assert!(parse(serde_json::Value::Array(vec![
+            serde_json::json!({"type": "random"});
+            6
+        ]))
+        .contains("At most 5"));
+        assert_eq!(
+            Strategy::parse_all(&[serde_json::json!({"type": "binpack", "field": "MEMORY"})])
+                .unwrap(),
+            [Strategy::Binpack(Resource::Memory)]
+        );
     }
 }

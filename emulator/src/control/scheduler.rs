@@ -644,14 +644,8 @@ impl Scheduler {
                 "maximumPercent must be greater than minimumHealthyPercent when it is 100, or no task could ever be replaced.",
             ));
         }
-        for s in strategy {
-            let kind = s.get("type").and_then(|v| v.as_str()).unwrap_or("");
-            if !matches!(kind, "spread" | "binpack" | "random") {
-                return Err(invalid(format!(
-                    "Invalid placement strategy type '{kind}' (expected spread, binpack or random)."
-                )));
-            }
-        }
+        crate::control::placement::Strategy::parse_all(strategy)
+            .map_err(|e| invalid(e.to_string()))?;
         for c in constraints {
             Constraint::parse(&c.kind, c.expression.as_deref())
                 .map_err(|e| invalid(e.to_string()))?;
