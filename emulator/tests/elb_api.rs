@@ -176,7 +176,16 @@ async fn every_operation_works_and_changes_live_traffic_and_survives_a_restart()
     ))
     .await;
     wait_healthy(&api, &tg_a).await;
-    wait_healthy(&api, &tg_b).await;
+    // No listener forwards to tg-b yet: its target is unused, as in AWS.
+    let b = api
+        .ok(&format!(
+            "Action=DescribeTargetHealth&TargetGroupArn={}",
+            enc(&tg_b)
+        ))
+        .await;
+    assert_eq!(between(&b, "State"), "unused", "{b}");
+    assert_eq!(between(&b, "Reason"), "Target.NotInUse", "{b}");
+    assert!(b.contains("<Description>Target group is not configured to receive traffic from the load balancer</Description>"), "{b}");
     assert_eq!(get(&addr, "/x").await, (200, "A /x".into()));
 
     let b = api
@@ -184,6 +193,7 @@ async fn every_operation_works_and_changes_live_traffic_and_survives_a_restart()
         .await;
     let rule = between(&b, "RuleArn").to_string();
     assert!(rule.contains(":listener-rule/app/web/"));
+    wait_healthy(&api, &tg_b).await;
     assert_eq!(get(&addr, "/bee").await.1, "B /bee");
     assert_eq!(get(&addr, "/x").await.1, "A /x");
 

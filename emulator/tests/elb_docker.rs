@@ -231,7 +231,24 @@ async fn a_task_behind_the_listener_answers_and_health_follows_the_path() {
     aws(&ep, &["delete-rule", "--rule-arn", &rule_arn]);
     assert_eq!(get("/ping").await, (200, "pong".to_string()));
 
-    // The same container behind a group whose health path answers 404.
+    // The same container behind a group whose health path answers 404:
+    // unused while no rule forwards to it, then checked and unhealthy.
+    let unused = wait_target_state(&ep, &broken_tg, "unused", Duration::from_secs(5)).await;
+    assert_eq!(unused["TargetHealth"]["Reason"], "Target.NotInUse");
+    aws(
+        &ep,
+        &[
+            "create-rule",
+            "--listener-arn",
+            &listener_arn,
+            "--priority",
+            "20",
+            "--conditions",
+            "Field=path-pattern,Values=/broken/*",
+            "--actions",
+            &format!("Type=forward,TargetGroupArn={broken_tg}"),
+        ],
+    );
     let bad = wait_target_state(&ep, &broken_tg, "unhealthy", Duration::from_secs(30)).await;
     assert_eq!(bad["TargetHealth"]["Reason"], "Target.ResponseCodeMismatch");
     let description = bad["TargetHealth"]["Description"]

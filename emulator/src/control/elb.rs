@@ -740,15 +740,35 @@ impl Elb {
                 let rows = self
                     .handle_of(&arn)?
                     .describe_target_health((!keys.is_empty()).then_some(&keys[..]));
+                // A group no listener forwards to gets no traffic: its
+                // registered targets are `unused`, as AWS reports them.
+                let in_use = !tg_load_balancers(st, &arn).is_empty();
                 Ok(ElbReply::TargetHealth(
                     rows.into_iter()
-                        .map(|d| TargetHealthView {
-                            id: d.target.id,
-                            port: d.target.port,
-                            health_check_port: d.health_check_port.to_string(),
-                            state: d.health.state.as_str().to_string(),
-                            reason: d.health.reason.map(|r| r.code().to_string()),
-                            description: d.health.description,
+                        .map(|d| {
+                            let registered = !matches!(
+                                d.health.reason,
+                                Some(
+                                    alb::TargetHealthReason::NotRegistered
+                                        | alb::TargetHealthReason::DeregistrationInProgress
+                                )
+                            );
+                            let mut view = TargetHealthView {
+                                id: d.target.id,
+                                port: d.target.port,
+                                health_check_port: d.health_check_port.to_string(),
+                                state: d.health.state.as_str().to_string(),
+                                reason: d.health.reason.map(|r| r.code().to_string()),
+                                description: d.health.description,
+                            };
+                            if !in_use && registered {
+                                view.state = "unused".into();
+                                view.reason = Some("Target.NotInUse".into());
+                                view.description = Some(
+                                    "Target group is not configured to receive traffic from the load balancer".into(),
+                                );
+                            }
+                            view
                         })
                         .collect(),
                 ))
