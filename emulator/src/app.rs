@@ -260,6 +260,7 @@ pub async fn start_with_runtime(
         elb: elb.clone(),
         scheduler: scheduler.clone(),
         autoscaling: autoscaling.clone(),
+        secrets: crate::control::secrets::Secrets::new(engine.clone()),
         shutdown: shutdown.clone(),
     });
     let stop = shutdown.clone();

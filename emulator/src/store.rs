@@ -42,6 +42,9 @@ pub struct State {
     /// Application Auto Scaling targets, policies and activities.
     #[serde(default)]
     pub autoscaling: crate::model::autoscaling::AutoScalingState,
+    /// SSM parameters and Secrets Manager secrets.
+    #[serde(default)]
+    pub secrets: crate::model::secrets::SecretsState,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +84,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
     {
-        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        // Owner-only: the state holds SSM parameters and secrets.
+        let mut f = {
+            let mut o = std::fs::OpenOptions::new();
+            o.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+            o.open(&tmp).map_err(io(&tmp))?
+        };
         f.write_all(bytes).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
     }
@@ -176,6 +186,15 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert_eq!(names, vec!["state.json".to_string()]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("state.json"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "the state holds secrets");
+        }
         store.wipe().unwrap();
         assert_eq!(store.load().unwrap(), State::default());
     }

@@ -107,18 +107,7 @@ async fn sigkill_of_an_essential_container_stops_the_task() {
         .await;
     let arn = run["tasks"][0]["taskArn"].as_str().unwrap().to_string();
     emu.wait_task("c2", &arn, "RUNNING", T).await;
-    let out = Command::new("docker")
-        .args([
-            "ps",
-            "-q",
-            "--filter",
-            &format!("label=com.pingpong.emulator.task-arn={arn}"),
-            "--filter",
-            "label=com.pingpong.emulator.container-name=node-paul",
-        ])
-        .output()
-        .unwrap();
-    let paul = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let paul = common::task_container(&arn, "node-paul");
     assert!(!paul.is_empty());
     let killed_at = std::time::Instant::now();
     assert!(Command::new("docker")

@@ -6,10 +6,9 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{docker_or_skip, host_port, node_task_definition, Emulator};
+use common::{aws_cli, docker_or_skip, have_aws_cli, host_port, node_task_definition, Emulator};
 use serde_json::{json, Value};
 
 const START_BODY: &str =
@@ -17,33 +16,9 @@ const START_BODY: &str =
 
 /// `aws --endpoint-url <emulator> elbv2 ...`, parsed as JSON.
 fn aws(endpoint: &str, args: &[&str]) -> Value {
-    let out = Command::new("aws")
-        .args(["--endpoint-url", endpoint, "--output", "json", "elbv2"])
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "x")
-        .env("AWS_SECRET_ACCESS_KEY", "x")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_PAGER", "")
-        .output()
-        .expect("run aws");
-    assert!(
-        out.status.success(),
-        "aws elbv2 {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
-fn have_aws_cli(test: &str) -> bool {
-    if Command::new("aws").arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: the AWS CLI is required in CI (pip install awscli)"
-    );
-    eprintln!("\n!!!!!!!! SKIPPING {test}: no `aws` command !!!!!!!!\n");
-    false
+    let mut all = vec!["elbv2"];
+    all.extend_from_slice(args);
+    aws_cli(endpoint, &all)
 }
 
 /// Polls DescribeTargetHealth until the one target has `state`.

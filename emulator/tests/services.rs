@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{docker_or_skip, Emulator, BIN};
+use common::{aws_cli, docker_or_skip, have_aws_cli, Emulator, BIN};
 use serde_json::{json, Value};
 
 const T: Duration = Duration::from_secs(600);
@@ -786,20 +786,7 @@ async fn target_tracking_scales_out_under_load_and_back_in() {
 }
 
 fn aws(s: &Stack, args: &[&str]) -> Value {
-    let out = Command::new("aws")
-        .args(["--endpoint-url", &s.emu.endpoint, "--output", "json"])
-        .args(args)
-        .env("AWS_ACCESS_KEY_ID", "x")
-        .env("AWS_SECRET_ACCESS_KEY", "x")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .output()
-        .expect("aws cli");
-    assert!(
-        out.status.success(),
-        "aws {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    aws_cli(&s.emu.endpoint, args)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -807,11 +794,7 @@ async fn aws_cli_drives_services_and_cpu_target_tracking() {
     if !docker_or_skip("aws_cli_drives_services_and_cpu_target_tracking") {
         return;
     }
-    if Command::new("aws").arg("--version").output().is_err() {
-        if std::env::var_os("CI").is_some() {
-            panic!("the AWS CLI is required in CI");
-        }
-        eprintln!("\n!!!!!!!! SKIPPING aws_cli_drives_services_and_cpu_target_tracking: no aws CLI !!!!!!!!\n");
+    if !have_aws_cli("aws_cli_drives_services_and_cpu_target_tracking") {
         return;
     }
     let s = up().await;

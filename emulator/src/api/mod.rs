@@ -1,7 +1,8 @@
 //! The control API: AWS JSON 1.1 on one `POST /`, dispatched by the
 //! `X-Amz-Target` header (`AmazonEC2ContainerServiceV20141113.<Op>` for
 //! ECS, services included via [`service`]; `AnyScaleFrontendService.<Op>`
-//! for Application Auto Scaling via [`autoscaling`]), plus emulator
+//! for Application Auto Scaling via [`autoscaling`]; `AmazonSSM.<Op>` and
+//! `secretsmanager.<Op>` via [`secrets`]), plus emulator
 //! endpoints under `/_emulator/`.
 //!
 //! Every failure is an [`ApiError`] rendered in the AWS shape: HTTP 400 with
@@ -13,6 +14,7 @@
 pub mod autoscaling;
 pub mod ecs;
 pub mod elbv2;
+pub mod secrets;
 pub mod service;
 
 use axum::extract::{FromRequest, Request, State};
@@ -42,6 +44,8 @@ pub struct ApiState {
     pub scheduler: crate::control::scheduler::Scheduler,
     /// Application Auto Scaling (`AnyScaleFrontendService.*`).
     pub autoscaling: crate::control::autoscaling::AutoScaling,
+    /// SSM Parameter Store and Secrets Manager.
+    pub secrets: crate::control::secrets::Secrets,
     /// Cancelled by `POST /_emulator/shutdown` (used by `emulator down`).
     pub shutdown: tokio_util::sync::CancellationToken,
 }
@@ -178,6 +182,9 @@ async fn dispatch(State(state): State<ApiState>, req: AwsRequest) -> Result<Resp
         ecs::TARGET_PREFIX => ecs::handle(&state.engine, &req.operation, &req.body).await,
         autoscaling::TARGET_PREFIX => {
             autoscaling::handle(&state.autoscaling, &req.operation, &req.body).await
+        }
+        secrets::SSM_PREFIX | secrets::SECRETS_MANAGER_PREFIX => {
+            secrets::handle(&state.secrets, &req.service, &req.operation, &req.body)
         }
         other => Err(ApiError::new(
             "UnknownOperationException",

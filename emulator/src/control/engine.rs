@@ -543,14 +543,6 @@ impl Engine {
 
     fn register_task_definition(&self, mut td: TaskDefinition) -> Result<Reply, EngineError> {
         td.validate()?;
-        let unresolved: usize = td
-            .container_definitions
-            .iter()
-            .map(|c| c.secrets.len())
-            .sum();
-        if unresolved > 0 {
-            tracing::warn!(family = %td.family, secrets = unresolved, "task definition secrets are accepted but not injected (no secrets store yet)");
-        }
         let partition = self.inner.config.partition.clone();
         let td = self.mutate(|s| {
             let revisions = s.task_definitions.entry(td.family.clone()).or_default();
@@ -1147,13 +1139,31 @@ impl Engine {
         l
     }
 
-    fn container_spec(&self, task: &Task, def: &TaskDefinition, name: &str) -> ContainerSpec {
+    /// What to create for one container. Fails when a `secrets` reference
+    /// does not resolve (the task then stops, as ECS stops it).
+    fn container_spec(
+        &self,
+        task: &Task,
+        def: &TaskDefinition,
+        name: &str,
+    ) -> Result<ContainerSpec, RuntimeError> {
         let c = def.container(name).expect("planned containers exist");
         let mut env: Vec<(String, String)> = c
             .environment
             .iter()
             .map(|kv| (kv.name.clone(), kv.value.clone()))
             .collect();
+        // Secrets are read when the container is created, as the agent
+        // reads them: a value changed later reaches new tasks only.
+        if !c.secrets.is_empty() {
+            let store = lock(&self.inner.state).secrets.clone();
+            for s in &c.secrets {
+                let value = super::secrets::resolve(&store, &s.value_from)
+                    .map_err(RuntimeError::ResourceInitialization)?;
+                env.retain(|(n, _)| *n != s.name);
+                env.push((s.name.clone(), value));
+            }
+        }
         let mut command = c.command.clone();
         // containerOverrides: environment and command, as RunTask allows.
         if let Some(ovs) = task
@@ -1199,7 +1209,7 @@ impl Engine {
                 }
             }
         }
-        ContainerSpec {
+        Ok(ContainerSpec {
             runtime_name: Self::runtime_name(task, def, name),
             image: c.image.clone(),
             env,
@@ -1230,7 +1240,7 @@ impl Engine {
             network: Self::network_name(task),
             aliases,
             labels,
-        }
+        })
     }
 
     async fn apply(
@@ -1283,7 +1293,13 @@ impl Engine {
                 r
             }
             Step::CreateContainer(name) => {
-                let spec = self.container_spec(task, def, &name);
+                let spec = match self.container_spec(task, def, &name) {
+                    Ok(spec) => spec,
+                    Err(e) => {
+                        self.set_container_reason(&task.task_arn, &name, &e.to_string());
+                        return Err(e);
+                    }
+                };
                 match rt.create_container(&spec).await {
                     Ok(_) | Err(RuntimeError::Conflict(_)) => Ok(()),
                     Err(e) => {

@@ -15,6 +15,8 @@
 //!   service operations.
 //! - [`autoscaling`]: Application Auto Scaling target tracking acting on
 //!   services' desired counts (pure [`autoscaling::decide`]).
+//! - [`secrets`]: SSM parameters and Secrets Manager secrets, and the
+//!   resolution of task definitions' `secrets` at container creation.
 
 pub mod autoscaling;
 pub mod command;
@@ -22,6 +24,7 @@ pub mod elb;
 pub mod engine;
 pub mod placement;
 pub mod scheduler;
+pub mod secrets;
 pub mod service;
 pub mod targets;
 pub mod task;

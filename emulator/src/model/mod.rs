@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod container_instance;
 pub mod elb;
 pub mod request;
+pub mod secrets;
 pub mod service;
 pub mod stack;
 pub mod task;

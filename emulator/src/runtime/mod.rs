@@ -49,6 +49,9 @@ pub enum RuntimeError {
     CannotStart(String),
     #[error("CannotCreateContainerError: {0}")]
     CannotCreate(String),
+    /// A task definition's `secrets` could not be read.
+    #[error("ResourceInitializationError: unable to pull secrets or registry auth: {0}")]
+    ResourceInitialization(String),
     #[error("docker: {0}")]
     Other(String),
 }

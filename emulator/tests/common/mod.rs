@@ -247,3 +247,54 @@ pub fn host_port(task: &Value, container: &str) -> u16 {
         .as_u64()
         .expect("host port") as u16
 }
+
+/// Whether the AWS CLI is installed. Without it AWS CLI tests skip, loudly,
+/// only when CI is unset.
+pub fn have_aws_cli(test: &str) -> bool {
+    if Command::new("aws").arg("--version").output().is_ok() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: the AWS CLI is required in CI (pip install awscli)"
+    );
+    eprintln!("\n!!!!!!!! SKIPPING {test}: no `aws` command !!!!!!!!\n");
+    false
+}
+
+/// `aws --endpoint-url <endpoint> --output json <args>` with dummy
+/// credentials, parsed as JSON; panics with the CLI's message on failure.
+pub fn aws_cli(endpoint: &str, args: &[&str]) -> Value {
+    let out = Command::new("aws")
+        .args(["--endpoint-url", endpoint, "--output", "json"])
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "x")
+        .env("AWS_SECRET_ACCESS_KEY", "x")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_PAGER", "")
+        .output()
+        .expect("run aws");
+    assert!(
+        out.status.success(),
+        "aws {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+/// The id of the running container `name` of task `task_arn`, found by the
+/// labels the emulator puts on it ("" when there is none).
+pub fn task_container(task_arn: &str, name: &str) -> String {
+    let out = Command::new("docker")
+        .args([
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=com.pingpong.emulator.task-arn={task_arn}"),
+            "--filter",
+            &format!("label=com.pingpong.emulator.container-name={name}"),
+        ])
+        .output()
+        .expect("docker ps");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

@@ -1,0 +1,725 @@
+//! Secrets for task definitions: an SSM Parameter Store
+//! (`X-Amz-Target: AmazonSSM.<Op>`) and a Secrets Manager
+//! (`secretsmanager.<Op>`) on the emulator's endpoint, and [`resolve`],
+//! which turns a container definition's `secrets[].valueFrom` into the value
+//! the container gets in its environment, as the ECS agent does when it
+//! creates the container.
+//!
+//! Values live in the durable state (the state file is written 0600) and
+//! never appear in logs, errors or `Debug` output; only GetParameter(s),
+//! GetParametersByPath and GetSecretValue return them.
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::Engine;
+use crate::model::arn::Partition;
+use crate::model::now_epoch;
+use crate::model::secrets::{Parameter, SecretEntry, SecretsState};
+
+/// The `X-Amz-Target` prefix of SSM.
+pub const SSM_PREFIX: &str = "AmazonSSM";
+/// The `X-Amz-Target` prefix of Secrets Manager.
+pub const SECRETS_MANAGER_PREFIX: &str = "secretsmanager";
+
+/// Why an operation failed, named as SSM and Secrets Manager name it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SecretsError {
+    #[error("{0}")]
+    Validation(String),
+    #[error("Parameter {0} not found.")]
+    ParameterNotFound(String),
+    #[error("The parameter already exists. To overwrite this value, set the overwrite option in the request to true.")]
+    ParameterAlreadyExists,
+    #[error("Secrets Manager can't find the specified secret.")]
+    SecretNotFound,
+    #[error("The operation failed because the secret {0} already exists.")]
+    SecretExists(String),
+    #[error("You can't perform this operation on the secret because it was marked for deletion.")]
+    MarkedForDeletion,
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("Operation '{0}' is not supported by this emulator.")]
+    UnknownOperation(String),
+}
+
+impl SecretsError {
+    pub fn aws_type(&self) -> &'static str {
+        match self {
+            SecretsError::Validation(_) => "ValidationException",
+            SecretsError::ParameterNotFound(_) => "ParameterNotFound",
+            SecretsError::ParameterAlreadyExists => "ParameterAlreadyExists",
+            SecretsError::SecretNotFound => "ResourceNotFoundException",
+            SecretsError::SecretExists(_) => "ResourceExistsException",
+            SecretsError::MarkedForDeletion => "InvalidRequestException",
+            SecretsError::InvalidParameter(_) => "InvalidParameterException",
+            SecretsError::UnknownOperation(_) => "UnknownOperationException",
+        }
+    }
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(body: &Value) -> Result<T, SecretsError> {
+    serde_json::from_value(body.clone())
+        .map_err(|e| SecretsError::Validation(format!("Invalid request: {e}")))
+}
+
+fn parameter_arn(p: &Partition, name: &str) -> String {
+    format!(
+        "arn:aws:ssm:{}:{}:parameter/{}",
+        p.region,
+        p.account,
+        name.trim_start_matches('/')
+    )
+}
+
+/// SSM's rules: letters, digits and `_.-/`, at most 2048 characters, a
+/// hierarchy starts with `/`, no `aws`/`ssm` prefix.
+fn validate_parameter_name(name: &str) -> Result<(), SecretsError> {
+    let bad = |why: &str| {
+        Err(SecretsError::Validation(format!(
+            "Parameter name '{name}': {why}"
+        )))
+    };
+    if name.is_empty() || name.len() > 2048 {
+        return bad("must be 1 to 2048 characters");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
+    {
+        return bad("only letters, digits and _.-/ are allowed");
+    }
+    if name.contains('/') && !name.starts_with('/') {
+        return bad("a parameter name with a hierarchy must be fully qualified (start with /)");
+    }
+    let lower = name.trim_start_matches('/').to_ascii_lowercase();
+    if lower.starts_with("aws") || lower.starts_with("ssm") {
+        return bad("names beginning with aws or ssm are reserved");
+    }
+    Ok(())
+}
+
+/// A parameter as GetParameter shows it. Without decryption a
+/// `SecureString` shows its (here: base64, not encrypted) ciphertext.
+fn parameter_json(p: &Partition, param: &Parameter, decrypt: bool) -> Value {
+    use base64::Engine as _;
+    let value = if param.kind == "SecureString" && !decrypt {
+        base64::engine::general_purpose::STANDARD.encode(param.value.as_bytes())
+    } else {
+        param.value.clone()
+    };
+    json!({
+        "Name": param.name,
+        "Type": param.kind,
+        "Value": value,
+        "Version": param.version,
+        "LastModifiedDate": param.last_modified_date,
+        "ARN": parameter_arn(p, &param.name),
+        "DataType": "text",
+    })
+}
+
+/// Finds a parameter by name or ARN.
+fn find_parameter<'a>(st: &'a SecretsState, name_or_arn: &str) -> Option<&'a Parameter> {
+    let name = match name_or_arn.split_once(":parameter") {
+        Some((prefix, tail)) if prefix.starts_with("arn:") => tail,
+        _ => name_or_arn,
+    };
+    // `:version` selectors are not kept: the latest value answers.
+    st.parameters
+        .get(name)
+        .or_else(|| st.parameters.get(name.trim_start_matches('/')))
+}
+
+/// Finds a secret by name, full ARN or partial ARN (without the random
+/// suffix).
+fn find_secret<'a>(st: &'a SecretsState, id: &str) -> Option<&'a SecretEntry> {
+    st.secrets.get(id).or_else(|| {
+        st.secrets
+            .values()
+            .find(|s| s.arn == id || s.arn.rsplit_once('-').is_some_and(|(base, _)| base == id))
+    })
+}
+
+fn secret_key(st: &SecretsState, id: &str) -> Result<String, SecretsError> {
+    find_secret(st, id)
+        .map(|s| s.name.clone())
+        .ok_or(SecretsError::SecretNotFound)
+}
+
+/// The value a container gets for one `secrets[].valueFrom`: an SSM
+/// parameter (name or ARN), or a Secrets Manager secret (ARN, optionally
+/// `:json-key:version-stage:version-id`). The error is the agent's reason,
+/// naming the reference but never a value.
+pub fn resolve(st: &SecretsState, value_from: &str) -> Result<String, String> {
+    if let Some(rest) = value_from.strip_prefix("arn:") {
+        let service = rest.split(':').nth(1).unwrap_or("");
+        if service == "secretsmanager" {
+            // arn:aws:secretsmanager:R:A:secret:NAME-xxxxxx[:key:stage:version]
+            let parts: Vec<&str> = value_from.splitn(11, ':').collect();
+            let base = parts.get(..7).map(|p| p.join(":")).unwrap_or_default();
+            let json_key = parts.get(7).copied().filter(|k| !k.is_empty());
+            let secret = find_secret(st, &base)
+                .filter(|s| s.deleted_date.is_none())
+                .ok_or_else(|| {
+                    format!("retrieve secret from Secrets Manager: ResourceNotFoundException: Secrets Manager can't find the specified secret: {base}")
+                })?;
+            return match json_key {
+                None => Ok(secret.secret_string.clone()),
+                Some(key) => {
+                    let doc: Value = serde_json::from_str(&secret.secret_string).map_err(|_| {
+                        format!("retrieve secret from Secrets Manager: the secret {base} is not JSON, so it has no key {key}")
+                    })?;
+                    match doc.get(key) {
+                        Some(Value::String(s)) => Ok(s.clone()),
+                        Some(v) => Ok(v.to_string()),
+                        None => Err(format!(
+                            "retrieve secret from Secrets Manager: the secret {base} has no JSON key {key}"
+                        )),
+                    }
+                }
+            };
+        }
+        if service != "ssm" {
+            return Err(format!(
+                "unsupported secret reference {value_from} (expected an SSM parameter or a Secrets Manager secret)"
+            ));
+        }
+    }
+    find_parameter(st, value_from)
+        .map(|p| p.value.clone())
+        .ok_or_else(|| {
+            format!("fetch secret data from SSM Parameter Store: invalid parameters: {value_from}")
+        })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PutParameter {
+    name: String,
+    value: String,
+    #[serde(default, rename = "Type")]
+    kind: Option<String>,
+    #[serde(default)]
+    overwrite: bool,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct NameArg {
+    name: String,
+    #[serde(default)]
+    with_decryption: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct NamesArg {
+    names: Vec<String>,
+    #[serde(default)]
+    with_decryption: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PathArg {
+    path: String,
+    #[serde(default)]
+    recursive: bool,
+    #[serde(default)]
+    with_decryption: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CreateSecret {
+    name: String,
+    #[serde(default)]
+    secret_string: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SecretIdArg {
+    secret_id: String,
+    #[serde(default)]
+    secret_string: Option<String>,
+    #[serde(default)]
+    force_delete_without_recovery: bool,
+    #[serde(default)]
+    recovery_window_in_days: Option<i64>,
+}
+
+/// The two stores over the engine's durable state.
+#[derive(Clone)]
+pub struct Secrets {
+    engine: Engine,
+}
+
+impl Secrets {
+    pub fn new(engine: Engine) -> Secrets {
+        Secrets { engine }
+    }
+
+    fn partition(&self) -> Partition {
+        self.engine.config().partition.clone()
+    }
+
+    fn read<R>(&self, f: impl FnOnce(&SecretsState) -> R) -> R {
+        f(&self.engine.snapshot().secrets)
+    }
+
+    fn write<R>(&self, f: impl FnOnce(&mut SecretsState) -> R) -> R {
+        self.engine.update_state(|s| f(&mut s.secrets))
+    }
+
+    /// One SSM operation.
+    pub fn ssm(&self, operation: &str, body: &Value) -> Result<Value, SecretsError> {
+        let p = self.partition();
+        match operation {
+            "PutParameter" => {
+                let r: PutParameter = parse(body)?;
+                validate_parameter_name(&r.name)?;
+                if r.value.is_empty() || r.value.len() > 4096 {
+                    return Err(SecretsError::Validation(
+                        "Parameter value must be 1 to 4096 characters (Standard tier).".into(),
+                    ));
+                }
+                let kind = r.kind.clone();
+                if let Some(k) = &kind {
+                    if !matches!(k.as_str(), "String" | "StringList" | "SecureString") {
+                        return Err(SecretsError::Validation(format!(
+                            "Type '{k}' is not valid (expected String, StringList or SecureString)."
+                        )));
+                    }
+                }
+                let version = self.write(|st| match st.parameters.get_mut(&r.name) {
+                    Some(_) if !r.overwrite => Err(SecretsError::ParameterAlreadyExists),
+                    Some(existing) => {
+                        existing.value = r.value.clone();
+                        if let Some(k) = kind {
+                            existing.kind = k;
+                        }
+                        if r.description.is_some() {
+                            existing.description = r.description.clone();
+                        }
+                        existing.version += 1;
+                        existing.last_modified_date = now_epoch();
+                        Ok(existing.version)
+                    }
+                    None => {
+                        st.parameters.insert(
+                            r.name.clone(),
+                            Parameter {
+                                name: r.name.clone(),
+                                kind: kind.unwrap_or_else(|| "String".into()),
+                                value: r.value.clone(),
+                                version: 1,
+                                last_modified_date: now_epoch(),
+                                description: r.description.clone(),
+                            },
+                        );
+                        Ok(1)
+                    }
+                })?;
+                Ok(json!({"Version": version, "Tier": "Standard"}))
+            }
+            "GetParameter" => {
+                let r: NameArg = parse(body)?;
+                self.read(|st| {
+                    find_parameter(st, &r.name)
+                        .map(|param| json!({"Parameter": parameter_json(&p, param, r.with_decryption)}))
+                        .ok_or(SecretsError::ParameterNotFound(r.name.clone()))
+                })
+            }
+            "GetParameters" => {
+                let r: NamesArg = parse(body)?;
+                if r.names.is_empty() || r.names.len() > 10 {
+                    return Err(SecretsError::Validation(
+                        "Names must list 1 to 10 parameters.".into(),
+                    ));
+                }
+                Ok(self.read(|st| {
+                    let (found, missing): (Vec<_>, Vec<_>) = r
+                        .names
+                        .iter()
+                        .partition(|n| find_parameter(st, n).is_some());
+                    let params: Vec<Value> = found
+                        .iter()
+                        .filter_map(|n| find_parameter(st, n))
+                        .map(|param| parameter_json(&p, param, r.with_decryption))
+                        .collect();
+                    json!({"Parameters": params, "InvalidParameters": missing})
+                }))
+            }
+            "GetParametersByPath" => {
+                let r: PathArg = parse(body)?;
+                if !r.path.starts_with('/') {
+                    return Err(SecretsError::Validation("Path must start with /.".into()));
+                }
+                let prefix = if r.path.ends_with('/') {
+                    r.path.clone()
+                } else {
+                    format!("{}/", r.path)
+                };
+                Ok(self.read(|st| {
+                    let params: Vec<Value> = st
+                        .parameters
+                        .values()
+                        .filter(|param| {
+                            param
+                                .name
+                                .strip_prefix(&prefix)
+                                .is_some_and(|rest| r.recursive || !rest.contains('/'))
+                        })
+                        .map(|param| parameter_json(&p, param, r.with_decryption))
+                        .collect();
+                    json!({"Parameters": params})
+                }))
+            }
+            "DescribeParameters" => Ok(self.read(|st| {
+                let params: Vec<Value> = st
+                    .parameters
+                    .values()
+                    .map(|param| {
+                        let mut v = json!({
+                            "Name": param.name,
+                            "ARN": parameter_arn(&p, &param.name),
+                            "Type": param.kind,
+                            "Version": param.version,
+                            "LastModifiedDate": param.last_modified_date,
+                            "Tier": "Standard",
+                            "DataType": "text",
+                        });
+                        if let Some(d) = &param.description {
+                            v["Description"] = json!(d);
+                        }
+                        v
+                    })
+                    .collect();
+                json!({"Parameters": params})
+            })),
+            "DeleteParameter" => {
+                let r: NameArg = parse(body)?;
+                self.write(|st| {
+                    let key = find_parameter(st, &r.name).map(|param| param.name.clone());
+                    match key {
+                        Some(k) => {
+                            st.parameters.remove(&k);
+                            Ok(json!({}))
+                        }
+                        None => Err(SecretsError::ParameterNotFound(r.name.clone())),
+                    }
+                })
+            }
+            "DeleteParameters" => {
+                let r: NamesArg = parse(body)?;
+                Ok(self.write(|st| {
+                    let mut deleted = Vec::new();
+                    let mut invalid = Vec::new();
+                    for n in &r.names {
+                        match find_parameter(st, n).map(|param| param.name.clone()) {
+                            Some(k) => {
+                                st.parameters.remove(&k);
+                                deleted.push(n.clone());
+                            }
+                            None => invalid.push(n.clone()),
+                        }
+                    }
+                    json!({"DeletedParameters": deleted, "InvalidParameters": invalid})
+                }))
+            }
+            other => Err(SecretsError::UnknownOperation(other.to_string())),
+        }
+    }
+
+    /// One Secrets Manager operation.
+    pub fn secrets_manager(&self, operation: &str, body: &Value) -> Result<Value, SecretsError> {
+        let p = self.partition();
+        let version = || uuid::Uuid::new_v4().to_string();
+        match operation {
+            "CreateSecret" => {
+                let r: CreateSecret = parse(body)?;
+                if r.name.is_empty()
+                    || r.name.len() > 512
+                    || !r
+                        .name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+                {
+                    return Err(SecretsError::InvalidParameter(format!(
+                        "Invalid name '{}': 1 to 512 letters, digits and /_+=.@-",
+                        r.name
+                    )));
+                }
+                let value = r.secret_string.clone().ok_or_else(|| {
+                    SecretsError::InvalidParameter(
+                        "SecretString is required (SecretBinary is not supported).".into(),
+                    )
+                })?;
+                let suffix: String = {
+                    use rand::Rng;
+                    let mut rng = rand::rng();
+                    (0..6)
+                        .map(|_| rng.sample(rand::distr::Alphanumeric) as char)
+                        .collect()
+                };
+                let arn = format!(
+                    "arn:aws:secretsmanager:{}:{}:secret:{}-{suffix}",
+                    p.region, p.account, r.name
+                );
+                let vid = version();
+                self.write(|st| {
+                    if let Some(existing) = st.secrets.get(&r.name) {
+                        return Err(if existing.deleted_date.is_some() {
+                            SecretsError::MarkedForDeletion
+                        } else {
+                            SecretsError::SecretExists(r.name.clone())
+                        });
+                    }
+                    let now = now_epoch();
+                    st.secrets.insert(
+                        r.name.clone(),
+                        SecretEntry {
+                            name: r.name.clone(),
+                            arn: arn.clone(),
+                            secret_string: value,
+                            version_id: vid.clone(),
+                            created_date: now,
+                            last_changed_date: now,
+                            description: r.description.clone(),
+                            deleted_date: None,
+                        },
+                    );
+                    Ok(())
+                })?;
+                Ok(json!({"ARN": arn, "Name": r.name, "VersionId": vid}))
+            }
+            "GetSecretValue" => {
+                let r: SecretIdArg = parse(body)?;
+                self.read(|st| {
+                    let s = find_secret(st, &r.secret_id).ok_or(SecretsError::SecretNotFound)?;
+                    if s.deleted_date.is_some() {
+                        return Err(SecretsError::MarkedForDeletion);
+                    }
+                    Ok(json!({
+                        "ARN": s.arn, "Name": s.name, "VersionId": s.version_id,
+                        "SecretString": s.secret_string, "VersionStages": ["AWSCURRENT"],
+                        "CreatedDate": s.last_changed_date,
+                    }))
+                })
+            }
+            "PutSecretValue" | "UpdateSecret" => {
+                let r: SecretIdArg = parse(body)?;
+                let value = r.secret_string.clone().ok_or_else(|| {
+                    SecretsError::InvalidParameter("SecretString is required.".into())
+                })?;
+                let vid = version();
+                self.write(|st| {
+                    let key = secret_key(st, &r.secret_id)?;
+                    let s = st.secrets.get_mut(&key).ok_or(SecretsError::SecretNotFound)?;
+                    if s.deleted_date.is_some() {
+                        return Err(SecretsError::MarkedForDeletion);
+                    }
+                    s.secret_string = value;
+                    s.version_id = vid.clone();
+                    s.last_changed_date = now_epoch();
+                    Ok(json!({"ARN": s.arn, "Name": s.name, "VersionId": vid, "VersionStages": ["AWSCURRENT"]}))
+                })
+            }
+            "DescribeSecret" => {
+                let r: SecretIdArg = parse(body)?;
+                self.read(|st| {
+                    find_secret(st, &r.secret_id)
+                        .map(secret_json)
+                        .ok_or(SecretsError::SecretNotFound)
+                })
+            }
+            "ListSecrets" => Ok(self.read(|st| {
+                let list: Vec<Value> = st
+                    .secrets
+                    .values()
+                    .filter(|s| s.deleted_date.is_none())
+                    .map(secret_json)
+                    .collect();
+                json!({"SecretList": list})
+            })),
+            "DeleteSecret" => {
+                let r: SecretIdArg = parse(body)?;
+                if r.force_delete_without_recovery && r.recovery_window_in_days.is_some() {
+                    return Err(SecretsError::InvalidParameter(
+                        "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.".into(),
+                    ));
+                }
+                let days = r.recovery_window_in_days.unwrap_or(30);
+                if !(7..=30).contains(&days) {
+                    return Err(SecretsError::InvalidParameter(
+                        "RecoveryWindowInDays must be between 7 and 30.".into(),
+                    ));
+                }
+                self.write(|st| {
+                    let key = secret_key(st, &r.secret_id)?;
+                    let now = now_epoch();
+                    let (arn, name) = {
+                        let s = &st.secrets[&key];
+                        (s.arn.clone(), s.name.clone())
+                    };
+                    let deletion = if r.force_delete_without_recovery {
+                        st.secrets.remove(&key);
+                        now
+                    } else {
+                        let s = st
+                            .secrets
+                            .get_mut(&key)
+                            .ok_or(SecretsError::SecretNotFound)?;
+                        s.deleted_date = Some(now);
+                        now + days as f64 * 86_400.0
+                    };
+                    Ok(json!({"ARN": arn, "Name": name, "DeletionDate": deletion}))
+                })
+            }
+            "RestoreSecret" => {
+                let r: SecretIdArg = parse(body)?;
+                self.write(|st| {
+                    let key = secret_key(st, &r.secret_id)?;
+                    let s = st
+                        .secrets
+                        .get_mut(&key)
+                        .ok_or(SecretsError::SecretNotFound)?;
+                    s.deleted_date = None;
+                    Ok(json!({"ARN": s.arn, "Name": s.name}))
+                })
+            }
+            other => Err(SecretsError::UnknownOperation(other.to_string())),
+        }
+    }
+}
+
+fn secret_json(s: &SecretEntry) -> Value {
+    let mut v = json!({
+        "ARN": s.arn, "Name": s.name,
+        "CreatedDate": s.created_date, "LastChangedDate": s.last_changed_date,
+        "VersionIdsToStages": {s.version_id.clone(): ["AWSCURRENT"]},
+    });
+    if let Some(d) = &s.description {
+        v["Description"] = json!(d);
+    }
+    if let Some(d) = s.deleted_date {
+        v["DeletedDate"] = json!(d);
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> SecretsState {
+        let mut st = SecretsState::default();
+        st.parameters.insert(
+            "/app/db-password".into(),
+            Parameter {
+                name: "/app/db-password".into(),
+                kind: "SecureString".into(),
+                value: "hunter2".into(),
+                version: 1,
+                ..Default::default()
+            },
+        );
+        st.parameters.insert(
+            "plain".into(),
+            Parameter {
+                name: "plain".into(),
+                kind: "String".into(),
+                value: "v".into(),
+                version: 1,
+                ..Default::default()
+            },
+        );
+        st.secrets.insert(
+            "app/creds".into(),
+            SecretEntry {
+                name: "app/creds".into(),
+                arn: "arn:aws:secretsmanager:us-east-1:000000000000:secret:app/creds-AbC123".into(),
+                secret_string: r#"{"user":"ringo","port":5432}"#.into(),
+                version_id: "v1".into(),
+                ..Default::default()
+            },
+        );
+        st
+    }
+
+    #[test]
+    fn value_from_resolves_parameters_by_name_and_arn() {
+        let st = state();
+        assert_eq!(resolve(&st, "/app/db-password").unwrap(), "hunter2");
+        assert_eq!(
+            resolve(
+                &st,
+                "arn:aws:ssm:us-east-1:000000000000:parameter/app/db-password"
+            )
+            .unwrap(),
+            "hunter2"
+        );
+        assert_eq!(
+            resolve(&st, "arn:aws:ssm:us-east-1:000000000000:parameter/plain").unwrap(),
+            "v"
+        );
+        let err = resolve(&st, "/app/missing").unwrap_err();
+        assert!(err.contains("invalid parameters: /app/missing"), "{err}");
+    }
+
+    #[test]
+    fn value_from_resolves_secrets_whole_or_by_json_key() {
+        let st = state();
+        let arn = "arn:aws:secretsmanager:us-east-1:000000000000:secret:app/creds-AbC123";
+        assert_eq!(
+            resolve(&st, arn).unwrap(),
+            r#"{"user":"ringo","port":5432}"#
+        );
+        assert_eq!(resolve(&st, &format!("{arn}:user::")).unwrap(), "ringo");
+        assert_eq!(resolve(&st, &format!("{arn}:port::")).unwrap(), "5432");
+        assert!(resolve(&st, &format!("{arn}:nope::"))
+            .unwrap_err()
+            .contains("no JSON key nope"));
+        // A partial ARN (no random suffix) names the secret too.
+        assert!(resolve(
+            &st,
+            "arn:aws:secretsmanager:us-east-1:000000000000:secret:app/creds"
+        )
+        .is_ok());
+        let err = resolve(
+            &st,
+            "arn:aws:secretsmanager:us-east-1:000000000000:secret:other-XyZ987",
+        )
+        .unwrap_err();
+        assert!(err.contains("ResourceNotFoundException"), "{err}");
+    }
+
+    #[test]
+    fn errors_and_debug_output_never_show_values() {
+        let st = state();
+        let all = format!("{st:?}");
+        assert!(!all.contains("hunter2") && !all.contains("ringo"), "{all}");
+        let err = resolve(
+            &st,
+            "arn:aws:secretsmanager:us-east-1:000000000000:secret:app/creds-AbC123:missing::",
+        )
+        .unwrap_err();
+        assert!(!err.contains("ringo"), "{err}");
+    }
+
+    #[test]
+    fn parameter_names_follow_ssm_rules() {
+        assert!(validate_parameter_name("/a/b-c_d.e").is_ok());
+        assert!(validate_parameter_name("flat").is_ok());
+        assert!(validate_parameter_name("a/b").is_err());
+        assert!(validate_parameter_name("/aws/x").is_err());
+        assert!(validate_parameter_name("bad name").is_err());
+        assert!(validate_parameter_name("").is_err());
+    }
+}
