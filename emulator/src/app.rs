@@ -261,6 +261,7 @@ pub async fn start_with_runtime(
         scheduler: scheduler.clone(),
         autoscaling: autoscaling.clone(),
         secrets: crate::control::secrets::Secrets::new(engine.clone()),
+        logs: crate::control::logs::Logs::new(engine.clone()),
         shutdown: shutdown.clone(),
     });
     let stop = shutdown.clone();

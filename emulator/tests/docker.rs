@@ -238,19 +238,25 @@ fn no_engine_gives_one_clear_line_and_a_failure_exit() {
 #[test]
 fn cli_commands_without_a_running_emulator_say_so() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(common::BIN)
-        .args([
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "--endpoint",
-            "http://127.0.0.1:9",
-            "ps",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("no emulator is running"), "{stderr}");
+    for command in [&["ps"][..], &["logs", "node-service"], &["services"]] {
+        let out = Command::new(common::BIN)
+            .args([
+                "--data-dir",
+                dir.path().to_str().unwrap(),
+                "--endpoint",
+                "http://127.0.0.1:9",
+            ])
+            .args(command)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("no emulator is running"),
+            "{command:?}: {stderr}"
+        );
+        assert_eq!(stderr.trim().lines().count(), 1, "{command:?}: {stderr}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -190,6 +190,49 @@ async fn a_task_behind_the_listener_answers_and_health_follows_the_path() {
     assert_eq!(get("/start").await, (200, START_BODY.to_string()));
     assert_eq!(get("/ping").await, (200, "pong".to_string()));
 
+    // The request is in node-john's log: through `emulator logs` and
+    // through CloudWatch Logs (the stack's awslogs group, ECS stream name).
+    let task_id = arn.rsplit('/').next().unwrap().to_string();
+    let stream = format!("ecs/node-john/{task_id}");
+    let started = Instant::now();
+    loop {
+        let out = std::process::Command::new(common::BIN)
+            .args(["--endpoint", &ep, "logs", &task_id])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let found = text.lines().any(|l| {
+            l.starts_with(&format!("node-john/{task_id}")) && l.contains(r#"path="/start""#)
+        });
+        let events = aws_cli(
+            &ep,
+            &[
+                "logs",
+                "filter-log-events",
+                "--log-group-name",
+                "microservice-ping-pong-node",
+                "--log-stream-names",
+                &stream,
+                "--filter-pattern",
+                "\"/start\"",
+            ],
+        );
+        let shipped = events["events"].as_array().is_some_and(|e| !e.is_empty());
+        if found && shipped {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no /start line: emulator logs:\n{text}\nfilter-log-events: {events}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
     // A rule added through the CLI changes live routing; deleting it undoes it.
     let rule = aws(
         &ep,

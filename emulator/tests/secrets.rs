@@ -5,6 +5,8 @@
 //! without any value ever appearing in an answer that should not have it.
 //! The same flow through the real AWS CLI on Docker is in `secrets_docker.rs`.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,23 +18,11 @@ const ECS: &str = "AmazonEC2ContainerServiceV20141113";
 
 struct Api {
     ep: String,
-    client: reqwest::Client,
 }
 
 impl Api {
     async fn call(&self, target: &str, body: Value) -> (u16, Value) {
-        let resp = self
-            .client
-            .post(format!("{}/", self.ep))
-            .header("content-type", "application/x-amz-json-1.1")
-            .header("x-amz-target", target)
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        common::raw_call(&self.ep, Some(target), body.to_string()).await
     }
 
     async fn ok(&self, target: &str, body: Value) -> Value {
@@ -72,7 +62,6 @@ async fn start(fake: &FakeRuntime) -> (emulator::Running, Api, tempfile::TempDir
         .unwrap();
     let api = Api {
         ep: format!("http://{}", running.api_addr),
-        client: reqwest::Client::new(),
     };
     (running, api, dir)
 }
@@ -328,7 +317,6 @@ async fn parameters_and_secrets_answer_like_ssm_and_secrets_manager() {
             .unwrap();
         let api = Api {
             ep: format!("http://{}", running.api_addr),
-            client: reqwest::Client::new(),
         };
         (running, api, ())
     };

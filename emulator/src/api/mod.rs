@@ -2,7 +2,8 @@
 //! `X-Amz-Target` header (`AmazonEC2ContainerServiceV20141113.<Op>` for
 //! ECS, services included via [`service`]; `AnyScaleFrontendService.<Op>`
 //! for Application Auto Scaling via [`autoscaling`]; `AmazonSSM.<Op>` and
-//! `secretsmanager.<Op>` via [`secrets`]), plus emulator
+//! `secretsmanager.<Op>` via [`secrets`]; `Logs_20140328.<Op>` via
+//! [`logs`]), plus emulator
 //! endpoints under `/_emulator/`.
 //!
 //! Every failure is an [`ApiError`] rendered in the AWS shape: HTTP 400 with
@@ -14,6 +15,7 @@
 pub mod autoscaling;
 pub mod ecs;
 pub mod elbv2;
+pub mod logs;
 pub mod secrets;
 pub mod service;
 
@@ -44,6 +46,8 @@ pub struct ApiState {
     pub scheduler: crate::control::scheduler::Scheduler,
     /// Application Auto Scaling (`AnyScaleFrontendService.*`).
     pub autoscaling: crate::control::autoscaling::AutoScaling,
+    /// CloudWatch Logs over the containers' output.
+    pub logs: crate::control::logs::Logs,
     /// SSM Parameter Store and Secrets Manager.
     pub secrets: crate::control::secrets::Secrets,
     /// Cancelled by `POST /_emulator/shutdown` (used by `emulator down`).
@@ -183,6 +187,7 @@ async fn dispatch(State(state): State<ApiState>, req: AwsRequest) -> Result<Resp
         autoscaling::TARGET_PREFIX => {
             autoscaling::handle(&state.autoscaling, &req.operation, &req.body).await
         }
+        logs::LOGS_PREFIX => logs::handle(&state.logs, &req.operation, &req.body).await,
         secrets::SSM_PREFIX | secrets::SECRETS_MANAGER_PREFIX => {
             secrets::handle(&state.secrets, &req.service, &req.operation, &req.body)
         }
@@ -253,6 +258,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/", post(elbv2::entry))
         .route("/metrics", get(metrics))
         .route("/_emulator/listeners", get(listeners))
+        .route("/_emulator/logs", get(logs::for_target))
         .route("/_emulator/shutdown", post(shutdown))
         .route("/_emulator/health", get(health))
         .fallback(not_found)

@@ -49,25 +49,94 @@ impl Client {
         Ok(())
     }
 
+    /// `emulator logs`: the target's lines as `<container>/<task id> | line`;
+    /// with `follow`, polls for new ones every second until `shutdown`.
+    pub async fn logs(
+        &self,
+        target: &str,
+        follow: bool,
+        since: Option<Duration>,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
+        let now_ms = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64)
+        };
+        let mut since_ms = since.map_or(0, |d| now_ms() - d.as_millis() as i64);
+        // Lines at the last printed millisecond, to print each once.
+        let mut seen_at_edge: std::collections::HashSet<(String, String)> = Default::default();
+        tokio::pin!(shutdown);
+        loop {
+            let (status, v) = self
+                .send(
+                    self.http
+                        .get(format!("{}/_emulator/logs", self.endpoint))
+                        .query(&[("target", target), ("since_ms", &since_ms.to_string())]),
+                )
+                .await?;
+            if !status.is_success() {
+                bail!("{}", v["message"].as_str().unwrap_or("cannot read logs"));
+            }
+            let events = v["events"].as_array().cloned().unwrap_or_default();
+            let width = events
+                .iter()
+                .filter_map(|e| e["stream"].as_str().map(str::len))
+                .max()
+                .unwrap_or(0);
+            for e in &events {
+                let stream = e["stream"].as_str().unwrap_or("");
+                let message = e["message"].as_str().unwrap_or("");
+                let ts = e["timestamp"].as_i64().unwrap_or(0);
+                let key = (stream.to_string(), message.to_string());
+                if ts == since_ms && seen_at_edge.contains(&key) {
+                    continue;
+                }
+                if ts > since_ms {
+                    since_ms = ts;
+                    seen_at_edge.clear();
+                }
+                seen_at_edge.insert(key);
+                println!("{stream:<width$} | {message}");
+            }
+            if !follow {
+                return Ok(());
+            }
+            tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    /// Sends a request to the emulator: its status and JSON body, or the
+    /// one-line "no emulator is running" error.
+    async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> anyhow::Result<(reqwest::StatusCode, Value)> {
+        let resp = req.send().await.map_err(|e| {
+            anyhow!(
+                "no emulator is running at {} ({}); start one with `emulator up`",
+                self.endpoint,
+                e.without_url()
+            )
+        })?;
+        let status = resp.status();
+        Ok((status, resp.json().await.unwrap_or(Value::Null)))
+    }
+
     /// Calls an ECS operation; AWS errors become `__type: message`.
     pub async fn call(&self, op: &str, body: Value) -> anyhow::Result<Value> {
-        let resp = self
-            .http
-            .post(format!("{}/", self.endpoint))
-            .header("content-type", AMZ_JSON)
-            .header("x-amz-target", format!("{TARGET_PREFIX}.{op}"))
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow!(
-                    "no emulator is running at {} ({}); start one with `emulator up`",
-                    self.endpoint,
-                    e.without_url()
-                )
-            })?;
-        let status = resp.status();
-        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        let (status, v) = self
+            .send(
+                self.http
+                    .post(format!("{}/", self.endpoint))
+                    .header("content-type", AMZ_JSON)
+                    .header("x-amz-target", format!("{TARGET_PREFIX}.{op}"))
+                    .body(body.to_string()),
+            )
+            .await?;
         if !status.is_success() {
             bail!(
                 "{}: {}",

@@ -70,6 +70,18 @@ pub enum Cmd {
     },
     /// Target health per target group (DescribeTargetGroups + DescribeTargetHealth).
     Targets,
+    /// Print the output of a service's or a task's containers, oldest first,
+    /// stopped tasks included.
+    Logs {
+        /// A service name, or a task id or ARN.
+        target: String,
+        /// Keep printing new lines until Ctrl-C.
+        #[arg(long, short)]
+        follow: bool,
+        /// Only lines newer than this (e.g. 30s, 10m, 2h).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        since: Option<Duration>,
+    },
     #[command(flatten)]
     Service(services::ServiceCmd),
     /// Stop a task (id or ARN).
@@ -160,6 +172,11 @@ pub async fn main(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> 
         Some(Cmd::Down { images }) => down(&cli, *images).await,
         Some(Cmd::Ps { all }) => cli.client().ps(*all).await,
         Some(Cmd::Targets) => targets::show(&cli.client()).await,
+        Some(Cmd::Logs {
+            target,
+            follow,
+            since,
+        }) => cli.client().logs(target, *follow, *since, shutdown).await,
         Some(Cmd::Service(cmd)) => services::run(&cli.client(), cmd).await,
         Some(Cmd::RunTask {
             task_definition,

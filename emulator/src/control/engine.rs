@@ -82,6 +82,8 @@ struct Inner {
     events: broadcast::Sender<TaskEvent>,
     workers: Mutex<HashMap<String, Arc<Notify>>>,
     hooks: Mutex<Vec<Arc<dyn TaskHook>>>,
+    /// The output of containers already removed (see [`super::logs`]).
+    log_archive: Mutex<super::logs::LogArchive>,
     shutdown: CancellationToken,
 }
 
@@ -114,6 +116,7 @@ impl Engine {
                 events,
                 workers: Mutex::new(HashMap::new()),
                 hooks: Mutex::new(Vec::new()),
+                log_archive: Mutex::default(),
                 shutdown: CancellationToken::new(),
             }),
         }
@@ -137,6 +140,11 @@ impl Engine {
     }
 
     /// A copy of the whole state.
+    /// Output of removed containers.
+    pub(crate) fn log_archive(&self) -> MutexGuard<'_, super::logs::LogArchive> {
+        lock(&self.inner.log_archive)
+    }
+
     pub fn snapshot(&self) -> State {
         lock(&self.inner.state).clone()
     }
@@ -1112,7 +1120,7 @@ impl Engine {
         format!("ecs-task-{}", task.id())
     }
 
-    fn runtime_name(task: &Task, def: &TaskDefinition, container: &str) -> String {
+    pub(crate) fn runtime_name(task: &Task, def: &TaskDefinition, container: &str) -> String {
         let id = task.id();
         format!(
             "ecs-{}-{}-{}-{}",
@@ -1326,8 +1334,12 @@ impl Engine {
                     .await
             }
             Step::RemoveContainer(name) => {
-                rt.remove_container(&Self::runtime_name(task, def, &name))
-                    .await
+                let runtime_name = Self::runtime_name(task, def, &name);
+                // Keep what it wrote: the reason a task died is often there.
+                if let Ok(lines) = rt.logs(&runtime_name, 0, super::logs::TAIL).await {
+                    lock(&self.inner.log_archive).push(&task.task_arn, &name, lines);
+                }
+                rt.remove_container(&runtime_name).await
             }
             Step::RemoveNetwork => rt.remove_network(&Self::network_name(task)).await,
             Step::Stop { reason, code } => {

@@ -15,6 +15,8 @@
 //!   service operations.
 //! - [`autoscaling`]: Application Auto Scaling target tracking acting on
 //!   services' desired counts (pure [`autoscaling::decide`]).
+//! - [`logs`]: CloudWatch Logs over containers' output (live from the
+//!   runtime, archived when a container is removed).
 //! - [`secrets`]: SSM parameters and Secrets Manager secrets, and the
 //!   resolution of task definitions' `secrets` at container creation.
 
@@ -22,6 +24,7 @@ pub mod autoscaling;
 pub mod command;
 pub mod elb;
 pub mod engine;
+pub mod logs;
 pub mod placement;
 pub mod scheduler;
 pub mod secrets;

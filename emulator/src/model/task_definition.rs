@@ -75,7 +75,8 @@ pub struct ContainerDefinition {
     pub entry_point: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthCheck>,
-    /// Accepted and echoed; logs stay in Docker's own log driver for now.
+    /// `awslogs` makes the container's output readable as CloudWatch Logs
+    /// (see `control::logs`); Docker keeps it with its default driver.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_configuration: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -24,7 +24,7 @@ use bollard::models::{
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, EventsOptionsBuilder, KillContainerOptionsBuilder,
     ListContainersOptionsBuilder, ListImagesOptions, ListNetworksOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveImageOptions, StatsOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptions, StatsOptionsBuilder,
     StopContainerOptionsBuilder,
 };
 use bollard::Docker;
@@ -458,6 +458,38 @@ impl ContainerRuntime for DockerRuntime {
         })
     }
 
+    fn logs<'a>(
+        &'a self,
+        name: &'a str,
+        since_ms: i64,
+        tail: usize,
+    ) -> BoxFuture<'a, Result<Vec<super::LogLine>, RuntimeError>> {
+        Box::pin(async move {
+            // `since` is whole seconds; the sub-second part is filtered here.
+            let options = LogsOptionsBuilder::default()
+                .stdout(true)
+                .stderr(true)
+                .timestamps(true)
+                .since(i32::try_from(since_ms.max(0) / 1000).unwrap_or(i32::MAX))
+                .tail(&tail.to_string())
+                .build();
+            let mut stream = self.docker.logs(name, Some(options));
+            let mut lines = Vec::new();
+            while let Some(frame) = stream.next().await {
+                let frame = frame.map_err(map_err)?;
+                let bytes = frame.into_bytes();
+                for raw in String::from_utf8_lossy(&bytes).lines() {
+                    if let Some(line) = parse_log_line(raw) {
+                        if line.timestamp_ms >= since_ms {
+                            lines.push(line);
+                        }
+                    }
+                }
+            }
+            Ok(lines)
+        })
+    }
+
     fn stats<'a>(
         &'a self,
         name: &'a str,
@@ -592,4 +624,14 @@ impl ContainerRuntime for DockerRuntime {
             })
             .boxed()
     }
+}
+
+/// `2026-11-28T22:21:10.535570123Z message` (Docker's `timestamps=true`).
+fn parse_log_line(raw: &str) -> Option<super::LogLine> {
+    let (ts, message) = raw.split_once(' ').unwrap_or((raw, ""));
+    let t = time::OffsetDateTime::parse(ts, &time::format_description::well_known::Rfc3339).ok()?;
+    Some(super::LogLine {
+        timestamp_ms: i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()?,
+        message: message.to_string(),
+    })
 }

@@ -176,6 +176,14 @@ pub struct ContainerStats {
     pub memory_bytes: u64,
 }
 
+/// One line a container wrote (stdout or stderr).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// When the engine received it, milliseconds since the Unix epoch.
+    pub timestamp_ms: i64,
+    pub message: String,
+}
+
 /// What the engine says about itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineInfo {
@@ -233,6 +241,14 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     fn events(&self, instance: &str) -> BoxStream<'static, Result<RuntimeEvent, RuntimeError>>;
     /// One sample of a running container's counters (service auto
     /// scaling's CPU metric). Runtimes without stats say so.
+    /// The container's output since `since_ms` (0: from the start), at most
+    /// the last `tail` lines, oldest first.
+    fn logs<'a>(
+        &'a self,
+        name: &'a str,
+        since_ms: i64,
+        tail: usize,
+    ) -> BoxFuture<'a, Result<Vec<LogLine>, RuntimeError>>;
     fn stats<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<ContainerStats, RuntimeError>> {
         Box::pin(async move {
             Err(RuntimeError::Other(format!(

@@ -24,6 +24,7 @@ struct FakeContainer {
     state: ContainerState,
     health: Option<Health>,
     ports: Vec<PortBinding>,
+    output: Vec<super::LogLine>,
 }
 
 #[derive(Debug, Default)]
@@ -90,6 +91,17 @@ impl FakeRuntime {
             c.clone()
         };
         self.emit(&c, "die");
+    }
+
+    /// Makes a container print `message` now (as if its process wrote it).
+    pub fn print(&self, runtime_name: &str, message: &str) {
+        if let Some(c) = self.lock().containers.get_mut(runtime_name) {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+            c.output.push(super::LogLine {
+                timestamp_ms: i64::try_from(now).unwrap_or(0),
+                message: message.to_string(),
+            });
+        }
     }
 
     /// Sets a container's health (as if its health check ran).
@@ -221,6 +233,7 @@ impl ContainerRuntime for FakeRuntime {
                 state: ContainerState::Created,
                 health: None,
                 ports: Vec::new(),
+                output: Vec::new(),
             },
         );
         ready(Ok(id))
@@ -312,6 +325,28 @@ impl ContainerRuntime for FakeRuntime {
     ) -> BoxFuture<'a, Result<(), RuntimeError>> {
         self.exit(name, 137);
         ready(Ok(()))
+    }
+
+    fn logs<'a>(
+        &'a self,
+        name: &'a str,
+        since_ms: i64,
+        tail: usize,
+    ) -> BoxFuture<'a, Result<Vec<super::LogLine>, RuntimeError>> {
+        let inner = self.lock();
+        let r = match inner.containers.get(name) {
+            Some(c) => {
+                let lines: Vec<_> = c
+                    .output
+                    .iter()
+                    .filter(|l| l.timestamp_ms >= since_ms)
+                    .cloned()
+                    .collect();
+                Ok(lines[lines.len().saturating_sub(tail)..].to_vec())
+            }
+            None => Err(RuntimeError::NotFound(name.to_string())),
+        };
+        ready(r)
     }
 
     fn remove_container<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), RuntimeError>> {
