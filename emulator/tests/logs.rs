@@ -1,4 +1,5 @@
-//! CloudWatch Logs over a real socket, on the in-memory runtime: groups
+//! CloudWatch Logs and container stats over a real socket, on the
+//! in-memory runtime: groups
 //! from task definitions' `awslogs` options, ECS stream names, events by
 //! stream and by filter, the `emulator logs` endpoint, and a stopped task's
 //! lines still readable after its containers are gone. The same on Docker
@@ -202,6 +203,46 @@ async fn container_output_reads_like_cloudwatch_logs_and_outlives_the_task() {
         .await
         .unwrap();
     assert_eq!(events["events"].as_array().unwrap().len(), 4, "{events}");
+
+    // `emulator stats`: CPU over the measuring window, memory, network.
+    let counters = |cpu_total_ns| emulator::runtime::ContainerStats {
+        cpu_total_ns,
+        memory_bytes: 5 << 20,
+        net_rx_bytes: 1000,
+        net_tx_bytes: 2000,
+    };
+    fake.set_stats(&app, counters(0));
+    let busy = {
+        let (fake, app) = (fake.clone(), app.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            // A quarter second of CPU within the half-second window.
+            fake.set_stats(&app, counters(250_000_000));
+        })
+    };
+    let v = reqwest::get(format!("{ep}/_emulator/stats"))
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    busy.await.unwrap();
+    let row = v["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["container"] == "app")
+        .unwrap_or_else(|| panic!("no app row: {v}"))
+        .clone();
+    let cpu = row["cpuPercent"].as_f64().unwrap();
+    assert!((30.0..=55.0).contains(&cpu), "{row}");
+    assert_eq!(row["memoryBytes"], 5 << 20);
+    assert_eq!(row["memoryReservationMiB"], 64);
+    assert_eq!(
+        (row["netRxBytes"].as_u64(), row["netTxBytes"].as_u64()),
+        (Some(1000), Some(2000))
+    );
+    assert_eq!(row["task"], id.as_str());
 
     // The task stops and its containers are removed: the lines stay.
     ok(&ep, &ecs("StopTask"), json!({"cluster": "c", "task": arn})).await;

@@ -425,6 +425,17 @@ async fn stack_services_answer_and_scale_by_api_and_cli_spread_over_zones() {
     assert!(out.contains(NODE) && out.contains(CLIENT), "{out}");
     let out = s.cli(&["events", NODE]);
     assert!(out.contains("has reached a steady state."), "{out}");
+    // `emulator stats` reads the real containers' counters: every node
+    // container of both tasks, with memory in use.
+    let out = s.cli(&["stats"]);
+    let john: Vec<&str> = out.lines().filter(|l| l.contains("node-john")).collect();
+    assert_eq!(john.len(), 2, "{out}");
+    assert!(
+        john.iter()
+            .all(|l| l.contains(" MiB / 300 MiB") && !l.contains(" 0 B / 300 MiB")),
+        "{out}"
+    );
+    assert!(out.contains(&format!("service:{NODE}")), "{out}");
 
     // ListServices, and DeleteService refuses a service scaled above 0.
     let list = s.emu.ok("ListServices", json!({"cluster": CLUSTER})).await;

@@ -18,6 +18,7 @@ pub mod elbv2;
 pub mod logs;
 pub mod secrets;
 pub mod service;
+pub mod stats;
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -259,6 +260,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(metrics))
         .route("/_emulator/listeners", get(listeners))
         .route("/_emulator/logs", get(logs::for_target))
+        .route("/_emulator/stats", get(stats::stats))
         .route("/_emulator/shutdown", post(shutdown))
         .route("/_emulator/health", get(health))
         .fallback(not_found)

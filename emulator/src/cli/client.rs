@@ -49,6 +49,59 @@ impl Client {
         Ok(())
     }
 
+    /// `emulator stats`: one table row per running container.
+    pub async fn stats(&self) -> anyhow::Result<()> {
+        let (status, v) = self
+            .send(self.http.get(format!("{}/_emulator/stats", self.endpoint)))
+            .await?;
+        if !status.is_success() {
+            bail!("{}", v["message"].as_str().unwrap_or("cannot read stats"));
+        }
+        let mib = |b: u64| match b {
+            0..1024 => format!("{b} B"),
+            1024..1_048_576 => format!("{:.1} KiB", b as f64 / 1024.0),
+            _ => format!("{:.1} MiB", b as f64 / 1_048_576.0),
+        };
+        let mut table = Table::new();
+        table.load_preset(UTF8_BORDERS_ONLY);
+        table.set_header([
+            "TASK",
+            "GROUP",
+            "CONTAINER",
+            "CPU %",
+            "MEM / RESERVED",
+            "NET RX / TX",
+        ]);
+        for c in v["containers"].as_array().into_iter().flatten() {
+            let reserved = c["memoryReservationMiB"]
+                .as_u64()
+                .filter(|r| *r > 0)
+                .map_or("-".to_string(), |r| format!("{r} MiB"));
+            table.add_row([
+                c["task"]
+                    .as_str()
+                    .unwrap_or("")
+                    .chars()
+                    .take(12)
+                    .collect::<String>(),
+                c["group"].as_str().unwrap_or("").to_string(),
+                c["container"].as_str().unwrap_or("").to_string(),
+                format!("{:.2}", c["cpuPercent"].as_f64().unwrap_or(0.0)),
+                format!(
+                    "{} / {reserved}",
+                    mib(c["memoryBytes"].as_u64().unwrap_or(0))
+                ),
+                format!(
+                    "{} / {}",
+                    mib(c["netRxBytes"].as_u64().unwrap_or(0)),
+                    mib(c["netTxBytes"].as_u64().unwrap_or(0))
+                ),
+            ]);
+        }
+        println!("{table}");
+        Ok(())
+    }
+
     /// `emulator logs`: the target's lines as `<container>/<task id> | line`;
     /// with `follow`, polls for new ones every second until `shutdown`.
     pub async fn logs(

@@ -70,6 +70,8 @@ pub enum Cmd {
     },
     /// Target health per target group (DescribeTargetGroups + DescribeTargetHealth).
     Targets,
+    /// CPU, memory and network use of every running container (like `docker stats`).
+    Stats,
     /// Print the output of a service's or a task's containers, oldest first,
     /// stopped tasks included.
     Logs {
@@ -172,6 +174,7 @@ pub async fn main(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> 
         Some(Cmd::Down { images }) => down(&cli, *images).await,
         Some(Cmd::Ps { all }) => cli.client().ps(*all).await,
         Some(Cmd::Targets) => targets::show(&cli.client()).await,
+        Some(Cmd::Stats) => cli.client().stats().await,
         Some(Cmd::Logs {
             target,
             follow,

@@ -512,6 +512,18 @@ impl ContainerRuntime for DockerRuntime {
                     .and_then(|u| u.total_usage)
                     .unwrap_or(0),
                 memory_bytes: s.memory_stats.and_then(|m| m.usage).unwrap_or(0),
+                net_rx_bytes: s
+                    .networks
+                    .iter()
+                    .flatten()
+                    .filter_map(|(_, n)| n.rx_bytes)
+                    .sum(),
+                net_tx_bytes: s
+                    .networks
+                    .iter()
+                    .flatten()
+                    .filter_map(|(_, n)| n.tx_bytes)
+                    .sum(),
             })
         })
     }

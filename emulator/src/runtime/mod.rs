@@ -174,6 +174,9 @@ pub struct ContainerStats {
     /// CPU time used since the container started, nanoseconds.
     pub cpu_total_ns: u64,
     pub memory_bytes: u64,
+    /// Bytes received and sent over all its networks since it started.
+    pub net_rx_bytes: u64,
+    pub net_tx_bytes: u64,
 }
 
 /// One line a container wrote (stdout or stderr).

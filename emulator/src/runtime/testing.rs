@@ -25,6 +25,7 @@ struct FakeContainer {
     health: Option<Health>,
     ports: Vec<PortBinding>,
     output: Vec<super::LogLine>,
+    stats: Option<super::ContainerStats>,
 }
 
 #[derive(Debug, Default)]
@@ -101,6 +102,13 @@ impl FakeRuntime {
                 timestamp_ms: i64::try_from(now).unwrap_or(0),
                 message: message.to_string(),
             });
+        }
+    }
+
+    /// Sets a container's counters (what `stats` reports next).
+    pub fn set_stats(&self, runtime_name: &str, stats: super::ContainerStats) {
+        if let Some(c) = self.lock().containers.get_mut(runtime_name) {
+            c.stats = Some(stats);
         }
     }
 
@@ -234,6 +242,7 @@ impl ContainerRuntime for FakeRuntime {
                 health: None,
                 ports: Vec::new(),
                 output: Vec::new(),
+                stats: None,
             },
         );
         ready(Ok(id))
@@ -325,6 +334,20 @@ impl ContainerRuntime for FakeRuntime {
     ) -> BoxFuture<'a, Result<(), RuntimeError>> {
         self.exit(name, 137);
         ready(Ok(()))
+    }
+
+    fn stats<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<super::ContainerStats, RuntimeError>> {
+        let inner = self.lock();
+        let r = inner
+            .containers
+            .values()
+            .find(|c| c.id == name || c.spec.runtime_name == name)
+            .and_then(|c| c.stats)
+            .ok_or_else(|| RuntimeError::NotFound(name.to_string()));
+        ready(r)
     }
 
     fn logs<'a>(
