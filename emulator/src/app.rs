@@ -328,7 +328,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let running = start(config).await?;
     if print {
         println!(
-            "ECS API        http://{}  (aws --endpoint-url http://{} ecs ...)",
+            "AWS APIs       http://{}  (aws --endpoint-url http://{} ecs|elbv2|logs|ssm|... )",
             running.api_addr, running.api_addr
         );
         for (arn, addr) in running.listener_addrs() {
@@ -338,6 +338,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         println!("metrics        http://{}/metrics", running.api_addr);
         println!("data directory {}", running.store.dir().display());
         println!("instance id    {}", running.engine.config().instance);
+        println!("watch it       emulator ps | services | targets | logs SERVICE -f | stats");
         println!("Press Ctrl-C to stop (tasks are stopped and removed unless --keep).");
     }
     let token = running.shutdown.clone();

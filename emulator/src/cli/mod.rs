@@ -104,7 +104,7 @@ pub struct UpArgs {
     /// Start without any stack (an empty emulator: just the API).
     #[arg(long, conflicts_with = "stack")]
     pub no_stack: bool,
-    /// Where the ECS API listens.
+    /// Where the AWS APIs (ECS, ELBv2, CloudWatch Logs, SSM, ...) listen.
     #[arg(long, env = "EMULATOR_API_ADDR", default_value = "127.0.0.1:4566")]
     pub api_addr: SocketAddr,
     /// Leave tasks running on Ctrl-C (the next `up` adopts them).
