@@ -440,6 +440,34 @@ async fn stack_services_answer_and_scale_by_api_and_cli_spread_over_zones() {
     // ListServices, and DeleteService refuses a service scaled above 0.
     let list = s.emu.ok("ListServices", json!({"cluster": CLUSTER})).await;
     assert_eq!(list["serviceArns"].as_array().unwrap().len(), 2);
+    // ListTasks by service: that service's tasks only.
+    let mine = s
+        .emu
+        .ok(
+            "ListTasks",
+            json!({"cluster": CLUSTER, "serviceName": CLIENT}),
+        )
+        .await;
+    assert_eq!(mine["taskArns"].as_array().unwrap().len(), 1, "{mine}");
+    let mine = s
+        .emu
+        .ok(
+            "ListTasks",
+            json!({"cluster": CLUSTER, "serviceName": NODE}),
+        )
+        .await;
+    assert_eq!(mine["taskArns"].as_array().unwrap().len(), 2, "{mine}");
+    let (status, err) = s
+        .emu
+        .call(
+            "ListTasks",
+            json!({"cluster": CLUSTER, "serviceName": "nope"}),
+        )
+        .await;
+    assert_eq!(
+        (status, err["__type"].as_str()),
+        (400, Some("ServiceNotFoundException"))
+    );
     let (status, err) = s
         .emu
         .call(

@@ -67,6 +67,8 @@ pub enum EngineError {
     ClusterContainsInstances,
     #[error("The Cluster cannot be deleted while Tasks are active.")]
     ClusterContainsTasks,
+    #[error("Service not found.")]
+    ServiceNotFound(String),
     #[error("internal error: {0}")]
     Server(String),
 }
@@ -81,6 +83,7 @@ impl EngineError {
             EngineError::Client(_) => "ClientException",
             EngineError::ClusterContainsInstances => "ClusterContainsContainerInstancesException",
             EngineError::ClusterContainsTasks => "ClusterContainsTasksException",
+            EngineError::ServiceNotFound(_) => "ServiceNotFoundException",
             EngineError::Server(_) => "ServerException",
         }
     }

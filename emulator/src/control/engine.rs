@@ -976,6 +976,21 @@ impl Engine {
             }
         };
         let state = lock(&self.inner.state);
+        // A service's tasks are those of its group, as ECS starts them.
+        let service_group = match r.service_name.as_deref() {
+            Some(name) => {
+                let name = arn::short_name(name);
+                let known = state
+                    .services
+                    .values()
+                    .any(|s| s.service_name == name && s.cluster_name() == cluster);
+                if !known {
+                    return Err(EngineError::ServiceNotFound(name.to_string()));
+                }
+                Some(format!("service:{name}"))
+            }
+            None => None,
+        };
         let instance = r.container_instance.as_deref().map(|ci| {
             self.inner
                 .config
@@ -1003,6 +1018,11 @@ impl Engine {
                     r.started_by
                         .as_deref()
                         .is_none_or(|s| t.started_by.as_deref() == Some(s))
+                })
+                .filter(|t| {
+                    service_group
+                        .as_deref()
+                        .is_none_or(|g| t.group.as_deref() == Some(g))
                 })
                 .map(|t| t.task_arn.clone())
                 .collect(),
