@@ -106,7 +106,41 @@ async fn parameters_and_secrets_answer_like_ssm_and_secrets_manager() {
             json!({"Name": "/pingpong/db-password"}),
         )
         .await;
-    assert_ne!(v["Parameter"]["Value"], "hunter3");
+    let shown = v["Parameter"]["Value"].as_str().unwrap().to_string();
+    assert!(!shown.contains("hunter3"), "{v}");
+    {
+        use base64::Engine as _;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(&shown)
+            .expect("base64, as SSM shows ciphertext");
+        assert!(
+            !String::from_utf8_lossy(&decoded).contains("hunter3"),
+            "the ciphertext stand-in must not carry the value"
+        );
+    }
+    // `name:version` selects a version; only the latest is kept.
+    let v = api
+        .ok(
+            &ssm("GetParameter"),
+            json!({"Name": "/pingpong/db-password:2", "WithDecryption": true}),
+        )
+        .await;
+    assert_eq!(v["Parameter"]["Value"], "hunter3");
+    api.err(
+        &ssm("GetParameter"),
+        json!({"Name": "/pingpong/db-password:1"}),
+        "ParameterNotFound",
+    )
+    .await;
+    // A type error does not echo what was sent (it may be a secret).
+    let msg = api
+        .err(
+            &ssm("PutParameter"),
+            json!({"Name": "/pingpong/n", "Value": 8675309}),
+            "ValidationException",
+        )
+        .await;
+    assert!(!msg.contains("8675309"), "{msg}");
     assert_eq!(v["Parameter"]["Type"], "SecureString");
     assert_eq!(
         v["Parameter"]["ARN"],
@@ -218,6 +252,35 @@ async fn parameters_and_secrets_answer_like_ssm_and_secrets_manager() {
     )
     .await;
     api.ok(&sm("RestoreSecret"), json!({"SecretId": arn})).await;
+    // UpdateSecret may change only the description.
+    api.ok(
+        &sm("UpdateSecret"),
+        json!({"SecretId": arn, "Description": "ringo's"}),
+    )
+    .await;
+    let v = api
+        .ok(&sm("DescribeSecret"), json!({"SecretId": arn}))
+        .await;
+    assert_eq!(v["Description"], "ringo's");
+    // A secret made without a value has none to read until one is put.
+    api.ok(&sm("CreateSecret"), json!({"Name": "empty"})).await;
+    let msg = api
+        .err(
+            &sm("GetSecretValue"),
+            json!({"SecretId": "empty"}),
+            "ResourceNotFoundException",
+        )
+        .await;
+    assert!(msg.contains("AWSCURRENT"), "{msg}");
+    api.ok(
+        &sm("PutSecretValue"),
+        json!({"SecretId": "empty", "SecretString": "now"}),
+    )
+    .await;
+    let v = api
+        .ok(&sm("GetSecretValue"), json!({"SecretId": "empty"}))
+        .await;
+    assert_eq!(v["SecretString"], "now");
     api.ok(&sm("GetSecretValue"), json!({"SecretId": arn}))
         .await;
     api.err(

@@ -117,8 +117,9 @@ impl Client {
                 .map_or(0, |d| d.as_millis() as i64)
         };
         let mut since_ms = since.map_or(0, |d| now_ms() - d.as_millis() as i64);
-        // Lines at the last printed millisecond, to print each once.
-        let mut seen_at_edge: std::collections::HashSet<(String, String)> = Default::default();
+        // How many of each (stream, line) were printed at `since_ms`: the
+        // next answer starts at that millisecond again and repeats them.
+        let mut at_edge: std::collections::HashMap<(String, String), usize> = Default::default();
         tokio::pin!(shutdown);
         loop {
             let (status, v) = self
@@ -137,19 +138,7 @@ impl Client {
                 .filter_map(|e| e["stream"].as_str().map(str::len))
                 .max()
                 .unwrap_or(0);
-            for e in &events {
-                let stream = e["stream"].as_str().unwrap_or("");
-                let message = e["message"].as_str().unwrap_or("");
-                let ts = e["timestamp"].as_i64().unwrap_or(0);
-                let key = (stream.to_string(), message.to_string());
-                if ts == since_ms && seen_at_edge.contains(&key) {
-                    continue;
-                }
-                if ts > since_ms {
-                    since_ms = ts;
-                    seen_at_edge.clear();
-                }
-                seen_at_edge.insert(key);
+            for (stream, message) in new_lines(&events, &mut since_ms, &mut at_edge) {
                 println!("{stream:<width$} | {message}");
             }
             if !follow {
@@ -374,5 +363,74 @@ impl Client {
             Some([only]) => Ok(only.as_str().unwrap_or("default").to_string()),
             _ => Ok("default".into()),
         }
+    }
+}
+
+/// The lines of one `/_emulator/logs` answer (all lines at or after
+/// `since_ms`, oldest first) not printed yet. `at_edge` counts the lines
+/// already printed at `since_ms`; both move to the newest millisecond seen.
+/// Identical lines are printed as often as they were written.
+fn new_lines(
+    events: &[Value],
+    since_ms: &mut i64,
+    at_edge: &mut std::collections::HashMap<(String, String), usize>,
+) -> Vec<(String, String)> {
+    let edge = *since_ms;
+    let mut skip = std::mem::take(at_edge);
+    let mut out = Vec::new();
+    for e in events {
+        let key = (
+            e["stream"].as_str().unwrap_or("").to_string(),
+            e["message"].as_str().unwrap_or("").to_string(),
+        );
+        let ts = e["timestamp"].as_i64().unwrap_or(0);
+        if ts > *since_ms {
+            *since_ms = ts;
+            at_edge.clear();
+        }
+        if ts == *since_ms {
+            *at_edge.entry(key.clone()).or_default() += 1;
+        }
+        if ts == edge {
+            if let Some(n) = skip.get_mut(&key).filter(|n| **n > 0) {
+                *n -= 1;
+                continue;
+            }
+        }
+        out.push(key);
+    }
+    if events.is_empty() {
+        *at_edge = skip;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(ts: i64, msg: &str) -> Value {
+        json!({"stream": "app/t", "timestamp": ts, "message": msg})
+    }
+
+    #[test]
+    fn follow_prints_each_line_once_and_repeated_lines_as_often_as_written() {
+        let mut since = 0;
+        let mut edge = Default::default();
+        let first = [ev(5, "a"), ev(7, "same"), ev(7, "same")];
+        let printed = new_lines(&first, &mut since, &mut edge);
+        assert_eq!(printed.len(), 3);
+        assert_eq!(since, 7);
+        // The next answer starts at 7 again: the two "same" lines are not
+        // printed twice, a third one written since is.
+        let second = [ev(7, "same"), ev(7, "same"), ev(7, "same"), ev(9, "b")];
+        let printed: Vec<String> = new_lines(&second, &mut since, &mut edge)
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect();
+        assert_eq!(printed, ["same", "b"]);
+        // Nothing new: nothing printed, and the edge is kept.
+        assert!(new_lines(&[], &mut since, &mut edge).is_empty());
+        assert!(new_lines(&[ev(9, "b")], &mut since, &mut edge).is_empty());
     }
 }

@@ -27,13 +27,20 @@ pub const LOGS_PREFIX: &str = "Logs_20140328";
 
 /// Lines kept per container (Docker's own files are capped too).
 pub const TAIL: usize = 10_000;
-/// Containers whose output is kept after they are removed.
+/// Containers whose output is kept after they are removed...
 const ARCHIVED_CONTAINERS: usize = 200;
+/// ... and the bytes of output kept, at most.
+const ARCHIVED_BYTES: usize = 32 << 20;
 
 /// The output of removed containers, newest last, bounded.
 #[derive(Debug, Default)]
 pub struct LogArchive {
     entries: VecDeque<Archived>,
+    bytes: usize,
+}
+
+fn size(lines: &[LogLine]) -> usize {
+    lines.iter().map(|l| l.message.len() + 8).sum()
 }
 
 #[derive(Debug, Clone)]
@@ -41,20 +48,44 @@ struct Archived {
     task_arn: String,
     container: String,
     lines: Vec<LogLine>,
+    bytes: usize,
 }
 
 impl LogArchive {
-    pub fn push(&mut self, task_arn: &str, container: &str, lines: Vec<LogLine>) {
-        self.entries
-            .retain(|e| !(e.task_arn == task_arn && e.container == container));
-        if self.entries.len() == ARCHIVED_CONTAINERS {
-            self.entries.pop_front();
+    pub fn push(&mut self, task_arn: &str, container: &str, mut lines: Vec<LogLine>) {
+        if let Some(i) = self
+            .entries
+            .iter()
+            .position(|e| e.task_arn == task_arn && e.container == container)
+        {
+            if let Some(old) = self.entries.remove(i) {
+                self.bytes -= old.bytes;
+            }
         }
+        // One container alone keeps at most the newest lines that fit.
+        while size(&lines) > ARCHIVED_BYTES && !lines.is_empty() {
+            let half = lines.len().div_ceil(2);
+            lines.drain(..half);
+        }
+        let bytes = size(&lines);
+        while self.entries.len() >= ARCHIVED_CONTAINERS || self.bytes + bytes > ARCHIVED_BYTES {
+            match self.entries.pop_front() {
+                Some(old) => self.bytes -= old.bytes,
+                None => break,
+            }
+        }
+        self.bytes += bytes;
         self.entries.push_back(Archived {
             task_arn: task_arn.to_string(),
             container: container.to_string(),
             lines,
+            bytes,
         });
+    }
+
+    /// Bytes of output kept.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     fn get(&self, task_arn: &str, container: &str) -> Option<&[LogLine]> {
@@ -349,12 +380,13 @@ impl Logs {
             }
             "DeleteLogGroup" => {
                 let g = q.log_group_name.clone().unwrap_or_default();
-                match self
+                // Released before `groups()` takes the lock again.
+                let removed = self
                     .created
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .remove(&g)
-                {
+                    .remove(&g);
+                match removed {
                     Some(_) => Ok(json!({})),
                     None if self.groups().contains_key(&g) => Err(LogsError::InvalidParameter(
                         format!("Log group {g} is named by a registered task definition; deregister it first."),
@@ -404,27 +436,34 @@ impl Logs {
                     .into_iter()
                     .find(|s| s.name == name)
                     .ok_or(LogsError::StreamNotFound)?;
-                // Tokens are `f/<ms>` / `b/<ms>`: the next page starts after
-                // (before) that time; a page with nothing new repeats the
-                // token, which ends the CLI's pagination.
-                let after = q
-                    .next_token
-                    .as_deref()
-                    .and_then(|t| t.strip_prefix("f/"))
-                    .and_then(|t| t.parse::<i64>().ok());
-                let before = q
-                    .next_token
-                    .as_deref()
-                    .and_then(|t| t.strip_prefix("b/"))
-                    .and_then(|t| t.parse::<i64>().ok());
-                let start = q.start_time.unwrap_or(0).max(after.map_or(0, |a| a + 1));
-                let mut lines: Vec<LogLine> = self
-                    .lines(&s.task, &s.container, &s.runtime_name, start)
+                // Every line has a position (ms, n): the n-th line of its
+                // millisecond. Tokens are `f/<ms>/<n>` (the next page starts
+                // after that line) and `b/<ms>/<n>` (it ends before it); a
+                // page with nothing new repeats the token, which ends the
+                // CLI's pagination.
+                let token = |prefix: &str| -> Option<(i64, usize)> {
+                    let t = q.next_token.as_deref()?.strip_prefix(prefix)?;
+                    let (ms, n) = t.split_once('/').unwrap_or((t, "0"));
+                    Some((ms.parse().ok()?, n.parse().ok()?))
+                };
+                let (after, before) = (token("f/"), token("b/"));
+                let from = q.start_time.unwrap_or(0).max(after.map_or(0, |(ms, _)| ms));
+                let mut lines: Vec<((i64, usize), LogLine)> = Vec::new();
+                for l in self
+                    .lines(&s.task, &s.container, &s.runtime_name, from)
                     .await
-                    .into_iter()
-                    .filter(|l| q.end_time.is_none_or(|e| l.timestamp_ms < e))
-                    .filter(|l| before.is_none_or(|b| l.timestamp_ms < b))
-                    .collect();
+                {
+                    let n = match lines.last() {
+                        Some(((ms, n), _)) if *ms == l.timestamp_ms => n + 1,
+                        _ => 0,
+                    };
+                    lines.push(((l.timestamp_ms, n), l));
+                }
+                lines.retain(|(pos, l)| {
+                    q.end_time.is_none_or(|e| l.timestamp_ms < e)
+                        && after.is_none_or(|a| *pos > a)
+                        && before.is_none_or(|b| *pos < b)
+                });
                 let limit = q.limit.unwrap_or(10_000).clamp(1, 10_000);
                 if lines.len() > limit {
                     if q.start_from_head.unwrap_or(false) || after.is_some() {
@@ -435,14 +474,15 @@ impl Logs {
                 }
                 let forward = lines
                     .last()
-                    .map(|l| format!("f/{}", l.timestamp_ms))
+                    .map(|((ms, n), _)| format!("f/{ms}/{n}"))
                     .or_else(|| q.next_token.clone().filter(|t| t.starts_with("f/")))
-                    .unwrap_or_else(|| format!("f/{}", start.max(1) - 1));
+                    .unwrap_or_else(|| format!("f/{}/0", from.max(1) - 1));
                 let backward = lines
                     .first()
-                    .map(|l| format!("b/{}", l.timestamp_ms))
+                    .map(|((ms, n), _)| format!("b/{ms}/{n}"))
                     .or_else(|| q.next_token.clone().filter(|t| t.starts_with("b/")))
-                    .unwrap_or_else(|| "b/0".into());
+                    .unwrap_or_else(|| "b/0/0".into());
+                let lines: Vec<LogLine> = lines.into_iter().map(|(_, l)| l).collect();
                 let events: Vec<Value> = lines
                     .iter()
                     .map(|l| json!({"timestamp": l.timestamp_ms, "message": l.message, "ingestionTime": l.timestamp_ms}))
@@ -534,5 +574,24 @@ mod tests {
             .get(&format!("t{}", ARCHIVED_CONTAINERS + 4), "c")
             .is_some());
         assert_eq!(a.entries.len(), ARCHIVED_CONTAINERS);
+    }
+
+    #[test]
+    fn the_archive_is_bounded_in_bytes() {
+        let line = |i: i64| LogLine {
+            timestamp_ms: i,
+            message: "x".repeat(1 << 20),
+        };
+        let mut a = LogArchive::default();
+        for t in 0..40 {
+            a.push(&format!("t{t}"), "c", vec![line(t)]);
+            assert!(a.bytes() <= ARCHIVED_BYTES, "{}", a.bytes());
+        }
+        assert!(a.get("t39", "c").is_some() && a.get("t0", "c").is_none());
+        // A single huge output keeps its newest lines.
+        a.push("big", "c", (0..64).map(line).collect());
+        let kept = a.get("big", "c").unwrap();
+        assert!(!kept.is_empty() && kept.last().unwrap().timestamp_ms == 63);
+        assert!(a.bytes() <= ARCHIVED_BYTES);
     }
 }

@@ -37,6 +37,8 @@ pub enum SecretsError {
     SecretExists(String),
     #[error("You can't perform this operation on the secret because it was marked for deletion.")]
     MarkedForDeletion,
+    #[error("Secrets Manager can't find the specified secret value for staging label: AWSCURRENT")]
+    NoValue,
     #[error("{0}")]
     InvalidParameter(String),
     #[error("Operation '{0}' is not supported by this emulator.")]
@@ -49,7 +51,7 @@ impl SecretsError {
             SecretsError::Validation(_) => "ValidationException",
             SecretsError::ParameterNotFound(_) => "ParameterNotFound",
             SecretsError::ParameterAlreadyExists => "ParameterAlreadyExists",
-            SecretsError::SecretNotFound => "ResourceNotFoundException",
+            SecretsError::SecretNotFound | SecretsError::NoValue => "ResourceNotFoundException",
             SecretsError::SecretExists(_) => "ResourceExistsException",
             SecretsError::MarkedForDeletion => "InvalidRequestException",
             SecretsError::InvalidParameter(_) => "InvalidParameterException",
@@ -58,9 +60,18 @@ impl SecretsError {
     }
 }
 
+/// Parses a request. A type error names the problem but not the value
+/// (it may be a secret sent as a number).
 fn parse<T: for<'de> Deserialize<'de>>(body: &Value) -> Result<T, SecretsError> {
-    serde_json::from_value(body.clone())
-        .map_err(|e| SecretsError::Validation(format!("Invalid request: {e}")))
+    serde_json::from_value(body.clone()).map_err(|e| {
+        let msg = e.to_string();
+        let msg = if msg.starts_with("missing field") {
+            msg
+        } else {
+            "a field has the wrong type (names, values and ids are strings)".to_string()
+        };
+        SecretsError::Validation(format!("Invalid request: {msg}"))
+    })
 }
 
 fn parameter_arn(p: &Partition, name: &str) -> String {
@@ -102,9 +113,12 @@ fn validate_parameter_name(name: &str) -> Result<(), SecretsError> {
 /// A parameter as GetParameter shows it. Without decryption a
 /// `SecureString` shows its (here: base64, not encrypted) ciphertext.
 fn parameter_json(p: &Partition, param: &Parameter, decrypt: bool) -> Value {
-    use base64::Engine as _;
     let value = if param.kind == "SecureString" && !decrypt {
-        base64::engine::general_purpose::STANDARD.encode(param.value.as_bytes())
+        if param.ciphertext.is_empty() {
+            ciphertext(param.value.len())
+        } else {
+            param.ciphertext.clone()
+        }
     } else {
         param.value.clone()
     };
@@ -119,16 +133,31 @@ fn parameter_json(p: &Partition, param: &Parameter, decrypt: bool) -> Value {
     })
 }
 
+/// An opaque stand-in for KMS ciphertext: base64 of random bytes, a little
+/// longer than the value, as SSM shows a `SecureString` read without
+/// decryption. It says nothing about the value.
+fn ciphertext(len: usize) -> String {
+    use base64::Engine as _;
+    let bytes: Vec<u8> = (0..len + 48).map(|_| rand::random::<u8>()).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 /// Finds a parameter by name or ARN.
 fn find_parameter<'a>(st: &'a SecretsState, name_or_arn: &str) -> Option<&'a Parameter> {
     let name = match name_or_arn.split_once(":parameter") {
         Some((prefix, tail)) if prefix.starts_with("arn:") => tail,
         _ => name_or_arn,
     };
-    // `:version` selectors are not kept: the latest value answers.
+    // `name:N` selects version N. Only the latest version is kept, so
+    // another number (or a label) finds nothing.
+    let (name, selector) = match name.split_once(':') {
+        Some((n, v)) => (n, Some(v)),
+        None => (name, None),
+    };
     st.parameters
         .get(name)
         .or_else(|| st.parameters.get(name.trim_start_matches('/')))
+        .filter(|p| selector.is_none_or(|v| v.parse::<u64>().ok() == Some(p.version)))
 }
 
 /// Finds a secret by name, full ARN or partial ARN (without the random
@@ -160,7 +189,7 @@ pub fn resolve(st: &SecretsState, value_from: &str) -> Result<String, String> {
             let base = parts.get(..7).map(|p| p.join(":")).unwrap_or_default();
             let json_key = parts.get(7).copied().filter(|k| !k.is_empty());
             let secret = find_secret(st, &base)
-                .filter(|s| s.deleted_date.is_none())
+                .filter(|s| s.deleted_date.is_none() && !s.version_id.is_empty())
                 .ok_or_else(|| {
                     format!("retrieve secret from Secrets Manager: ResourceNotFoundException: Secrets Manager can't find the specified secret: {base}")
                 })?;
@@ -249,6 +278,8 @@ struct SecretIdArg {
     #[serde(default)]
     secret_string: Option<String>,
     #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
     force_delete_without_recovery: bool,
     #[serde(default)]
     recovery_window_in_days: Option<i64>,
@@ -301,6 +332,7 @@ impl Secrets {
                     Some(_) if !r.overwrite => Err(SecretsError::ParameterAlreadyExists),
                     Some(existing) => {
                         existing.value = r.value.clone();
+                        existing.ciphertext = ciphertext(r.value.len());
                         if let Some(k) = kind {
                             existing.kind = k;
                         }
@@ -321,6 +353,7 @@ impl Secrets {
                                 version: 1,
                                 last_modified_date: now_epoch(),
                                 description: r.description.clone(),
+                                ciphertext: ciphertext(r.value.len()),
                             },
                         );
                         Ok(1)
@@ -456,11 +489,13 @@ impl Secrets {
                         r.name
                     )));
                 }
-                let value = r.secret_string.clone().ok_or_else(|| {
-                    SecretsError::InvalidParameter(
-                        "SecretString is required (SecretBinary is not supported).".into(),
-                    )
-                })?;
+                if body.get("SecretBinary").is_some() {
+                    return Err(SecretsError::InvalidParameter(
+                        "SecretBinary is not supported by this emulator; use SecretString.".into(),
+                    ));
+                }
+                // Without a value the secret exists with no version yet.
+                let value = r.secret_string.clone();
                 let suffix: String = {
                     use rand::Rng;
                     let mut rng = rand::rng();
@@ -472,7 +507,11 @@ impl Secrets {
                     "arn:aws:secretsmanager:{}:{}:secret:{}-{suffix}",
                     p.region, p.account, r.name
                 );
-                let vid = version();
+                let vid = if value.is_some() {
+                    version()
+                } else {
+                    String::new()
+                };
                 self.write(|st| {
                     if let Some(existing) = st.secrets.get(&r.name) {
                         return Err(if existing.deleted_date.is_some() {
@@ -487,7 +526,7 @@ impl Secrets {
                         SecretEntry {
                             name: r.name.clone(),
                             arn: arn.clone(),
-                            secret_string: value,
+                            secret_string: value.unwrap_or_default(),
                             version_id: vid.clone(),
                             created_date: now,
                             last_changed_date: now,
@@ -497,7 +536,11 @@ impl Secrets {
                     );
                     Ok(())
                 })?;
-                Ok(json!({"ARN": arn, "Name": r.name, "VersionId": vid}))
+                let mut reply = json!({"ARN": arn, "Name": r.name});
+                if !vid.is_empty() {
+                    reply["VersionId"] = json!(vid);
+                }
+                Ok(reply)
             }
             "GetSecretValue" => {
                 let r: SecretIdArg = parse(body)?;
@@ -505,6 +548,9 @@ impl Secrets {
                     let s = find_secret(st, &r.secret_id).ok_or(SecretsError::SecretNotFound)?;
                     if s.deleted_date.is_some() {
                         return Err(SecretsError::MarkedForDeletion);
+                    }
+                    if s.version_id.is_empty() {
+                        return Err(SecretsError::NoValue);
                     }
                     Ok(json!({
                         "ARN": s.arn, "Name": s.name, "VersionId": s.version_id,
@@ -515,20 +561,39 @@ impl Secrets {
             }
             "PutSecretValue" | "UpdateSecret" => {
                 let r: SecretIdArg = parse(body)?;
-                let value = r.secret_string.clone().ok_or_else(|| {
-                    SecretsError::InvalidParameter("SecretString is required.".into())
-                })?;
-                let vid = version();
+                // PutSecretValue sets a value; UpdateSecret a value, a
+                // description, or both.
+                if r.secret_string.is_none()
+                    && (operation == "PutSecretValue" || r.description.is_none())
+                {
+                    return Err(SecretsError::InvalidParameter(
+                        "SecretString is required (SecretBinary is not supported).".into(),
+                    ));
+                }
+                let vid = r.secret_string.as_ref().map(|_| version());
                 self.write(|st| {
                     let key = secret_key(st, &r.secret_id)?;
-                    let s = st.secrets.get_mut(&key).ok_or(SecretsError::SecretNotFound)?;
+                    let s = st
+                        .secrets
+                        .get_mut(&key)
+                        .ok_or(SecretsError::SecretNotFound)?;
                     if s.deleted_date.is_some() {
                         return Err(SecretsError::MarkedForDeletion);
                     }
-                    s.secret_string = value;
-                    s.version_id = vid.clone();
+                    if let Some(d) = &r.description {
+                        s.description = Some(d.clone());
+                    }
+                    let mut reply = json!({"ARN": s.arn, "Name": s.name});
+                    if let (Some(value), Some(vid)) = (&r.secret_string, &vid) {
+                        s.secret_string = value.clone();
+                        s.version_id = vid.clone();
+                        reply["VersionId"] = json!(vid);
+                        if operation == "PutSecretValue" {
+                            reply["VersionStages"] = json!(["AWSCURRENT"]);
+                        }
+                    }
                     s.last_changed_date = now_epoch();
-                    Ok(json!({"ARN": s.arn, "Name": s.name, "VersionId": vid, "VersionStages": ["AWSCURRENT"]}))
+                    Ok(reply)
                 })
             }
             "DescribeSecret" => {
@@ -603,8 +668,10 @@ fn secret_json(s: &SecretEntry) -> Value {
     let mut v = json!({
         "ARN": s.arn, "Name": s.name,
         "CreatedDate": s.created_date, "LastChangedDate": s.last_changed_date,
-        "VersionIdsToStages": {s.version_id.clone(): ["AWSCURRENT"]},
     });
+    if !s.version_id.is_empty() {
+        v["VersionIdsToStages"] = json!({s.version_id.clone(): ["AWSCURRENT"]});
+    }
     if let Some(d) = &s.description {
         v["Description"] = json!(d);
     }

@@ -17,6 +17,10 @@ pub struct Parameter {
     pub last_modified_date: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// What a `SecureString` reads as without decryption: random bytes
+    /// made when the value was set (no KMS here), never derived from it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub ciphertext: String,
 }
 
 impl std::fmt::Debug for Parameter {
@@ -36,6 +40,7 @@ pub struct SecretEntry {
     pub name: String,
     pub arn: String,
     pub secret_string: String,
+    /// Empty while the secret has no value (CreateSecret without one).
     pub version_id: String,
     pub created_date: f64,
     pub last_changed_date: f64,

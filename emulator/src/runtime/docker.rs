@@ -511,7 +511,18 @@ impl ContainerRuntime for DockerRuntime {
                     .and_then(|c| c.cpu_usage)
                     .and_then(|u| u.total_usage)
                     .unwrap_or(0),
-                memory_bytes: s.memory_stats.and_then(|m| m.usage).unwrap_or(0),
+                // As `docker stats` shows it: usage less the page cache the
+                // kernel can drop (cgroup v2 `inactive_file`, v1
+                // `total_inactive_file`).
+                memory_bytes: s.memory_stats.map_or(0, |m| {
+                    let cache = m.stats.as_ref().map_or(0, |st| {
+                        st.get("inactive_file")
+                            .or_else(|| st.get("total_inactive_file"))
+                            .copied()
+                            .unwrap_or(0)
+                    });
+                    m.usage.unwrap_or(0).saturating_sub(cache)
+                }),
                 net_rx_bytes: s
                     .networks
                     .iter()

@@ -123,8 +123,9 @@ pub struct HealthSpec {
     pub start_period_s: u32,
 }
 
-/// Everything needed to create one container.
-#[derive(Debug, Clone, PartialEq)]
+/// Everything needed to create one container. `Debug` shows environment
+/// names only: values may be secrets.
+#[derive(Clone, PartialEq)]
 pub struct ContainerSpec {
     pub runtime_name: String,
     pub image: String,
@@ -143,6 +144,24 @@ pub struct ContainerSpec {
     /// Names other containers of the task reach this one by.
     pub aliases: Vec<String>,
     pub labels: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for ContainerSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let env: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("ContainerSpec")
+            .field("runtime_name", &self.runtime_name)
+            .field("image", &self.image)
+            .field("env (names)", &env)
+            .field("command", &self.command)
+            .field("entry_point", &self.entry_point)
+            .field("memory_mib", &self.memory_mib)
+            .field("memory_reservation_mib", &self.memory_reservation_mib)
+            .field("cpu_shares", &self.cpu_shares)
+            .field("ports", &self.ports)
+            .field("network", &self.network)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A user-defined network for one task.
@@ -258,5 +277,33 @@ pub trait ContainerRuntime: Send + Sync + 'static {
                 "no stats for {name}: this runtime does not report them"
             )))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_spec_debug_shows_env_names_not_values() {
+        let spec = ContainerSpec {
+            runtime_name: "ecs-web-1-app-0123".into(),
+            image: "img".into(),
+            env: vec![("DB_PASSWORD".into(), "hunter2".into())],
+            command: vec![],
+            entry_point: vec![],
+            memory_mib: None,
+            memory_reservation_mib: Some(64),
+            cpu_shares: 2,
+            stop_timeout_s: 30,
+            health: None,
+            ports: vec![],
+            network: "ecs-task-0123".into(),
+            aliases: vec![],
+            labels: HashMap::new(),
+        };
+        let shown = format!("{spec:?}");
+        assert!(shown.contains("DB_PASSWORD"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
     }
 }

@@ -25,7 +25,8 @@ struct FakeContainer {
     health: Option<Health>,
     ports: Vec<PortBinding>,
     output: Vec<super::LogLine>,
-    stats: Option<super::ContainerStats>,
+    /// What `stats` reports: the front, popped while more follow.
+    stats: std::collections::VecDeque<super::ContainerStats>,
 }
 
 #[derive(Debug, Default)]
@@ -96,19 +97,25 @@ impl FakeRuntime {
 
     /// Makes a container print `message` now (as if its process wrote it).
     pub fn print(&self, runtime_name: &str, message: &str) {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        self.print_at(runtime_name, i64::try_from(now).unwrap_or(0), message);
+    }
+
+    /// Makes a container print `message` at `timestamp_ms`.
+    pub fn print_at(&self, runtime_name: &str, timestamp_ms: i64, message: &str) {
         if let Some(c) = self.lock().containers.get_mut(runtime_name) {
-            let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
             c.output.push(super::LogLine {
-                timestamp_ms: i64::try_from(now).unwrap_or(0),
+                timestamp_ms,
                 message: message.to_string(),
             });
         }
     }
 
-    /// Sets a container's counters (what `stats` reports next).
-    pub fn set_stats(&self, runtime_name: &str, stats: super::ContainerStats) {
+    /// Scripts a container's counters: each `stats` call reports the next
+    /// sample, the last one from then on.
+    pub fn script_stats(&self, runtime_name: &str, samples: Vec<super::ContainerStats>) {
         if let Some(c) = self.lock().containers.get_mut(runtime_name) {
-            c.stats = Some(stats);
+            c.stats = samples.into();
         }
     }
 
@@ -242,7 +249,7 @@ impl ContainerRuntime for FakeRuntime {
                 health: None,
                 ports: Vec::new(),
                 output: Vec::new(),
-                stats: None,
+                stats: Default::default(),
             },
         );
         ready(Ok(id))
@@ -340,12 +347,18 @@ impl ContainerRuntime for FakeRuntime {
         &'a self,
         name: &'a str,
     ) -> BoxFuture<'a, Result<super::ContainerStats, RuntimeError>> {
-        let inner = self.lock();
+        let mut inner = self.lock();
         let r = inner
             .containers
-            .values()
+            .values_mut()
             .find(|c| c.id == name || c.spec.runtime_name == name)
-            .and_then(|c| c.stats)
+            .and_then(|c| {
+                if c.stats.len() > 1 {
+                    c.stats.pop_front()
+                } else {
+                    c.stats.front().copied()
+                }
+            })
             .ok_or_else(|| RuntimeError::NotFound(name.to_string()));
         ready(r)
     }
