@@ -230,6 +230,41 @@ async fn every_operation_works_and_changes_live_traffic_and_survives_a_restart()
         .await;
     assert_eq!(get(&addr, "/x").await.1, "B /x");
 
+    // ModifyListener: the default action, live; then a new port keeps the
+    // rules and leaves the old socket.
+    assert_eq!(get(&addr, "/elsewhere").await.1, "A /elsewhere");
+    let b = api
+        .ok(&format!("Action=ModifyListener&ListenerArn={}&DefaultActions.member.1.Type=forward&DefaultActions.member.1.TargetGroupArn={}", enc(&listener), enc(&tg_b)))
+        .await;
+    assert!(b.contains("<Port>8123</Port>"), "{b}");
+    assert_eq!(get(&addr, "/elsewhere").await.1, "B /elsewhere");
+    api.ok(&format!("Action=ModifyListener&ListenerArn={}&Port=8124&DefaultActions.member.1.Type=forward&DefaultActions.member.1.TargetGroupArn={}", enc(&listener), enc(&tg_a)))
+        .await;
+    let moved = listener_addr(&api, &listener).await;
+    assert_ne!(moved, addr);
+    assert!(
+        reqwest::get(format!("http://{addr}/x")).await.is_err(),
+        "old socket closed"
+    );
+    assert_eq!(get(&moved, "/x").await.1, "B /x");
+    assert_eq!(get(&moved, "/elsewhere").await.1, "A /elsewhere");
+    let b = api
+        .ok(&format!(
+            "Action=DescribeListeners&ListenerArns.member.1={}",
+            enc(&listener)
+        ))
+        .await;
+    assert!(b.contains("<Port>8124</Port>"), "{b}");
+    api.err(
+        &format!(
+            "Action=ModifyListener&ListenerArn={}&Protocol=HTTPS",
+            enc(&listener)
+        ),
+        "ValidationError",
+    )
+    .await;
+    let addr = moved;
+
     // Target group attributes and health check changes.
     let b = api.ok(&format!("Action=ModifyTargetGroupAttributes&TargetGroupArn={}&Attributes.member.1.Key=deregistration_delay.timeout_seconds&Attributes.member.1.Value=1&Attributes.member.2.Key=load_balancing.algorithm.type&Attributes.member.2.Value=least_outstanding_requests", enc(&tg_a))).await;
     assert!(
@@ -279,7 +314,7 @@ async fn every_operation_works_and_changes_live_traffic_and_survives_a_restart()
             enc(&lb)
         ))
         .await;
-    assert_eq!(between(&b, "Port"), "8123");
+    assert_eq!(between(&b, "Port"), "8124");
 
     // Restart on the same data directory: everything comes back.
     api.stop().await;

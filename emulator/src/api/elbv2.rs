@@ -439,6 +439,12 @@ pub fn command(action: &str, q: &Query) -> Result<ElbCommand, QueryError> {
             port: q.num("Port")?,
             default_actions: actions(q, "DefaultActions")?,
         },
+        "ModifyListener" => ElbCommand::ModifyListener {
+            arn: q.req("ListenerArn")?,
+            protocol: q.get("Protocol").map(str::to_string),
+            port: q.num("Port")?,
+            default_actions: actions(q, "DefaultActions")?,
+        },
         "DescribeListeners" => ElbCommand::DescribeListeners {
             load_balancer_arn: q.get("LoadBalancerArn").map(str::to_string),
             arns: q.list("ListenerArns"),

@@ -225,6 +225,13 @@ pub enum ElbCommand {
         port: Option<u16>,
         default_actions: Vec<ActionSpec>,
     },
+    /// Port, protocol or default actions; `None`/empty leaves them.
+    ModifyListener {
+        arn: String,
+        protocol: Option<String>,
+        port: Option<u16>,
+        default_actions: Vec<ActionSpec>,
+    },
     DescribeListeners {
         load_balancer_arn: Option<String>,
         arns: Vec<String>,
@@ -384,16 +391,10 @@ impl Elb {
                 if h.listener(&l.arn).is_some() {
                     continue;
                 }
-                let r = self.bind_listener(&h, l).await.and_then(|lh| {
-                    for rule in state.rules.values().filter(|r| r.listener_arn == l.arn) {
-                        lh.create_rule(
-                            &rule.arn,
-                            alb_rule(rule.priority, &rule.conditions, &rule.actions)?,
-                        )
-                        .map_err(listener_err)?;
-                    }
-                    Ok(())
-                });
+                let r = self
+                    .bind_listener(&h, l)
+                    .await
+                    .and_then(|lh| add_rules(&lh, &state.listener_rules(&l.arn)));
                 if let Err(e) = r {
                     tracing::error!(listener = %l.arn, error = %e, "cannot restore listener");
                     first_error.get_or_insert(e);
@@ -813,6 +814,70 @@ impl Elb {
                 st.listeners.insert(l.arn.clone(), l.clone());
                 Ok(ElbReply::Listeners(vec![l]))
             }
+            ElbCommand::ModifyListener {
+                arn,
+                protocol,
+                port,
+                default_actions,
+            } => {
+                let mut l = st
+                    .listeners
+                    .get(&arn)
+                    .cloned()
+                    .ok_or_else(|| ElbError::ListenerNotFound(arn.clone()))?;
+                if let Some(p) = protocol.filter(|p| p != "HTTP") {
+                    return Err(validation(format!(
+                        "Listener protocol '{p}' is not supported; use HTTP"
+                    )));
+                }
+                if port == Some(0) {
+                    return Err(validation("A listener port 1-65535 must be specified"));
+                }
+                let new_port = port.filter(|p| *p != l.port);
+                if let Some(p) = new_port {
+                    if st
+                        .listeners
+                        .values()
+                        .any(|o| o.load_balancer_arn == l.load_balancer_arn && o.port == p)
+                    {
+                        return Err(ElbError::DuplicateListener(p));
+                    }
+                }
+                if !default_actions.is_empty() {
+                    check_actions(st, &default_actions)?;
+                    l.default_actions = default_actions;
+                }
+                let lb = alb
+                    .load_balancer(&l.load_balancer_arn)
+                    .ok_or_else(|| ElbError::LoadBalancerNotFound(l.load_balancer_arn.clone()))?;
+                let rules = st.listener_rules(&arn);
+                if let Some(p) = new_port {
+                    // A new port is a new socket: bind it with the rules,
+                    // then let the old one go.
+                    let old = st.listeners[&arn].clone();
+                    l.port = p;
+                    lb.delete_listener(&arn).await.map_err(listener_err)?;
+                    let bound = match self.bind_listener(&lb, &l).await {
+                        Ok(lh) => add_rules(&lh, &rules),
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = bound {
+                        // Back on the old port, as it was.
+                        let _ = lb.delete_listener(&arn).await;
+                        if let Ok(lh) = self.bind_listener(&lb, &old).await {
+                            let _ = add_rules(&lh, &rules);
+                        }
+                        return Err(e);
+                    }
+                } else {
+                    let action = ActionSpec::to_alb(&l.default_actions).map_err(validation)?;
+                    self.listener_of(st, &arn)?
+                        .set_default_action(action)
+                        .map_err(listener_err)?;
+                }
+                st.listeners.insert(arn, l.clone());
+                Ok(ElbReply::Listeners(vec![l]))
+            }
             ElbCommand::DescribeListeners {
                 load_balancer_arn,
                 arns: want,
@@ -1177,6 +1242,18 @@ impl Elb {
             .and_then(|lb| lb.listener(arn))
             .ok_or_else(|| ElbError::ListenerNotFound(arn.to_string()))
     }
+}
+
+/// Puts a listener's rules (from the desired state) on its binding.
+fn add_rules(lh: &alb::ListenerHandle, rules: &[Rule]) -> Result<(), ElbError> {
+    for rule in rules {
+        lh.create_rule(
+            &rule.arn,
+            alb_rule(rule.priority, &rule.conditions, &rule.actions)?,
+        )
+        .map_err(listener_err)?;
+    }
+    Ok(())
 }
 
 fn tg_ref<'a>(st: &'a ElbState, arn: &str) -> Result<&'a TargetGroup, ElbError> {

@@ -28,6 +28,17 @@ pub struct ElbState {
     pub rules: BTreeMap<String, Rule>,
 }
 
+impl ElbState {
+    /// The non-default rules of one listener.
+    pub fn listener_rules(&self, listener_arn: &str) -> Vec<Rule> {
+        self.rules
+            .values()
+            .filter(|r| r.listener_arn == listener_arn)
+            .cloned()
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct LoadBalancer {
