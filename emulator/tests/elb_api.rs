@@ -263,7 +263,6 @@ async fn every_operation_works_and_changes_live_traffic_and_survives_a_restart()
         "ValidationError",
     )
     .await;
-    let addr = moved;
 
     // Target group attributes and health check changes.
     let b = api.ok(&format!("Action=ModifyTargetGroupAttributes&TargetGroupArn={}&Attributes.member.1.Key=deregistration_delay.timeout_seconds&Attributes.member.1.Value=1&Attributes.member.2.Key=load_balancing.algorithm.type&Attributes.member.2.Value=least_outstanding_requests", enc(&tg_a))).await;
