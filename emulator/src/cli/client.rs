@@ -59,7 +59,7 @@ impl Client {
         }
         let mib = |b: u64| match b {
             0..1024 => format!("{b} B"),
-            1024..1_048_576 => format!("{:.1} KiB", b as f64 / 1024.0),
+            1024..1_024_000 => format!("{:.1} KiB", b as f64 / 1024.0),
             _ => format!("{:.1} MiB", b as f64 / 1_048_576.0),
         };
         let mut table = Table::new();
