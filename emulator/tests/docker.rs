@@ -13,8 +13,6 @@ use serde_json::json;
 
 // Generous: the first task may have to build the project images.
 const T: Duration = Duration::from_secs(600);
-const START_BODY: &str =
-    r#"["meow from node-paul:3000","meow from node-george:3000","meow from node-ringo:3000"]"#;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn register_run_gives_dynamic_ports_and_links_work() {
@@ -47,7 +45,7 @@ async fn register_run_gives_dynamic_ports_and_links_work() {
         .text()
         .await
         .unwrap();
-    assert_eq!(body, START_BODY);
+    assert_eq!(body, common::START_BODY);
 
     // A task that does not fit: not placed, with ECS's reason.
     let mut big = node_task_definition("too-big");
@@ -189,7 +187,7 @@ async fn sigkill_of_the_emulator_then_restart_adopts_and_down_removes_everything
         .text()
         .await
         .unwrap();
-    assert_eq!(body, START_BODY);
+    assert_eq!(body, common::START_BODY);
 
     // `down`: stops the emulator, removes every labelled object.
     let out = Command::new(common::BIN)
@@ -264,12 +262,7 @@ async fn aws_cli_round_trip() {
     if !docker_or_skip("aws_cli_round_trip") {
         return;
     }
-    if Command::new("aws").arg("--version").output().is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the AWS CLI is required in CI (pip install awscli)"
-        );
-        eprintln!("\n!!!!!!!! SKIPPING aws_cli_round_trip: no `aws` command !!!!!!!!\n");
+    if !common::have_aws_cli("aws_cli_round_trip") {
         return;
     }
     let emu = Emulator::up(&["--no-stack"]).await;
@@ -277,22 +270,10 @@ async fn aws_cli_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let td_file = dir.path().join("td.json");
     std::fs::write(&td_file, node_task_definition("node-cli").to_string()).unwrap();
-    let aws = |args: &[&str]| -> serde_json::Value {
-        let out = Command::new("aws")
-            .env("AWS_ACCESS_KEY_ID", "x")
-            .env("AWS_SECRET_ACCESS_KEY", "x")
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_PAGER", "")
-            .args(["--endpoint-url", &emu.endpoint, "--output", "json", "ecs"])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "aws {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+    let aws = |args: &[&str]| {
+        let mut all = vec!["ecs"];
+        all.extend_from_slice(args);
+        common::aws_cli(&emu.endpoint, &all)
     };
     let reg = aws(&[
         "register-task-definition",
@@ -322,22 +303,17 @@ async fn aws_cli_round_trip() {
     assert_eq!(t["stoppedReason"], "done");
     assert_eq!(t["stopCode"], "UserInitiated");
     // ECS errors reach the CLI as ECS errors.
-    let out = Command::new("aws")
-        .env("AWS_ACCESS_KEY_ID", "x")
-        .env("AWS_SECRET_ACCESS_KEY", "x")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .args([
-            "--endpoint-url",
-            &emu.endpoint,
+    let out = common::aws_output(
+        &emu.endpoint,
+        &[
             "ecs",
             "run-task",
             "--task-definition",
             "nope",
             "--cluster",
             "missing",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("ClusterNotFoundException"));
 }

@@ -160,6 +160,7 @@ async fn container_output_reads_like_cloudwatch_logs_and_outlives_the_task() {
     }
     let mut token = Value::Null;
     let mut burst = Vec::new();
+    let mut ended = false;
     for _ in 0..5 {
         let mut body = json!({"logGroupName": "web-logs", "logStreamName": app_stream,
             "startTime": burst_ms, "limit": 2, "startFromHead": true});
@@ -171,6 +172,7 @@ async fn container_output_reads_like_cloudwatch_logs_and_outlives_the_task() {
             burst.push(e["message"].as_str().unwrap().to_string());
         }
         if v["nextForwardToken"] == token {
+            ended = true;
             break;
         }
         token = v["nextForwardToken"].clone();
@@ -179,6 +181,7 @@ async fn container_output_reads_like_cloudwatch_logs_and_outlives_the_task() {
         burst,
         (0..5).map(|i| format!("burst {i}")).collect::<Vec<_>>()
     );
+    assert!(ended, "the forward token never repeated");
 
     let v = ok(
         &ep,

@@ -281,8 +281,14 @@ async fn parameters_and_secrets_answer_like_ssm_and_secrets_manager() {
         .ok(&sm("GetSecretValue"), json!({"SecretId": "empty"}))
         .await;
     assert_eq!(v["SecretString"], "now");
-    api.ok(&sm("GetSecretValue"), json!({"SecretId": arn}))
+    // Restored with the value PutSecretValue set.
+    let v = api
+        .ok(&sm("GetSecretValue"), json!({"SecretId": arn}))
         .await;
+    assert!(
+        v["SecretString"].as_str().unwrap().contains("sticks"),
+        "{v}"
+    );
     api.err(
         &sm("GetSecretValue"),
         json!({"SecretId": "missing"}),

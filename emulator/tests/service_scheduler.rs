@@ -93,6 +93,12 @@ async fn until<F: Fn() -> bool>(what: &str, f: F) {
     }
 }
 
+/// Lets the scheduler make a few passes (it reads target health on each).
+async fn passes(targets: &FakeTargets, n: u64) {
+    let start = targets.health_reads();
+    until("scheduler passes", || targets.health_reads() >= start + n).await;
+}
+
 async fn until_steady(s: &Scheduler, desired: u32) -> Service {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -129,7 +135,7 @@ async fn rollout_waits_for_healthy_targets_and_drains_before_stopping() {
     .unwrap();
     until("two targets", || targets.targets("tg").len() == 2).await;
     // Initial targets: no deployment completes.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    passes(&targets, 5).await;
     assert_eq!(
         describe(&s).await.deployments[0].rollout_state,
         "IN_PROGRESS"
@@ -154,7 +160,7 @@ async fn rollout_waits_for_healthy_targets_and_drains_before_stopping() {
     .await
     .unwrap();
     until("four targets", || targets.targets("tg").len() == 4).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    passes(&targets, 5).await;
     assert!(
         !targets.log().iter().any(|l| l.starts_with("deregister")),
         "{:?}",
@@ -185,21 +191,47 @@ async fn rollout_waits_for_healthy_targets_and_drains_before_stopping() {
     assert!(msgs.contains(&"(service web) has begun draining connections on 1 tasks."));
     assert!(msgs.contains(&"(service web) deregistered 1 targets in (target-group tg)"));
 
-    // A task whose essential container dies is replaced.
-    let victim = engine
-        .snapshot()
-        .tasks
-        .values()
-        .find(|t| t.status() == TaskStatus::Running)
-        .unwrap()
-        .task_arn
-        .clone();
+    // A task whose essential container dies is replaced: a new task runs,
+    // its host port is registered and the dead one's is gone.
+    let running = || -> Vec<emulator::model::Task> {
+        engine
+            .snapshot()
+            .tasks
+            .into_values()
+            .filter(|t| t.status() == TaskStatus::Running)
+            .collect()
+    };
+    let before: Vec<String> = running().into_iter().map(|t| t.task_arn).collect();
+    let victim = before[0].clone();
+    let port_of =
+        |t: &emulator::model::Task| -> u16 { t.containers[0].network_bindings[0].host_port };
+    let victim_port = port_of(&engine.task(&victim).unwrap());
     fake.exit(&fake.find(&victim, "app").unwrap(), 137);
-    until("replacement registered", || {
-        targets.targets("tg").len() == 2
-            && engine.task(&victim).unwrap().status() == TaskStatus::Stopped
+    until("a replacement task registered", || {
+        let now = running();
+        let fresh: Vec<_> = now
+            .iter()
+            .filter(|t| !before.contains(&t.task_arn))
+            .collect();
+        let ports: Vec<u16> = targets.targets("tg").iter().map(|(_, p)| *p).collect();
+        now.len() == 2
+            && fresh.len() == 1
+            && ports.contains(&port_of(fresh[0]))
+            && !ports.contains(&victim_port)
     })
     .await;
+    assert_eq!(engine.task(&victim).unwrap().status(), TaskStatus::Stopped);
     targets.set_all("tg", TargetState::Healthy);
-    until_steady(&s, 2).await;
+    let healed = until_steady(&s, 2).await;
+    let started = healed
+        .events
+        .iter()
+        .filter(|e| e.message.starts_with("(service web) has started 1 tasks"))
+        .count();
+    let started_before = done
+        .events
+        .iter()
+        .filter(|e| e.message.starts_with("(service web) has started 1 tasks"))
+        .count();
+    assert!(started > started_before, "{:#?}", healed.events);
 }

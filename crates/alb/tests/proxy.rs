@@ -415,14 +415,19 @@ async fn passive_retry_when_a_target_dies_costs_clients_nothing() {
 /// A target that answers until `dying` is set, then reads each request and
 /// resets the connection without a byte of answer: a container SIGKILLed
 /// while requests are in flight on kept-alive connections.
-async fn dying_backend(dying: std::sync::Arc<std::sync::atomic::AtomicBool>) -> u16 {
+/// A backend that, once `dying` is set, resets each connection after reading
+/// a request (counting the resets in `resets`).
+async fn dying_backend(
+    dying: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    resets: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let port = listener.local_addr().expect("addr").port();
     tokio::spawn(async move {
         while let Ok((mut sock, _)) = listener.accept().await {
-            let dying = dying.clone();
+            let (dying, resets) = (dying.clone(), resets.clone());
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 1024];
@@ -437,6 +442,7 @@ async fn dying_backend(dying: std::sync::Arc<std::sync::atomic::AtomicBool>) -> 
                     while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                         buf.drain(..end + 4);
                         if dying.load(std::sync::atomic::Ordering::SeqCst) {
+                            resets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                             let std = sock.into_std().expect("std socket");
                             let sock2 = socket2::Socket::from(std);
                             let _ = sock2.set_linger(Some(Duration::ZERO));
@@ -463,7 +469,8 @@ async fn regression_a_target_reset_mid_request_is_retried_for_idempotent_request
     let alb = Alb::new();
     let good = Backend::start("good").await;
     let dying = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let dying_port = dying_backend(dying.clone()).await;
+    let resets = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let dying_port = dying_backend(dying.clone(), resets.clone()).await;
     let mut health = fast_health();
     health.interval = Duration::from_secs(60);
     health.timeout = Duration::from_secs(5);
@@ -488,6 +495,8 @@ async fn regression_a_target_reset_mid_request_is_retried_for_idempotent_request
     dying.store(true, std::sync::atomic::Ordering::SeqCst);
     let bad = load(addr, 4, 50, "/").await;
     assert!(bad.is_empty(), "client errors: {bad:?}");
+    // The dying target did get requests mid-flight: they were retried.
+    assert!(resets.load(std::sync::atomic::Ordering::SeqCst) > 0);
     assert!(alb.shutdown(Duration::from_secs(2)).await);
 }
 

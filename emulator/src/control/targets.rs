@@ -99,6 +99,7 @@ struct FakeInner {
     groups: BTreeMap<String, BTreeMap<TargetKey, TargetState>>,
     counts: BTreeMap<String, BTreeMap<TargetKey, u64>>,
     log: Vec<String>,
+    health_reads: u64,
 }
 
 impl FakeTargets {
@@ -134,6 +135,11 @@ impl FakeTargets {
             .map(|g| g.keys().cloned().collect())
             .unwrap_or_default()
     }
+    /// How often target health was read: the scheduler reads it on every
+    /// pass, so a test can wait for passes instead of sleeping.
+    pub fn health_reads(&self) -> u64 {
+        self.lock().health_reads
+    }
     /// `register tg id:port` / `deregister tg id:port`, in order.
     pub fn log(&self) -> Vec<String> {
         self.lock().log.clone()
@@ -167,11 +173,9 @@ impl TargetRegistry for FakeTargets {
         }
     }
     fn health(&self, target_group: &str) -> BTreeMap<TargetKey, TargetState> {
-        self.lock()
-            .groups
-            .get(target_group)
-            .cloned()
-            .unwrap_or_default()
+        let mut inner = self.lock();
+        inner.health_reads += 1;
+        inner.groups.get(target_group).cloned().unwrap_or_default()
     }
     fn request_counts(&self, target_group: &str) -> BTreeMap<TargetKey, u64> {
         self.lock()

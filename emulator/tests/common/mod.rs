@@ -10,6 +10,10 @@ use serde_json::{json, Value};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_emulator");
 
+/// The chain's answer to `/start` with the default peers.
+pub const START_BODY: &str =
+    r#"["meow from node-paul:3000","meow from node-george:3000","meow from node-ringo:3000"]"#;
+
 /// Whether Docker tests can run. Without an engine they skip, loudly, only
 /// when CI is unset; with CI set a missing engine is a failure.
 pub fn docker_or_skip(test: &str) -> bool {
@@ -263,9 +267,9 @@ pub fn have_aws_cli(test: &str) -> bool {
 }
 
 /// `aws --endpoint-url <endpoint> --output json <args>` with dummy
-/// credentials, parsed as JSON; panics with the CLI's message on failure.
-pub fn aws_cli(endpoint: &str, args: &[&str]) -> Value {
-    let out = Command::new("aws")
+/// credentials, whatever its outcome.
+pub fn aws_output(endpoint: &str, args: &[&str]) -> std::process::Output {
+    Command::new("aws")
         .args(["--endpoint-url", endpoint, "--output", "json"])
         .args(args)
         .env("AWS_ACCESS_KEY_ID", "x")
@@ -273,7 +277,12 @@ pub fn aws_cli(endpoint: &str, args: &[&str]) -> Value {
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .env("AWS_PAGER", "")
         .output()
-        .expect("run aws");
+        .expect("run aws")
+}
+
+/// [`aws_output`] parsed as JSON; panics with the CLI's message on failure.
+pub fn aws_cli(endpoint: &str, args: &[&str]) -> Value {
+    let out = aws_output(endpoint, args);
     assert!(
         out.status.success(),
         "aws {args:?}: {}",
@@ -297,4 +306,13 @@ pub fn task_container(task_arn: &str, name: &str) -> String {
         .output()
         .expect("docker ps");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The largest value of Prometheus metric `name` (any labels) in `text`,
+/// or `None` when no sample of it is there.
+pub fn metric_max(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .reduce(f64::max)
 }
