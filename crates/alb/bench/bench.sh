@@ -45,7 +45,7 @@ cleanup() {
   if [ -n "$emu_pid" ]; then
     kill -INT "$emu_pid" 2>/dev/null || true
     wait "$emu_pid" 2>/dev/null || true
-    target/release/emulator --data-dir "$emu_data" down >/dev/null 2>&1 || true
+    target/release/emulator --data-dir "$emu_data" --name "albbench-$$" down >/dev/null 2>&1 || true
   fi
   rm -rf "$emu_data"
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

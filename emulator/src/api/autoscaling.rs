@@ -2,23 +2,12 @@
 //! `X-Amz-Target: AnyScaleFrontendService.<Operation>`) on the emulator's
 //! endpoint: each body becomes an [`AutoScalingCommand`].
 
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
-use super::{parse_body, ApiError, AMZ_JSON};
-use crate::control::autoscaling::{AutoScaling, AutoScalingCommand, AutoScalingError};
+use super::{amz_json, parse_body, ApiError};
+use crate::control::autoscaling::{AutoScaling, AutoScalingCommand};
 
 pub use crate::control::autoscaling::TARGET_PREFIX;
-
-impl From<AutoScalingError> for ApiError {
-    fn from(e: AutoScalingError) -> ApiError {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            aws_type: e.aws_type().to_string(),
-            message: e.to_string(),
-        }
-    }
-}
 
 pub fn command(operation: &str, body: &[u8]) -> Result<AutoScalingCommand, ApiError> {
     use AutoScalingCommand as C;
@@ -48,10 +37,5 @@ pub async fn handle(
     body: &[u8],
 ) -> Result<Response, ApiError> {
     let reply = autoscaling.handle(command(operation, body)?)?;
-    let mut resp = reply.to_string().into_response();
-    resp.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(AMZ_JSON),
-    );
-    Ok(resp)
+    Ok(amz_json(&reply))
 }

@@ -1,11 +1,10 @@
 //! The ECS operations: each request body becomes a [`Command`], each
 //! [`Reply`] becomes the AWS response shape.
 
-use axum::http::HeaderValue;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::{parse_body, ApiError, AMZ_JSON};
+use super::{amz_json, parse_body, ApiError};
 use crate::control::{Command, Engine, Reply};
 
 /// The `X-Amz-Target` prefix of ECS.
@@ -72,10 +71,5 @@ pub fn render(reply: Reply) -> Value {
 pub async fn handle(engine: &Engine, operation: &str, body: &[u8]) -> Result<Response, ApiError> {
     let cmd = command(operation, body)?;
     let reply = engine.handle(cmd).await?;
-    let mut resp = render(reply).to_string().into_response();
-    resp.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(AMZ_JSON),
-    );
-    Ok(resp)
+    Ok(amz_json(&render(reply)))
 }

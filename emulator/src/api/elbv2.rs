@@ -507,22 +507,6 @@ pub fn command(action: &str, q: &Query) -> Result<ElbCommand, QueryError> {
 #[derive(Debug, Default)]
 pub struct Xml(pub String);
 
-/// Escapes text for XML content and attributes.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 impl Xml {
     fn raw(&mut self, s: &str) {
         self.0.push_str(s);
@@ -539,7 +523,7 @@ impl Xml {
     }
     fn leaf(&mut self, tag: &str, value: &str) {
         self.open(tag);
-        self.0.push_str(&escape(value));
+        self.0.push_str(&quick_xml::escape::escape(value));
         self.close(tag);
     }
     fn opt(&mut self, tag: &str, value: Option<&str>) {
@@ -557,7 +541,7 @@ impl Xml {
         self.close(tag);
     }
     fn strings(&mut self, tag: &str, items: &[String]) {
-        self.members(tag, items, |x, s| x.0.push_str(&escape(s)));
+        self.members(tag, items, |x, s| x.0.push_str(&quick_xml::escape::escape(s.as_str())));
     }
 }
 

@@ -2,36 +2,20 @@
 //! the emulator's own `GET /_emulator/logs` behind `emulator logs`.
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
-use super::{parse_body, ApiError, ApiState, AMZ_JSON};
-use crate::control::logs::{Logs, LogsError};
+use super::{amz_json, parse_body, ApiError, ApiState};
+use crate::control::logs::Logs;
 use crate::model::arn;
 
 pub use crate::control::logs::LOGS_PREFIX;
-
-impl From<LogsError> for ApiError {
-    fn from(e: LogsError) -> ApiError {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            aws_type: e.aws_type().to_string(),
-            message: e.to_string(),
-        }
-    }
-}
 
 /// Handles one CloudWatch Logs operation.
 pub async fn handle(logs: &Logs, operation: &str, body: &[u8]) -> Result<Response, ApiError> {
     let body: serde_json::Value = parse_body(body)?;
     let reply = logs.handle(operation, &body).await?;
-    let mut resp = reply.to_string().into_response();
-    resp.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(AMZ_JSON),
-    );
-    Ok(resp)
+    Ok(amz_json(&reply))
 }
 
 #[derive(Deserialize)]

@@ -73,6 +73,34 @@ impl ApiError {
     }
 }
 
+/// An AWS JSON 1.1 answer.
+pub fn amz_json(body: &serde_json::Value) -> Response {
+    let mut resp = body.to_string().into_response();
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(AMZ_JSON),
+    );
+    resp
+}
+
+/// `From<E> for ApiError` for control-plane errors that name their AWS
+/// type: HTTP 400, `__type` and the error's message.
+macro_rules! client_errors {
+    ($($e:ty),* $(,)?) => {$(
+        impl From<$e> for ApiError {
+            fn from(e: $e) -> ApiError {
+                ApiError::new(e.aws_type(), e.to_string())
+            }
+        }
+    )*};
+}
+
+client_errors!(
+    crate::control::autoscaling::AutoScalingError,
+    crate::control::logs::LogsError,
+    crate::control::secrets::SecretsError,
+);
+
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
         let status = match e {

@@ -1,23 +1,12 @@
 //! SSM Parameter Store (`X-Amz-Target: AmazonSSM.<Op>`) and Secrets Manager
 //! (`secretsmanager.<Op>`), AWS JSON 1.1 on the emulator's endpoint.
 
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
-use super::{parse_body, ApiError, AMZ_JSON};
-use crate::control::secrets::{Secrets, SecretsError};
+use super::{amz_json, parse_body, ApiError};
+use crate::control::secrets::Secrets;
 
 pub use crate::control::secrets::{SECRETS_MANAGER_PREFIX, SSM_PREFIX};
-
-impl From<SecretsError> for ApiError {
-    fn from(e: SecretsError) -> ApiError {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            aws_type: e.aws_type().to_string(),
-            message: e.to_string(),
-        }
-    }
-}
 
 /// Handles one operation of either service.
 pub fn handle(
@@ -32,10 +21,5 @@ pub fn handle(
     } else {
         secrets.secrets_manager(operation, &body)?
     };
-    let mut resp = reply.to_string().into_response();
-    resp.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(AMZ_JSON),
-    );
-    Ok(resp)
+    Ok(amz_json(&reply))
 }

@@ -2,11 +2,10 @@
 //! [`super::ecs`]): each body becomes a [`ServiceCommand`] for the
 //! [`Scheduler`], each [`ServiceReply`] the AWS response shape.
 
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::{parse_body, ApiError, AMZ_JSON};
+use super::{amz_json, parse_body, ApiError};
 use crate::control::scheduler::{Scheduler, ServiceCommand, ServiceError, ServiceReply};
 use crate::control::EngineError;
 
@@ -24,11 +23,7 @@ impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> ApiError {
         match e {
             ServiceError::Engine(e) => e.into(),
-            e => ApiError {
-                status: StatusCode::BAD_REQUEST,
-                aws_type: e.aws_type().to_string(),
-                message: e.to_string(),
-            },
+            e => ApiError::new(e.aws_type(), e.to_string()),
         }
     }
 }
@@ -71,10 +66,5 @@ pub async fn handle(
 ) -> Result<Response, ApiError> {
     let cmd = command(operation, body)?;
     let reply = scheduler.handle(cmd).await?;
-    let mut resp = render(reply).to_string().into_response();
-    resp.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(AMZ_JSON),
-    );
-    Ok(resp)
+    Ok(amz_json(&render(reply)))
 }

@@ -151,21 +151,42 @@ impl Client {
         }
     }
 
-    /// Sends a request to the emulator: its status and JSON body, or the
-    /// one-line "no emulator is running" error.
-    async fn send(
-        &self,
-        req: reqwest::RequestBuilder,
-    ) -> anyhow::Result<(reqwest::StatusCode, Value)> {
-        let resp = req.send().await.map_err(|e| {
+    /// Sends a request to the emulator, or says in one line that none runs.
+    async fn send_raw(&self, req: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
+        req.send().await.map_err(|e| {
             anyhow!(
                 "no emulator is running at {} ({}); start one with `emulator up`",
                 self.endpoint,
                 e.without_url()
             )
-        })?;
+        })
+    }
+
+    /// [`Client::send_raw`], with the status and JSON body.
+    async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> anyhow::Result<(reqwest::StatusCode, Value)> {
+        let resp = self.send_raw(req).await?;
         let status = resp.status();
         Ok((status, resp.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// Posts an AWS Query form (ELBv2); the status and the XML text.
+    pub(crate) async fn post_form(
+        &self,
+        form: &[(&str, &str)],
+    ) -> anyhow::Result<(reqwest::StatusCode, String)> {
+        let resp = self
+            .send_raw(
+                self.http
+                    .post(format!("{}/", self.endpoint))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(serde_urlencoded::to_string(form)?),
+            )
+            .await?;
+        let status = resp.status();
+        Ok((status, resp.text().await?))
     }
 
     /// Calls an ECS operation; AWS errors become `__type: message`.

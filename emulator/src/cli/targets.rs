@@ -2,9 +2,7 @@
 //! Query API (DescribeTargetGroups, then DescribeTargetHealth per group),
 //! exactly as `aws elbv2` would ask.
 
-use std::time::Duration;
-
-use anyhow::{anyhow, bail};
+use anyhow::bail;
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
 use serde::Deserialize;
 
@@ -81,24 +79,7 @@ async fn call<T: serde::de::DeserializeOwned>(
 ) -> anyhow::Result<T> {
     let mut form: Vec<(&str, &str)> = vec![("Version", VERSION)];
     form.extend_from_slice(params);
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()?;
-    let resp = http
-        .post(format!("{}/", client.endpoint()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(serde_urlencoded::to_string(&form)?)
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow!(
-                "no emulator is running at {} ({}); start one with `emulator up`",
-                client.endpoint(),
-                e.without_url()
-            )
-        })?;
-    let status = resp.status();
-    let text = resp.text().await?;
+    let (status, text) = client.post_form(&form).await?;
     if !status.is_success() {
         bail!("ELBv2 {}: {text}", status.as_u16());
     }

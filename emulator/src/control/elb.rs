@@ -324,14 +324,6 @@ impl Elb {
         }
     }
 
-    pub fn alb(&self) -> &Alb {
-        &self.inner.alb
-    }
-
-    pub fn config(&self) -> &ElbConfig {
-        &self.inner.config
-    }
-
     /// A copy of the desired state.
     pub async fn state(&self) -> ElbState {
         self.inner.state.lock().await.clone()
@@ -423,14 +415,12 @@ impl Elb {
         tg: &TargetGroup,
         targets: &[TargetSpec],
     ) -> Result<Vec<alb::Target>, ElbError> {
-        let instances: Vec<String> = self
-            .inner
-            .engine
-            .snapshot()
-            .container_instances
-            .values()
-            .map(|i| i.ec2_instance_id.clone())
-            .collect();
+        let instances: Vec<String> = self.inner.engine.read(|st| {
+            st.container_instances
+                .values()
+                .map(|i| i.ec2_instance_id.clone())
+                .collect()
+        });
         targets
             .iter()
             .map(|t| {

@@ -84,6 +84,9 @@ struct Inner {
     hooks: Mutex<Vec<Arc<dyn TaskHook>>>,
     /// The output of containers already removed (see [`super::logs`]).
     log_archive: Mutex<super::logs::LogArchive>,
+    /// Set by [`Engine::stop_all`]: the emulator is going away with its
+    /// in-memory log archive, so removed containers' output is not kept.
+    stopping_all: std::sync::atomic::AtomicBool,
     shutdown: CancellationToken,
 }
 
@@ -95,6 +98,31 @@ pub struct Engine {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// How long a stopped task stays visible (ECS: at least an hour)...
+const STOPPED_TASK_RETENTION_S: f64 = 3600.0;
+/// ... and how many stopped tasks are kept at most, the newest.
+const STOPPED_TASKS_KEPT: usize = 500;
+
+/// Forgets stopped tasks past their retention, so the state (cloned by
+/// readers, written on every change) does not grow without end.
+fn prune_stopped(tasks: &mut BTreeMap<String, Task>, now: f64) {
+    tasks.retain(|_, t| {
+        t.status() != TaskStatus::Stopped
+            || t.stopped_at.unwrap_or(now) > now - STOPPED_TASK_RETENTION_S
+    });
+    let mut stopped: Vec<(f64, String)> = tasks
+        .values()
+        .filter(|t| t.status() == TaskStatus::Stopped)
+        .map(|t| (t.stopped_at.unwrap_or(now), t.task_arn.clone()))
+        .collect();
+    if stopped.len() > STOPPED_TASKS_KEPT {
+        stopped.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (_, arn) in &stopped[..stopped.len() - STOPPED_TASKS_KEPT] {
+            tasks.remove(arn);
+        }
+    }
 }
 
 impl Engine {
@@ -117,6 +145,7 @@ impl Engine {
                 workers: Mutex::new(HashMap::new()),
                 hooks: Mutex::new(Vec::new()),
                 log_archive: Mutex::default(),
+                stopping_all: Default::default(),
                 shutdown: CancellationToken::new(),
             }),
         }
@@ -139,12 +168,17 @@ impl Engine {
         lock(&self.inner.hooks).push(hook);
     }
 
-    /// A copy of the whole state.
     /// Output of removed containers.
     pub(crate) fn log_archive(&self) -> MutexGuard<'_, super::logs::LogArchive> {
         lock(&self.inner.log_archive)
     }
 
+    /// Reads the state in place, under its lock (no copy; do not block).
+    pub fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(&lock(&self.inner.state))
+    }
+
+    /// A copy of the whole state.
     pub fn snapshot(&self) -> State {
         lock(&self.inner.state).clone()
     }
@@ -176,6 +210,9 @@ impl Engine {
 
     /// Asks every live task to stop.
     pub fn stop_all(&self, reason: &str) {
+        self.inner
+            .stopping_all
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let arns: Vec<String> = lock(&self.inner.state).tasks.keys().cloned().collect();
         for arn in arns {
             self.request_stop(&arn, reason, StopCode::UserInitiated);
@@ -301,7 +338,8 @@ impl Engine {
         }
     }
 
-    fn cluster_name(&self, cluster: Option<&str>) -> Result<String, EngineError> {
+    /// The short name of an ACTIVE cluster (`default` when none is given).
+    pub(crate) fn cluster_name(&self, cluster: Option<&str>) -> Result<String, EngineError> {
         let name = arn::short_name(cluster.unwrap_or("default")).to_string();
         let state = lock(&self.inner.state);
         match state.clusters.get(&name) {
@@ -1184,12 +1222,20 @@ impl Engine {
         // Secrets are read when the container is created, as the agent
         // reads them: a value changed later reaches new tasks only.
         if !c.secrets.is_empty() {
-            let store = lock(&self.inner.state).secrets.clone();
-            for s in &c.secrets {
-                let value = super::secrets::resolve(&store, &s.value_from)
-                    .map_err(RuntimeError::ResourceInitialization)?;
-                env.retain(|(n, _)| *n != s.name);
-                env.push((s.name.clone(), value));
+            let resolved = {
+                let state = lock(&self.inner.state);
+                c.secrets
+                    .iter()
+                    .map(|s| {
+                        super::secrets::resolve(&state.secrets, &s.value_from)
+                            .map(|v| (s.name.clone(), v))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(RuntimeError::ResourceInitialization)?
+            };
+            for (name, value) in resolved {
+                env.retain(|(n, _)| *n != name);
+                env.push((name, value));
             }
         }
         let mut command = c.command.clone();
@@ -1286,7 +1332,11 @@ impl Engine {
                     if status == TaskStatus::Pending {
                         t.pull_started_at = Some(now_epoch());
                     }
-                    t.advance(status).then(|| (t.clone(), previous))
+                    let moved = t.advance(status).then(|| (t.clone(), previous));
+                    if status == TaskStatus::Stopped {
+                        prune_stopped(&mut s.tasks, now_epoch());
+                    }
+                    moved
                 });
                 if let Some((t, previous)) = moved {
                     tracing::info!(task = %t.task_arn, from = %previous, to = %status, "task status");
@@ -1356,8 +1406,14 @@ impl Engine {
             Step::RemoveContainer(name) => {
                 let runtime_name = Self::runtime_name(task, def, &name);
                 // Keep what it wrote: the reason a task died is often there.
-                if let Ok(lines) = rt.logs(&runtime_name, 0, super::logs::TAIL).await {
-                    lock(&self.inner.log_archive).push(&task.task_arn, &name, lines);
+                let archive = !self
+                    .inner
+                    .stopping_all
+                    .load(std::sync::atomic::Ordering::Relaxed);
+                if archive {
+                    if let Ok(lines) = rt.logs(&runtime_name, 0, super::logs::TAIL).await {
+                        lock(&self.inner.log_archive).push(&task.task_arn, &name, lines);
+                    }
                 }
                 rt.remove_container(&runtime_name).await
             }
@@ -1485,4 +1541,50 @@ fn used_resources(state: &State, instance_arn: &str) -> (i64, i64) {
                 m + t.memory.parse::<i64>().unwrap_or(0),
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(arn: &str, status: TaskStatus, stopped_at: Option<f64>) -> (String, Task) {
+        let t = Task {
+            task_arn: arn.to_string(),
+            last_status: Some(status),
+            stopped_at,
+            ..Default::default()
+        };
+        (arn.to_string(), t)
+    }
+
+    #[test]
+    fn stopped_tasks_are_forgotten_after_an_hour_or_beyond_the_cap() {
+        let now = 100_000.0;
+        let mut tasks: BTreeMap<String, Task> = [
+            task("running", TaskStatus::Running, None),
+            task("recent", TaskStatus::Stopped, Some(now - 60.0)),
+            task("old", TaskStatus::Stopped, Some(now - 3601.0)),
+        ]
+        .into_iter()
+        .collect();
+        prune_stopped(&mut tasks, now);
+        assert_eq!(tasks.keys().collect::<Vec<_>>(), ["recent", "running"]);
+
+        for i in 0..STOPPED_TASKS_KEPT + 10 {
+            let (arn, t) = task(
+                &format!("s{i:04}"),
+                TaskStatus::Stopped,
+                Some(now - 1000.0 + i as f64),
+            );
+            tasks.insert(arn, t);
+        }
+        prune_stopped(&mut tasks, now);
+        let stopped = tasks
+            .values()
+            .filter(|t| t.status() == TaskStatus::Stopped)
+            .count();
+        assert_eq!(stopped, STOPPED_TASKS_KEPT);
+        assert!(tasks.contains_key("running") && tasks.contains_key("recent"));
+        assert!(!tasks.contains_key("s0000"), "the oldest go first");
+    }
 }

@@ -84,7 +84,8 @@ impl LogArchive {
     }
 
     /// Bytes of output kept.
-    pub fn bytes(&self) -> usize {
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
         self.bytes
     }
 
@@ -131,17 +132,32 @@ struct Stream {
     runtime_name: String,
 }
 
-/// The `awslogs` group and stream of container `name` of `task`, if it
-/// logs there.
-fn awslogs_stream(task: &Task, def: &TaskDefinition, name: &str) -> Option<(String, String)> {
-    let c = def.container(name)?;
+/// A container definition's `awslogs` group and stream prefix, if it uses
+/// that driver.
+fn awslogs_options(c: &crate::model::ContainerDefinition) -> Option<(&str, Option<&str>)> {
     let cfg = c.log_configuration.as_ref()?;
     if cfg.get("logDriver").and_then(Value::as_str) != Some("awslogs") {
         return None;
     }
     let options = cfg.get("options")?;
-    let group = options.get("awslogs-group")?.as_str()?.to_string();
-    let stream = match options.get("awslogs-stream-prefix").and_then(Value::as_str) {
+    let group = options.get("awslogs-group")?.as_str()?;
+    let prefix = options.get("awslogs-stream-prefix").and_then(Value::as_str);
+    Some((group, prefix))
+}
+
+/// The definition a task runs, found in `state` (no lock taken).
+fn definition_in<'a>(state: &'a crate::store::State, task: &Task) -> Option<&'a TaskDefinition> {
+    let (family, revision) = crate::model::arn::task_definition_ref(&task.task_definition_arn);
+    let revisions = state.task_definitions.get(&family)?;
+    revisions.get(usize::try_from(revision?).ok()?.checked_sub(1)?)
+}
+
+/// The `awslogs` group and stream of container `name` of `task`, if it
+/// logs there.
+fn awslogs_stream(task: &Task, def: &TaskDefinition, name: &str) -> Option<(String, String)> {
+    let (group, prefix) = awslogs_options(def.container(name)?)?;
+    let group = group.to_string();
+    let stream = match prefix {
         Some(prefix) => format!("{prefix}/{name}/{}", task.id()),
         None => task
             .containers
@@ -225,12 +241,6 @@ impl Logs {
         }
     }
 
-    fn definition(&self, task: &Task) -> Option<TaskDefinition> {
-        self.engine
-            .resolve_task_definition(&task.task_definition_arn, true)
-            .ok()
-    }
-
     /// Every group: created ones and those task definitions name.
     fn groups(&self) -> BTreeMap<String, i64> {
         let mut groups = self
@@ -238,46 +248,41 @@ impl Logs {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        for revisions in self.engine.snapshot().task_definitions.values() {
-            for def in revisions {
+        self.engine.read(|st| {
+            for def in st.task_definitions.values().flatten() {
                 for c in &def.container_definitions {
-                    let group = c
-                        .log_configuration
-                        .as_ref()
-                        .filter(|cfg| {
-                            cfg.get("logDriver").and_then(Value::as_str) == Some("awslogs")
-                        })
-                        .and_then(|cfg| cfg.get("options")?.get("awslogs-group")?.as_str());
-                    if let Some(g) = group {
+                    if let Some((g, _)) = awslogs_options(c) {
                         let at = def.registered_at.map_or(0, |t| (t * 1000.0) as i64);
                         groups.entry(g.to_string()).or_insert(at);
                     }
                 }
             }
-        }
+        });
         groups
     }
 
     fn streams(&self, group: &str) -> Vec<Stream> {
         let mut out = Vec::new();
-        for task in self.engine.snapshot().tasks.into_values() {
-            let Some(def) = self.definition(&task) else {
-                continue;
-            };
-            for c in &def.container_definitions {
-                if let Some((g, name)) = awslogs_stream(&task, &def, &c.name) {
-                    if g == group {
-                        out.push(Stream {
-                            group: g,
-                            name,
-                            runtime_name: Engine::runtime_name(&task, &def, &c.name),
-                            container: c.name.clone(),
-                            task: task.clone(),
-                        });
+        self.engine.read(|st| {
+            for task in st.tasks.values() {
+                let Some(def) = definition_in(st, task) else {
+                    continue;
+                };
+                for c in &def.container_definitions {
+                    if let Some((g, name)) = awslogs_stream(task, def, &c.name) {
+                        if g == group {
+                            out.push(Stream {
+                                group: g,
+                                name,
+                                runtime_name: Engine::runtime_name(task, def, &c.name),
+                                container: c.name.clone(),
+                                task: task.clone(),
+                            });
+                        }
                     }
                 }
             }
-        }
+        });
         out.sort_by(|a, b| a.name.cmp(&b.name));
         out
     }
@@ -291,44 +296,55 @@ impl Logs {
         runtime_name: &str,
         since_ms: i64,
     ) -> Vec<LogLine> {
-        match self
-            .engine
-            .runtime()
-            .logs(runtime_name, since_ms, TAIL)
-            .await
-        {
-            Ok(lines) => lines,
-            Err(_) => self
-                .engine
+        // A removed container's lines are in the archive: no Docker call
+        // for it (`logs -f` asks about every past task each second).
+        let archived = |since_ms: i64| {
+            self.engine
                 .log_archive()
                 .get(&task.task_arn, container)
                 .map(|l| {
                     l.iter()
                         .filter(|l| l.timestamp_ms >= since_ms)
                         .cloned()
-                        .collect()
+                        .collect::<Vec<_>>()
                 })
-                .unwrap_or_default(),
+        };
+        if let Some(lines) = archived(since_ms) {
+            return lines;
         }
+        if task.status() == crate::model::TaskStatus::Stopped {
+            return Vec::new();
+        }
+        self.engine
+            .runtime()
+            .logs(runtime_name, since_ms, TAIL)
+            .await
+            .unwrap_or_default()
     }
 
     /// Every line of the tasks' containers since `since_ms`, oldest first,
     /// each named `<container>/<task id>` (the CLI's `emulator logs`).
     pub async fn task_events(&self, tasks: &[Task], since_ms: i64) -> Vec<Event> {
+        // (task, container, runtime name), read in one go.
+        let containers: Vec<(&Task, String, String)> = self.engine.read(|st| {
+            tasks
+                .iter()
+                .filter_map(|t| Some((t, definition_in(st, t)?)))
+                .flat_map(|(t, def)| {
+                    def.container_definitions
+                        .iter()
+                        .map(move |c| (t, c.name.clone(), Engine::runtime_name(t, def, &c.name)))
+                })
+                .collect()
+        });
         let mut events = Vec::new();
-        for task in tasks {
-            let Some(def) = self.definition(task) else {
-                continue;
-            };
-            for c in &def.container_definitions {
-                let runtime_name = Engine::runtime_name(task, &def, &c.name);
-                let stream = format!("{}/{}", c.name, task.id());
-                for line in self.lines(task, &c.name, &runtime_name, since_ms).await {
-                    events.push(Event {
-                        stream: stream.clone(),
-                        line,
-                    });
-                }
+        for (task, container, runtime_name) in containers {
+            let stream = format!("{container}/{}", task.id());
+            for line in self.lines(task, &container, &runtime_name, since_ms).await {
+                events.push(Event {
+                    stream: stream.clone(),
+                    line,
+                });
             }
         }
         events.sort_by_key(|e| e.line.timestamp_ms);

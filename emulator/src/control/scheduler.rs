@@ -181,15 +181,13 @@ impl Scheduler {
 
     /// One pass over every service that is not INACTIVE.
     pub async fn reconcile_all(&self) {
-        let arns: Vec<String> = self
-            .inner
-            .engine
-            .snapshot()
-            .services
-            .into_iter()
-            .filter(|(_, s)| s.status != "INACTIVE")
-            .map(|(a, _)| a)
-            .collect();
+        let arns: Vec<String> = self.inner.engine.read(|st| {
+            st.services
+                .iter()
+                .filter(|(_, s)| s.status != "INACTIVE")
+                .map(|(a, _)| a.clone())
+                .collect()
+        });
         for arn in arns {
             self.reconcile(&arn).await;
         }
@@ -567,19 +565,7 @@ impl Scheduler {
     }
 
     fn cluster(&self, cluster: Option<&str>) -> Result<String, ServiceError> {
-        let name = arn::short_name(cluster.unwrap_or("default")).to_string();
-        let ok = self
-            .inner
-            .engine
-            .snapshot()
-            .clusters
-            .get(&name)
-            .is_some_and(|c| c.status == "ACTIVE");
-        if ok {
-            Ok(name)
-        } else {
-            Err(EngineError::ClusterNotFound(name).into())
-        }
+        Ok(self.inner.engine.cluster_name(cluster)?)
     }
 
     fn service_arn(&self, cluster: &str, name: &str) -> String {

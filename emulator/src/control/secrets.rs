@@ -301,7 +301,7 @@ impl Secrets {
     }
 
     fn read<R>(&self, f: impl FnOnce(&SecretsState) -> R) -> R {
-        f(&self.engine.snapshot().secrets)
+        self.engine.read(|s| f(&s.secrets))
     }
 
     fn write<R>(&self, f: impl FnOnce(&mut SecretsState) -> R) -> R {

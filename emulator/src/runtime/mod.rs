@@ -261,8 +261,6 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     /// Container events (die, oom, start, health_status) of containers
     /// carrying `instance_label`. Ends when the engine connection drops.
     fn events(&self, instance: &str) -> BoxStream<'static, Result<RuntimeEvent, RuntimeError>>;
-    /// One sample of a running container's counters (service auto
-    /// scaling's CPU metric). Runtimes without stats say so.
     /// The container's output since `since_ms` (0: from the start), at most
     /// the last `tail` lines, oldest first.
     fn logs<'a>(
@@ -271,6 +269,8 @@ pub trait ContainerRuntime: Send + Sync + 'static {
         since_ms: i64,
         tail: usize,
     ) -> BoxFuture<'a, Result<Vec<LogLine>, RuntimeError>>;
+    /// One sample of a running container's counters (service auto
+    /// scaling's CPU metric, `emulator stats`). Runtimes without stats say so.
     fn stats<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<ContainerStats, RuntimeError>> {
         Box::pin(async move {
             Err(RuntimeError::Other(format!(
