@@ -13,7 +13,6 @@
 //! first attempt through a shared slot: if the connection fails before the
 //! body was ever polled, the slot still holds it and a retry can send it.
 
-use std::cell::Cell;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -166,9 +165,7 @@ static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port"
 static X_AMZN_TRACE_ID: HeaderName = HeaderName::from_static("x-amzn-trace-id");
 
 fn is_hop_by_hop(name: &HeaderName) -> bool {
-    let s = name.as_str();
-    // Cheap length filter first: most headers are none of these.
-    matches!(s.len(), 2 | 7 | 10 | 16 | 17) && HOP_BY_HOP.iter().any(|h| h.as_str() == s)
+    HOP_BY_HOP.contains(name)
 }
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
@@ -195,20 +192,6 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-thread_local! {
-    /// wyrand state for trace ids (they need to be unique, not secret).
-    static TRACE_RNG: Cell<u64> = Cell::new(rand::random::<u64>());
-}
-
-fn trace_rand() -> u64 {
-    TRACE_RNG.with(|s| {
-        let x = s.get().wrapping_add(0xa076_1d64_78bd_642f);
-        s.set(x);
-        let t = u128::from(x) * u128::from(x ^ 0xe703_7ed1_a0b4_28db);
-        ((t >> 64) as u64) ^ (t as u64)
-    })
-}
-
 /// Write `digits` lowercase hex digits of `v` into `out`.
 fn put_hex(out: &mut [u8], v: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -227,8 +210,10 @@ fn trace_id() -> HeaderValue {
     buf[..7].copy_from_slice(b"Root=1-");
     put_hex(&mut buf[7..15], secs & 0xffff_ffff);
     buf[15] = b'-';
-    put_hex(&mut buf[16..24], trace_rand() & 0xffff_ffff);
-    put_hex(&mut buf[24..40], trace_rand());
+    // 96 random bits: unique, not secret.
+    let r: u128 = rand::random();
+    put_hex(&mut buf[16..24], (r >> 64) as u64 & 0xffff_ffff);
+    put_hex(&mut buf[24..40], r as u64);
     HeaderValue::from_bytes(&buf).unwrap_or_else(|_| HeaderValue::from_static("Root=1-0-0"))
 }
 

@@ -168,15 +168,11 @@ impl TargetRuntime {
     }
 
     fn idle_conns(&self) -> MutexGuard<'_, Vec<IdleConn>> {
-        let slot = crate::listener::current_io_slot() % self.idle_conns.len().max(1);
-        let stack = self
-            .idle_conns
-            .get(slot)
-            .or_else(|| self.idle_conns.first());
-        match stack {
-            Some(m) => m.lock().unwrap_or_else(|p| p.into_inner()),
-            None => unreachable!("at least one idle-connection slot"),
-        }
+        // `io_slots()` is at least 2, so there is always a slot.
+        let slot = crate::listener::current_io_slot() % self.idle_conns.len();
+        self.idle_conns[slot]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// The most recently used idle connection that is not known to be
@@ -210,15 +206,9 @@ impl TargetRuntime {
     pub(crate) fn prune_idle(&self, max_idle: std::time::Duration) {
         let now = Instant::now();
         for slot in &*self.idle_conns {
-            let stale: Vec<IdleConn> = {
-                let mut idle = slot.lock().unwrap_or_else(|p| p.into_inner());
-                let (keep, stale) = std::mem::take(&mut *idle)
-                    .into_iter()
-                    .partition(|c| !c.tx.is_closed() && now.duration_since(c.since) < max_idle);
-                *idle = keep;
-                stale
-            };
-            drop(stale);
+            slot.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|c| !c.tx.is_closed() && now.duration_since(c.since) < max_idle);
         }
     }
 

@@ -85,6 +85,7 @@ pub fn main<C, Fut>(
 where
     Fut: Future<Output = std::io::Result<()>>,
 {
+    use std::process::ExitCode;
     if std::env::args().nth(1).as_deref() == Some("healthcheck") {
         let addr = config
             .as_ref()
@@ -92,26 +93,6 @@ where
             .unwrap_or_else(|_| ([127, 0, 0, 1], 3000).into());
         return crate::healthcheck::run(addr, health_path);
     }
-    match crate::runtime() {
-        Ok(rt) => rt.block_on(serve_main(name, config, bind_addr, run)),
-        Err(e) => {
-            eprintln!("{name}: cannot start the runtime: {e}");
-            std::process::ExitCode::from(1)
-        }
-    }
-}
-
-async fn serve_main<C, Fut>(
-    name: &str,
-    config: Result<C, crate::config::ConfigError>,
-    bind_addr: impl Fn(&C) -> std::net::SocketAddr,
-    run: impl FnOnce(TcpListener, C, std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
-) -> std::process::ExitCode
-where
-    Fut: Future<Output = std::io::Result<()>>,
-{
-    use std::process::ExitCode;
-    let _log_writer = crate::init_tracing();
     let config = match config {
         Ok(c) => c,
         Err(e) => {
@@ -119,19 +100,29 @@ where
             return ExitCode::from(2);
         }
     };
-    let addr = bind_addr(&config);
-    let listener = match TcpListener::bind(addr).await {
-        Ok(l) => l,
+    let rt = match crate::runtime() {
+        Ok(rt) => rt,
         Err(e) => {
-            eprintln!("{name}: cannot listen on {addr}: {e}");
+            eprintln!("{name}: cannot start the runtime: {e}");
             return ExitCode::from(1);
         }
     };
-    match run(listener, config, Box::pin(shutdown_signal())).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{name}: {e}");
-            ExitCode::from(1)
+    let _log_writer = crate::init_tracing();
+    rt.block_on(async move {
+        let addr = bind_addr(&config);
+        let listener = match TcpListener::bind(addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("{name}: cannot listen on {addr}: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        match run(listener, config, Box::pin(shutdown_signal())).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{name}: {e}");
+                ExitCode::from(1)
+            }
         }
-    }
+    })
 }

@@ -541,7 +541,9 @@ impl Xml {
         self.close(tag);
     }
     fn strings(&mut self, tag: &str, items: &[String]) {
-        self.members(tag, items, |x, s| x.0.push_str(&quick_xml::escape::escape(s.as_str())));
+        self.members(tag, items, |x, s| {
+            x.0.push_str(&quick_xml::escape::escape(s.as_str()))
+        });
     }
 }
 
