@@ -10,18 +10,18 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, ApiState};
-use crate::control::autoscaling::{AutoScaling, AutoScalingConfig};
-use crate::control::elb::{Elb, ElbConfig};
-use crate::control::scheduler::{Scheduler, SchedulerConfig};
-use crate::control::targets::AlbTargets;
-use crate::control::{Command, Engine, EngineConfig, EngineError, Reply};
+use crate::autoscaling::{AutoScaling, AutoScalingConfig};
+use crate::db::{DataDir, Db, DbError};
+use crate::ecs::scheduler::{Scheduler, SchedulerConfig};
+use crate::ecs::targets::AlbTargets;
+use crate::ecs::{Command, Engine, EngineConfig, EngineError, Reply};
+use crate::elbv2::{Elb, ElbConfig};
 use crate::model::arn::Partition;
 use crate::model::request;
 use crate::model::stack::Stack;
 use crate::model::TaskStatus;
 use crate::runtime::docker::DockerRuntime;
 use crate::runtime::{ContainerRuntime, RuntimeError};
-use crate::store::{Store, StoreError};
 
 /// Everything `up` needs.
 #[derive(Debug, Clone)]
@@ -123,28 +123,27 @@ pub enum RunError {
     #[error("{0} (is Docker running? set DOCKER_HOST to use another engine)")]
     Docker(#[source] RuntimeError),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] DbError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
         #[source]
         source: std::io::Error,
     },
-    #[error("an emulator is already running on data directory {dir} (API {endpoint}); stop it or use another --data-dir")]
-    AlreadyRunning { dir: PathBuf, endpoint: String },
     #[error("stack: {0}")]
     Stack(#[source] EngineError),
     #[error("stack services: {0}")]
-    Services(#[source] crate::control::scheduler::ServiceError),
+    Services(#[source] crate::ecs::scheduler::ServiceError),
     #[error("load balancer: {0}")]
-    Elb(#[source] crate::control::elb::ElbError),
+    Elb(#[source] crate::elbv2::ElbError),
 }
 
 /// A started emulator.
 pub struct Running {
     pub engine: Engine,
     pub api_addr: SocketAddr,
-    pub store: Store,
+    /// The data directory, locked while this emulator runs.
+    pub data_dir: Arc<DataDir>,
     /// The embedded load balancer (see [`Running::alb`]).
     pub alb: alb::Alb,
     /// The ELBv2 control plane over `alb`.
@@ -173,16 +172,12 @@ pub async fn start_with_runtime(
     config: Config,
     runtime: Arc<dyn ContainerRuntime>,
 ) -> Result<Running, RunError> {
-    let store = Store::open(&config.data_dir)?;
-    if let Some(endpoint) = Store::read_endpoint(store.dir()) {
-        if probe(&endpoint).await {
-            return Err(RunError::AlreadyRunning {
-                dir: store.dir().to_path_buf(),
-                endpoint,
-            });
-        }
-    }
-    let state = store.load()?;
+    // Locked for this emulator's lifetime: a second `up` on the same
+    // directory is refused, whatever its timing.
+    let mut data_dir = DataDir::open(&config.data_dir)?;
+    data_dir.lock()?;
+    data_dir.write_instance(&config.instance)?;
+    let db = Db::open(&data_dir)?;
     // Bound before anything starts, so a taken port fails fast and leaves
     // nothing behind; requests wait in the backlog until the API serves.
     let listener = tokio::net::TcpListener::bind(config.api_addr)
@@ -205,9 +200,11 @@ pub async fn start_with_runtime(
             default_stop_timeout_s: config.default_stop_timeout_s,
         },
         runtime,
-        Some(store.clone()),
-        state,
+        db,
     );
+    // Containers of this instance that the state does not know (a state
+    // lost or replaced) would run on unseen: remove them, saying which.
+    engine.remove_orphans().await;
     if config.print_events {
         spawn_printer(&engine);
     }
@@ -246,13 +243,15 @@ pub async fn start_with_runtime(
             .map_err(RunError::Elb)?;
         scheduler
             .apply_stack(&stack.cluster.cluster_name, &stack.services)
+            .await
             .map_err(RunError::Services)?;
         // The stack's tasks are placed before the API answers.
         scheduler.reconcile_all().await;
     }
     scheduler.start();
     autoscaling.start();
-    store.write_endpoint(&format!("http://{api_addr}"))?;
+    data_dir.write_endpoint(&format!("http://{api_addr}"))?;
+    let data_dir = Arc::new(data_dir);
     let shutdown = CancellationToken::new();
     let app = api::router(ApiState {
         engine: engine.clone(),
@@ -260,8 +259,8 @@ pub async fn start_with_runtime(
         elb: elb.clone(),
         scheduler: scheduler.clone(),
         autoscaling: autoscaling.clone(),
-        secrets: crate::control::secrets::Secrets::new(engine.clone()),
-        logs: crate::control::logs::Logs::new(engine.clone()),
+        secrets: crate::secrets::Secrets::new(engine.clone()),
+        logs: crate::logs::Logs::new(engine.clone()),
         shutdown: shutdown.clone(),
     });
     let stop = shutdown.clone();
@@ -276,7 +275,7 @@ pub async fn start_with_runtime(
     Ok(Running {
         engine,
         api_addr,
-        store,
+        data_dir,
         alb,
         elb,
         scheduler,
@@ -310,14 +309,14 @@ impl Running {
         self.autoscaling.shutdown();
         self.scheduler.shutdown();
         if !self.keep {
-            self.engine.stop_all("Emulator shut down");
+            self.engine.stop_all("Emulator shut down").await;
             if !self.engine.wait_all_stopped(grace).await {
                 tracing::warn!("some tasks did not stop within {grace:?}");
             }
         }
         self.engine.shutdown();
         self.alb.shutdown(Duration::from_secs(5)).await;
-        self.store.clear_endpoint();
+        self.data_dir.clear_endpoint();
     }
 }
 
@@ -336,7 +335,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             println!("ALB listener   http://{addr}  ({name})");
         }
         println!("metrics        http://{}/metrics", running.api_addr);
-        println!("data directory {}", running.store.dir().display());
+        println!("data directory {}", running.data_dir.path().display());
         println!("instance id    {}", running.engine.config().instance);
         println!("watch it       emulator ps | services | targets | logs SERVICE -f | stats");
         println!("Press Ctrl-C to stop (tasks are stopped and removed unless --keep).");
@@ -351,20 +350,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     }
     running.stop(Duration::from_secs(90)).await;
     Ok(())
-}
-
-async fn probe(endpoint: &str) -> bool {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build();
-    match client {
-        Ok(c) => c
-            .get(format!("{endpoint}/_emulator/health"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success()),
-        Err(_) => false,
-    }
 }
 
 fn spawn_printer(engine: &Engine) {

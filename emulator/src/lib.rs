@@ -1,47 +1,66 @@
-//! A local stand-in for AWS ECS on the local Docker engine: the same task
-//! definitions, the same `aws ecs ...` commands, real containers.
+//! A local stand-in for AWS ECS and its load balancer on the local Docker
+//! engine: the same task definitions, the same `aws ecs ...` commands, real
+//! containers.
 //!
 //! # Layout
 //!
-//! The ECS concepts are mirrored across layers (firecracker style):
+//! One module per AWS service, each with the same inner shape (moto-style:
+//! the behaviour beside its own state; LocalStack-style: typed requests and
+//! replies per operation):
 //!
-//! - [`model`]: the resources in their AWS JSON shapes: task definitions
-//!   (with validation), tasks and their lifecycle, clusters, container
-//!   instances, ARNs, request shapes, and the stack file `up` loads.
-//! - [`control`]: the control plane. [`control::Command`] is what every
-//!   request becomes; [`control::Engine`] handles it in one `match`, keeps
-//!   the state, and runs one reconcile worker per live task applying the
-//!   pure [`control::task::plan`]; [`control::placement`] picks instances.
-//!   ECS services: the pure [`control::service::plan`] (desired count,
-//!   rolling deployments, self-healing, circuit breaker) applied by
-//!   [`control::scheduler::Scheduler`], which registers task host ports in
-//!   target groups ([`control::targets`], over the embedded `alb`) and
-//!   drains them before a task stops; [`control::autoscaling`] is
-//!   Application Auto Scaling's target tracking.
-//! - [`runtime`]: `trait ContainerRuntime` (object-safe, `Arc<dyn>`);
-//!   [`runtime::docker`] is the only code that talks to Docker,
-//!   [`runtime::testing`] the in-memory fake for unit tests.
-//! - [`api`]: the AWS JSON 1.1 endpoint (`X-Amz-Target`), one `ApiError`
-//!   rendering the AWS error shape; [`api::ecs`] maps ECS operations,
-//!   [`api::service`] the ECS service operations, [`api::autoscaling`]
-//!   Application Auto Scaling (`AnyScaleFrontendService.*`).
-//! - [`store`]: durable state in the data directory, written atomically.
+//! - `wire` parses a request into a typed operation and renders the typed
+//!   reply in that protocol's shape (JSON 1.1 or Query/XML);
+//! - the operations, one file per resource, work on the [`db`] store;
+//! - one error enum per service, mapped onto the AWS error codes of that
+//!   service's model (client faults 400, store faults 500).
+//!
+//! The services:
+//!
+//! - [`ecs`]: clusters, container instances, task definitions, tasks (one
+//!   reconcile worker per live task applying the pure
+//!   [`ecs::task_plan::plan`]), placement, and services: the pure
+//!   [`ecs::service_plan::plan`] applied by the [`ecs::scheduler`] loop,
+//!   which registers task host ports in target groups ([`ecs::targets`])
+//!   and drains them before a task stops.
+//! - [`elbv2`]: load balancers, target groups, listeners and rules over the
+//!   embedded `alb` crate.
+//! - [`autoscaling`]: Application Auto Scaling target tracking.
+//! - [`logs`]: CloudWatch Logs over the containers' output.
+//! - [`secrets`]: SSM Parameter Store and Secrets Manager, and the
+//!   resolution of task definitions' `secrets`.
+//!
+//! Beside them:
+//!
+//! - [`db`]: the store: every resource as a record in a persistent map;
+//!   readers take the last durable snapshot without waiting, writers append
+//!   the records they changed to a journal, made durable by group commit
+//!   before the caller hears back; compaction into a snapshot off every
+//!   lock. [`db::DataDir`] locks the data directory for the emulator's
+//!   life.
+//! - [`api`]: one HTTP endpoint; the router picks the service from the
+//!   `X-Amz-Target` prefix (JSON 1.1) or the Query `Action` (ELBv2).
+//! - [`model`]: the resources in their AWS shapes, ARNs ([`model::arn`]).
+//! - [`runtime`]: `trait ContainerRuntime`; [`runtime::docker`] is the only
+//!   code that talks to Docker, [`runtime::testing`] the in-memory fake.
 //! - [`cli`]: the `emulator` command line (`up`, `down`, `ps`, ...).
-//! - [`app`]: wiring: [`app::start`] / [`run`] bring everything up and
-//!   shut it down.
+//! - [`app`]: wiring: [`app::start`] / [`run`] bring everything up and shut
+//!   it down.
 //!
-//! Hooking in services and target groups: subscribe to
-//! [`control::Engine::subscribe`] (task status changes with host ports in
-//! `containers[].networkBindings`) or register a [`control::TaskHook`],
-//! awaited at ACTIVATING (register targets) and DEACTIVATING (drain before
-//! any container is stopped).
+//! Hooking in: subscribe to [`ecs::Engine::subscribe`] (task status
+//! changes with host ports in `containers[].networkBindings`) or register
+//! an [`ecs::TaskHook`], awaited at ACTIVATING (register targets) and
+//! DEACTIVATING (drain before any container is stopped).
 
 pub mod api;
 pub mod app;
+pub mod autoscaling;
 pub mod cli;
-pub mod control;
+pub mod db;
+pub mod ecs;
+pub mod elbv2;
+pub mod logs;
 pub mod model;
 pub mod runtime;
-pub mod store;
+pub mod secrets;
 
 pub use app::{run, start, Config, RunError, Running};

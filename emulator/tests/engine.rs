@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use emulator::control::{Command, Engine, EngineConfig, Reply};
+use emulator::db::{Db, State};
+use emulator::ecs::{Command, Engine, EngineConfig, Reply};
 use emulator::model::request;
 use emulator::model::{Task, TaskStatus};
 use emulator::runtime::testing::FakeRuntime;
-use emulator::store::State;
 use serde_json::json;
 
 fn config() -> EngineConfig {
@@ -21,7 +21,7 @@ fn config() -> EngineConfig {
 }
 
 async fn engine_with(fake: &FakeRuntime, state: State) -> Engine {
-    let e = Engine::new(config(), Arc::new(fake.clone()), None, state);
+    let e = Engine::new(config(), Arc::new(fake.clone()), Db::in_memory(state));
     e.start();
     e
 }
@@ -200,7 +200,7 @@ async fn a_restarted_engine_adopts_running_tasks_without_duplicates() {
         wait(&e, &t.task_arn, TaskStatus::Running).await;
     }
     let before = fake.container_names();
-    let state = e.snapshot();
+    let state = State::clone(&e.snapshot());
     e.shutdown();
     // A new engine on the saved state and the same engine.
     let e2 = engine_with(&fake, state).await;
@@ -211,7 +211,7 @@ async fn a_restarted_engine_adopts_running_tasks_without_duplicates() {
     }
     // And what died while nobody watched is marked stopped.
     e2.shutdown();
-    let state = e2.snapshot();
+    let state = State::clone(&e2.snapshot());
     fake.exit(&fake.find(&tasks[0].task_arn, "app").unwrap(), 1);
     let e3 = engine_with(&fake, state).await;
     let t = wait(&e3, &tasks[0].task_arn, TaskStatus::Stopped).await;

@@ -5,15 +5,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use emulator::control::scheduler::{Scheduler, SchedulerConfig, ServiceCommand, ServiceReply};
-use emulator::control::service::TargetState;
-use emulator::control::targets::FakeTargets;
-use emulator::control::{Command, Engine, EngineConfig};
+use emulator::db::{Db, State};
+use emulator::ecs::scheduler::{Scheduler, SchedulerConfig, ServiceCommand, ServiceReply};
+use emulator::ecs::service_plan::TargetState;
+use emulator::ecs::targets::FakeTargets;
+use emulator::ecs::{Command, Engine, EngineConfig, EngineError, Reply};
 use emulator::model::request;
 use emulator::model::service::{CreateService, LoadBalancer, Service, UpdateService};
 use emulator::model::TaskStatus;
 use emulator::runtime::testing::FakeRuntime;
-use emulator::store::State;
 use serde_json::json;
 
 async fn setup() -> (FakeRuntime, Engine, FakeTargets, Scheduler) {
@@ -25,8 +25,7 @@ async fn setup() -> (FakeRuntime, Engine, FakeTargets, Scheduler) {
             ..EngineConfig::default()
         },
         Arc::new(fake.clone()),
-        None,
-        State::default(),
+        Db::in_memory(State::default()),
     );
     let targets = FakeTargets::new(&["tg"]);
     let scheduler = Scheduler::new(
@@ -197,8 +196,9 @@ async fn rollout_waits_for_healthy_targets_and_drains_before_stopping() {
         engine
             .snapshot()
             .tasks
-            .into_values()
+            .values()
             .filter(|t| t.status() == TaskStatus::Running)
+            .cloned()
             .collect()
     };
     let before: Vec<String> = running().into_iter().map(|t| t.task_arn).collect();
@@ -234,4 +234,144 @@ async fn rollout_waits_for_healthy_targets_and_drains_before_stopping() {
         .filter(|e| e.message.starts_with("(service web) has started 1 tasks"))
         .count();
     assert!(started > started_before, "{:#?}", healed.events);
+}
+
+/// UpdateService from two clients at once, each naming a different field:
+/// both changes stay (each update is one write against the service as it
+/// is then, not a write-back of a stale copy).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_updates_of_different_fields_are_never_lost() {
+    let (_fake, _engine, _targets, s) = setup().await;
+    s.handle(ServiceCommand::Create(CreateService {
+        cluster: Some("c".into()),
+        service_name: "web".into(),
+        task_definition: Some("web".into()),
+        desired_count: Some(0),
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
+    for round in 0..40u32 {
+        let a = s.clone();
+        let b = s.clone();
+        let grace = tokio::spawn(async move {
+            a.handle(ServiceCommand::Update(UpdateService {
+                cluster: Some("c".into()),
+                service: "web".into(),
+                health_check_grace_period_seconds: Some(round + 1),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        });
+        let max = tokio::spawn(async move {
+            let dc: emulator::model::service::DeploymentConfiguration =
+                serde_json::from_value(json!({"maximumPercent": 200 + round})).unwrap();
+            b.handle(ServiceCommand::Update(UpdateService {
+                cluster: Some("c".into()),
+                service: "web".into(),
+                deployment_configuration: Some(dc),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        });
+        grace.await.unwrap();
+        max.await.unwrap();
+        let v = describe(&s).await;
+        assert_eq!(
+            v.health_check_grace_period_seconds,
+            Some(round + 1),
+            "round {round}"
+        );
+        assert_eq!(
+            v.deployment_configuration.maximum_percent,
+            200 + round,
+            "round {round}: a concurrent update was lost"
+        );
+    }
+}
+
+/// StopTask while the task is being forgotten (stopped tasks are pruned):
+/// the caller gets "not found" or the stopped task, never a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stop_task_racing_the_forgetting_of_the_task_never_panics() {
+    let (_fake, engine, _targets, _s) = setup().await;
+    for _ in 0..100 {
+        let run = engine
+            .handle(Command::RunTask(request::RunTask {
+                cluster: Some("c".into()),
+                task_definition: "web".into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        let Reply::Tasks { tasks, .. } = run else {
+            panic!("{run:?}")
+        };
+        let arn = tasks[0].task_arn.clone();
+        let e = engine.clone();
+        let a = arn.clone();
+        let forget = tokio::spawn(async move {
+            e.update_state(|s| s.tasks.remove(&a)).await.unwrap();
+        });
+        let stop = engine
+            .handle(Command::StopTask(request::StopTask {
+                cluster: Some("c".into()),
+                task: arn.clone(),
+                reason: None,
+            }))
+            .await;
+        forget.await.unwrap();
+        match stop {
+            Ok(Reply::Task(t)) => assert_eq!(t.task_arn, arn),
+            Err(EngineError::InvalidParameter(m)) => assert!(m.contains("not found"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// StartTask announces the new task as PROVISIONING, as RunTask does.
+#[tokio::test(flavor = "multi_thread")]
+async fn start_task_emits_a_provisioning_event() {
+    let (_fake, engine, _targets, _s) = setup().await;
+    let mut events = engine.subscribe();
+    let instances = engine
+        .handle(Command::ListContainerInstances(
+            request::ListContainerInstances {
+                cluster: Some("c".into()),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+    let Reply::ContainerInstanceArns(arns) = instances else {
+        panic!("{instances:?}")
+    };
+    let started = engine
+        .handle(Command::StartTask(request::StartTask {
+            cluster: Some("c".into()),
+            task_definition: "web".into(),
+            container_instances: vec![arns[0].clone()],
+            started_by: None,
+            group: None,
+            overrides: None,
+        }))
+        .await
+        .unwrap();
+    let Reply::Tasks { tasks, .. } = started else {
+        panic!("{started:?}")
+    };
+    let ev = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let ev = events.recv().await.unwrap();
+            if ev.task.task_arn == tasks[0].task_arn {
+                return ev;
+            }
+        }
+    })
+    .await
+    .expect("an event for the started task");
+    assert_eq!(ev.task.status(), TaskStatus::Provisioning);
+    assert_eq!(ev.previous, TaskStatus::Provisioning);
 }

@@ -3,8 +3,8 @@
 //! responses (503 no target, 502 connect failure or broken response, 504
 //! target timeout).
 //!
-//! Upstream connections are plain hyper HTTP/1 connections pooled per
-//! target (`TargetRuntime::checkout` / `checkin`): a
+//! Upstream connections (`upstream`) are plain hyper HTTP/1
+//! connections pooled per target (`TargetRuntime::checkout` / `checkin`): a
 //! small LIFO stack of idle keep-alive connections, so the warmest one
 //! serves the next request and nothing is hashed or spawned per request.
 //! Host names are resolved on every new connection (Docker DNS names keep
@@ -13,140 +13,24 @@
 //! first attempt through a shared slot: if the connection fails before the
 //! body was ever polled, the slot still holds it and a retry can send it.
 
-use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::{self, Entry, HeaderMap, HeaderName, HeaderValue};
 use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use hyper::client::conn::http1::SendRequest;
 use tracing::debug;
 
-use crate::listener::ConnRequest;
+use crate::connection::ConnRequest;
 use crate::load_balancer::LoadBalancer;
-use crate::target::{InFlight, TargetRuntime};
+use crate::target::{InFlight, TargetRuntime, UpstreamBody};
 use crate::target_group::TargetGroup;
-
-/// How long an upstream connection may sit unused in a target's pool.
-pub(crate) const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(55);
-
-/// Upstream connection settings shared by every load balancer of an
-/// [`crate::Alb`]. The connections themselves are pooled per target (see
-/// `TargetRuntime::checkout`): plain hyper HTTP/1 connections, each driven
-/// by its own task, reused LIFO so the warmest one serves the next request.
-#[derive(Clone, Debug)]
-pub(crate) struct UpstreamClient {
-    connect_timeout: Duration,
-}
-
-pub(crate) fn new_client() -> UpstreamClient {
-    UpstreamClient {
-        connect_timeout: Duration::from_secs(10),
-    }
-}
-
-/// Why a request to a target failed.
-#[derive(Debug)]
-enum UpstreamError {
-    /// No connection could be made (DNS, refused, connect timeout).
-    Connect(std::io::Error),
-    /// The connection failed while sending or awaiting the response.
-    Http(hyper::Error),
-}
-
-impl std::fmt::Display for UpstreamError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            UpstreamError::Connect(e) => write!(f, "connect: {e}"),
-            UpstreamError::Http(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl UpstreamClient {
-    /// Open a new connection to `target`, resolving its host name now.
-    async fn connect(
-        &self,
-        target: &TargetRuntime,
-    ) -> Result<SendRequest<UpstreamBody>, UpstreamError> {
-        let host = target
-            .spec
-            .host
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        let port = target.spec.port;
-        let stream = tokio::time::timeout(self.connect_timeout, async {
-            if let Ok(ip) = host.parse::<IpAddr>() {
-                return TcpStream::connect((ip, port)).await;
-            }
-            let mut last = None;
-            for addr in tokio::net::lookup_host((host, port)).await? {
-                match TcpStream::connect(addr).await {
-                    Ok(s) => return Ok(s),
-                    Err(e) => last = Some(e),
-                }
-            }
-            Err(last.unwrap_or_else(|| {
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no address for host")
-            }))
-        })
-        .await
-        .map_err(|_| {
-            UpstreamError::Connect(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "connect timed out",
-            ))
-        })?
-        .map_err(UpstreamError::Connect)?;
-        let _ = stream.set_nodelay(true);
-        let (tx, conn) = http1::Builder::new()
-            .handshake(TokioIo::new(stream))
-            .await
-            .map_err(UpstreamError::Http)?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                debug!(error = %e, "upstream connection ended with error");
-            }
-        });
-        Ok(tx)
-    }
-
-    /// Send `req` on a pooled connection to `target` (or a new one). A
-    /// pooled connection that turns out closed before the request was
-    /// written is skipped, like hyper-util's pool does.
-    async fn send(
-        &self,
-        target: &TargetRuntime,
-        mut req: Request<UpstreamBody>,
-    ) -> Result<(Response<Incoming>, SendRequest<UpstreamBody>), UpstreamError> {
-        loop {
-            let (mut tx, reused) = match target.checkout() {
-                Some(tx) => (tx, true),
-                None => (self.connect(target).await?, false),
-            };
-            if let Err(e) = tx.ready().await {
-                if reused {
-                    continue;
-                }
-                return Err(UpstreamError::Http(e));
-            }
-            match tx.try_send_request(req).await {
-                Ok(resp) => return Ok((resp, tx)),
-                Err(mut e) => match e.take_message() {
-                    Some(r) if reused => req = r,
-                    _ => return Err(UpstreamError::Http(e.into_error())),
-                },
-            }
-        }
-    }
-}
+use crate::upstream::UpstreamError;
 
 /// Connection-level headers that never cross a proxy (RFC 9110 7.6.1).
 const HOP_BY_HOP: [HeaderName; 7] = [
@@ -248,61 +132,6 @@ fn rewrite_request_headers(
     headers.insert(X_FORWARDED_PORT.clone(), listener_port.clone());
     if let Entry::Vacant(e) = headers.entry(X_AMZN_TRACE_ID.clone()) {
         e.insert(trace_id());
-    }
-}
-
-/// The body sent upstream: nothing, or the client's body through a slot a
-/// retry can take back if the first attempt never touched it.
-pub(crate) enum UpstreamBody {
-    Empty,
-    Shared {
-        slot: Arc<Mutex<Option<Incoming>>>,
-        taken: Option<Incoming>,
-    },
-}
-
-impl Body for UpstreamBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        match self.get_mut() {
-            UpstreamBody::Empty => Poll::Ready(None),
-            UpstreamBody::Shared { slot, taken } => {
-                if taken.is_none() {
-                    *taken = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-                }
-                match taken {
-                    Some(body) => Pin::new(body).poll_frame(cx),
-                    None => Poll::Ready(None),
-                }
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match self {
-            UpstreamBody::Empty => true,
-            UpstreamBody::Shared { taken: Some(b), .. } => b.is_end_stream(),
-            UpstreamBody::Shared { .. } => false,
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self {
-            UpstreamBody::Empty => SizeHint::with_exact(0),
-            UpstreamBody::Shared { slot, taken } => match taken {
-                Some(b) => b.size_hint(),
-                None => slot
-                    .lock()
-                    .ok()
-                    .and_then(|s| s.as_ref().map(Body::size_hint))
-                    .unwrap_or_default(),
-            },
-        }
     }
 }
 

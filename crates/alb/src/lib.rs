@@ -9,7 +9,8 @@
 //! style):
 //!
 //! - [`listener`]: the bound socket, connection limits (max connections,
-//!   header size, header read timeout, idle timeout), the per-request entry.
+//!   header size, header read timeout, idle timeout), the per-request entry;
+//!   `connection` is a connection's request timing.
 //! - [`rule`]: conditions and actions, compiled into a priority-ordered
 //!   route table swapped in atomically; [`wildcard`] is its `*`/`?` matcher.
 //! - [`target_group`]: target selection (round robin, least outstanding
@@ -17,12 +18,20 @@
 //! - [`target`]: one target's address, health flags, in-flight count and
 //!   idle upstream keep-alive connections.
 //! - [`health_check`]: settings, the pure health state machine, the probe.
-//! - [`forward`]: upstream HTTP/1 connections (pooled per target), header
-//!   rewriting, passive retry, 502/503/504.
+//! - [`forward`]: header rewriting, passive retry, 502/503/504; `upstream`
+//!   opens the HTTP/1 connections (pooled per target) and sends on them.
 //! - [`metrics`]: counters and Prometheus text.
-//! - [`load_balancer`]: attributes and the [`LoadBalancerHandle`] /
-//!   [`ListenerHandle`] control API; [`Alb`] (here) is the registry that
-//!   owns load balancers and target groups.
+//! - [`load_balancer`]: attributes, listener state and the
+//!   [`LoadBalancerHandle`] / [`ListenerHandle`] control API; [`Alb`] (here)
+//!   is the registry that owns load balancers and target groups.
+//! - `io_threads`: the single-threaded I/O runtimes (see below).
+//!
+//! The modules form a one-way tree: none uses a module that uses it back
+//! (`.ci/alb-tree-check` keeps it so). Bottom up: `connection`,
+//! [`health_check`], `io_threads`, [`metrics`], [`wildcard`]; [`target`];
+//! [`target_group`], `upstream`; [`rule`]; [`load_balancer`]; [`forward`];
+//! [`listener`]; this crate root, which wires them together (it hands the
+//! listener's accept loop down to the control API).
 //!
 //! # Usage
 //!
@@ -68,17 +77,19 @@
 //! configuration from command-line flags; see `alb --help`. It runs one
 //! single-threaded balancer per CPU sharing the port with `SO_REUSEPORT`.
 
+mod connection;
 pub mod forward;
 pub mod health_check;
+mod io_threads;
 pub mod listener;
 pub mod load_balancer;
 pub mod metrics;
 pub mod rule;
 pub mod target;
 pub mod target_group;
+mod upstream;
 pub mod wildcard;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -104,8 +115,7 @@ pub use target_group::{
     TargetGroupHandle, TargetHealthDescription,
 };
 
-use forward::UpstreamClient;
-use load_balancer::LoadBalancer;
+use load_balancer::{AlbInner, LoadBalancer, Registry};
 use target_group::TargetGroup;
 
 /// The registry of load balancers and target groups. Cheap to clone,
@@ -113,22 +123,6 @@ use target_group::TargetGroup;
 #[derive(Clone)]
 pub struct Alb {
     pub(crate) inner: Arc<AlbInner>,
-}
-
-pub(crate) struct AlbInner {
-    registry: Mutex<Registry>,
-    client: UpstreamClient,
-    probe: Arc<dyn HealthProbe>,
-    pub(crate) runtime: Handle,
-    /// Where client connections are served: `None` on the caller's
-    /// runtime, else round robin over these single-threaded I/O runtimes.
-    pub(crate) io_workers: Option<Arc<[Handle]>>,
-}
-
-#[derive(Default)]
-pub(crate) struct Registry {
-    pub load_balancers: BTreeMap<String, Arc<LoadBalancer>>,
-    pub target_groups: BTreeMap<String, Arc<TargetGroup>>,
 }
 
 /// Builds an [`Alb`] with a non-default health probe.
@@ -167,13 +161,16 @@ impl AlbBuilder {
         Alb {
             inner: Arc::new(AlbInner {
                 registry: Mutex::new(Registry::default()),
-                client: forward::new_client(),
+                client: upstream::new_client(),
                 probe: self.probe,
                 runtime,
                 io_workers: if dedicated {
-                    listener::io_workers()
+                    io_threads::io_workers()
                 } else {
                     None
+                },
+                accept_loop: |socket, lb, listener, workers| {
+                    Box::pin(listener::accept_loop(socket, lb, listener, workers))
                 },
             }),
         }
@@ -217,10 +214,7 @@ impl Alb {
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Registry> {
-        self.inner
-            .registry
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        self.inner.lock()
     }
 
     /// `CreateTargetGroup`.
@@ -303,7 +297,7 @@ impl Alb {
         ));
         reg.load_balancers.insert(arn, Arc::clone(&lb));
         Ok(LoadBalancerHandle {
-            alb: self.clone(),
+            alb: Arc::clone(&self.inner),
             lb,
         })
     }
@@ -313,7 +307,7 @@ impl Alb {
             .load_balancers
             .get(load_balancer_arn)
             .map(|lb| LoadBalancerHandle {
-                alb: self.clone(),
+                alb: Arc::clone(&self.inner),
                 lb: Arc::clone(lb),
             })
     }
@@ -323,7 +317,7 @@ impl Alb {
             .load_balancers
             .values()
             .map(|lb| LoadBalancerHandle {
-                alb: self.clone(),
+                alb: Arc::clone(&self.inner),
                 lb: Arc::clone(lb),
             })
             .collect()

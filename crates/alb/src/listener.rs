@@ -1,9 +1,11 @@
 //! Listeners: a bound socket, its rules, and the per-connection limits.
 //!
-//! A listener owns its [`RuleSet`] (behind a mutex, touched only by control
-//! calls) and the compiled [`RouteTable`] (behind `ArcSwap`, read lock-free
-//! by every request). Its accept loop enforces the load balancer's maximum
-//! connection count; each connection is served by hyper's HTTP/1.1 server
+//! A listener (`Listener`, whose state its load balancer keeps) owns its
+//! `RuleSet` (behind a mutex, touched only by control calls) and the
+//! compiled `RouteTable` (behind `ArcSwap`, read lock-free by every
+//! request); this module serves it. Its accept loop enforces the load
+//! balancer's maximum connection count; each connection is served by
+//! hyper's HTTP/1.1 server
 //! (keep-alive, header size limit answered with 431) and watched by a small
 //! timer that closes it when a request head takes longer than the header
 //! read timeout (slowloris) or when it sits idle longer than the idle
@@ -19,7 +21,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode};
@@ -30,120 +31,13 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tracing::{debug, warn};
 
+use crate::connection::{ConnRequest, ConnState};
 use crate::forward::{self, AlbBody, Downstream};
-use crate::load_balancer::LoadBalancer;
-use crate::rule::{
-    redirect_location, CompiledAction, RedirectStatus, RequestView, RouteTable, RuleError, RuleSet,
-};
-
-/// Why a listener operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ListenerError {
-    #[error("listener {0} already exists")]
-    Exists(String),
-    #[error("listener {0} not found")]
-    NotFound(String),
-    #[error("cannot bind listener {listener_arn} to {addr}: {source}")]
-    Bind {
-        listener_arn: String,
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("listener {listener_arn}: {source}")]
-    Rule {
-        listener_arn: String,
-        #[source]
-        source: RuleError,
-    },
-}
-
-pub(crate) struct Listener {
-    pub arn: String,
-    pub local_addr: SocketAddr,
-    port_header: HeaderValue,
-    pub rules: Mutex<RuleSet>,
-    pub routes: ArcSwap<RouteTable>,
-    /// Stops the accept loop and asks connections to close gracefully.
-    pub cancel: CancellationToken,
-    /// Every connection task (and the accept loop) of this listener.
-    pub tasks: TaskTracker,
-}
-
-impl Listener {
-    pub(crate) fn new(
-        arn: String,
-        local_addr: SocketAddr,
-        rules: RuleSet,
-        routes: RouteTable,
-    ) -> Self {
-        Listener {
-            arn,
-            local_addr,
-            port_header: HeaderValue::from(local_addr.port()),
-            rules: Mutex::new(rules),
-            routes: ArcSwap::from_pointee(routes),
-            cancel: CancellationToken::new(),
-            tasks: TaskTracker::new(),
-        }
-    }
-
-    pub(crate) fn lock_rules(&self) -> std::sync::MutexGuard<'_, RuleSet> {
-        self.rules.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-thread_local! {
-    /// 1 + the index of the I/O runtime this thread runs; 0 elsewhere.
-    static IO_SLOT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-/// How many per-thread slots per-thread state needs: one per I/O runtime
-/// (one per CPU) plus one for every other thread.
-pub(crate) fn io_slots() -> usize {
-    static SLOTS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *SLOTS
-        .get_or_init(|| 1 + std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
-}
-
-/// This thread's slot (see [`io_slots`]).
-pub(crate) fn current_io_slot() -> usize {
-    IO_SLOT.with(std::cell::Cell::get)
-}
-
-/// The process-wide single-threaded I/O runtimes (one per CPU) that serve
-/// client connections of balancers embedded in a multi-thread runtime: a
-/// connection, its requests and their upstream connections then stay on one
-/// thread, like nginx's workers, instead of hopping between work-stealing
-/// workers on every wake-up. `None` if no thread could be started.
-pub(crate) fn io_workers() -> Option<Arc<[tokio::runtime::Handle]>> {
-    static WORKERS: std::sync::OnceLock<Arc<[tokio::runtime::Handle]>> = std::sync::OnceLock::new();
-    let workers = WORKERS.get_or_init(|| {
-        let n = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        (0..n)
-            .filter_map(|i| {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .ok()?;
-                let handle = rt.handle().clone();
-                std::thread::Builder::new()
-                    .name(format!("alb-io-{i}"))
-                    .spawn(move || {
-                        IO_SLOT.with(|s| s.set(i + 1));
-                        rt.block_on(std::future::pending::<()>());
-                    })
-                    .ok()?;
-                Some(handle)
-            })
-            .collect()
-    });
-    (!workers.is_empty()).then(|| Arc::clone(workers))
-}
+pub use crate::load_balancer::ListenerError;
+use crate::load_balancer::{Listener, LoadBalancer};
+use crate::rule::{redirect_location, CompiledAction, RedirectStatus, RequestView};
 
 /// Accept connections until the listener is cancelled. With `workers`,
 /// each connection is served on the next of them in turn (the socket moves
@@ -222,44 +116,6 @@ pub(crate) async fn accept_loop(
     debug!(listener = %listener.arn, "listener stopped accepting");
 }
 
-/// Timing state shared by a connection's IO wrapper, its requests and its
-/// watchdog. Times are milliseconds since `base`, plus one so 0 means unset.
-struct ConnState {
-    base: Instant,
-    active_requests: AtomicUsize,
-    idle_since: AtomicU64,
-    head_started: AtomicU64,
-}
-
-impl ConnState {
-    fn now(&self) -> u64 {
-        u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX - 1) + 1
-    }
-
-    fn at(&self, ms: u64) -> Instant {
-        self.base + Duration::from_millis(ms.saturating_sub(1))
-    }
-}
-
-/// Marks one request of a connection as active until dropped.
-pub(crate) struct ConnRequest(Arc<ConnState>);
-
-impl ConnRequest {
-    fn start(state: &Arc<ConnState>) -> Self {
-        state.active_requests.fetch_add(1, Ordering::Relaxed);
-        state.head_started.store(0, Ordering::Relaxed);
-        ConnRequest(Arc::clone(state))
-    }
-}
-
-impl Drop for ConnRequest {
-    fn drop(&mut self) {
-        self.0.idle_since.store(self.0.now(), Ordering::Relaxed);
-        self.0.active_requests.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// The client socket, noting when the first byte of a request head arrives.
 struct TrackedIo {
     io: TcpStream,
     state: Arc<ConnState>,

@@ -8,22 +8,33 @@
 //! restart. Rule changes go through [`ListenerHandle`], which recompiles the
 //! listener's route table under the registry lock (so a target group cannot
 //! be deleted halfway through) and swaps it in.
+//!
+//! The request path ([`crate::forward`], [`crate::listener`]) sits above this
+//! module and reads its state; the one thing the handles need from it, the
+//! accept loop a new listener runs, comes in from the crate root as an
+//! `AcceptLoop` in the shared `AlbInner`.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use http::HeaderValue;
 use tokio::net::{TcpListener, TcpSocket};
+use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::info;
 
-use crate::forward::UpstreamClient;
-use crate::listener::{accept_loop, Listener, ListenerError};
+use crate::health_check::HealthProbe;
 use crate::metrics::{LoadBalancerCounts, LoadBalancerMetrics};
-use crate::rule::{Action, Condition, RuleConfig, RuleDescription, RuleError, RuleSet};
-use crate::Alb;
+use crate::rule::{Action, Condition, RouteTable, RuleConfig, RuleDescription, RuleError, RuleSet};
+use crate::target_group::TargetGroup;
+use crate::upstream::UpstreamClient;
 
 /// Why a load balancer operation failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -69,6 +80,103 @@ impl Default for LoadBalancerAttributes {
             reuse_port: false,
         }
     }
+}
+
+/// Why a listener operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenerError {
+    #[error("listener {0} already exists")]
+    Exists(String),
+    #[error("listener {0} not found")]
+    NotFound(String),
+    #[error("cannot bind listener {listener_arn} to {addr}: {source}")]
+    Bind {
+        listener_arn: String,
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("listener {listener_arn}: {source}")]
+    Rule {
+        listener_arn: String,
+        #[source]
+        source: RuleError,
+    },
+}
+
+/// One listener's state: its socket address, its rules and their compiled
+/// route table, and what stops it. Its accept loop and connections live in
+/// [`crate::listener`].
+pub(crate) struct Listener {
+    pub arn: String,
+    pub local_addr: SocketAddr,
+    /// The port as an `X-Forwarded-Port` value.
+    pub port_header: HeaderValue,
+    pub rules: Mutex<RuleSet>,
+    pub routes: ArcSwap<RouteTable>,
+    /// Stops the accept loop and asks connections to close gracefully.
+    pub cancel: CancellationToken,
+    /// Every connection task (and the accept loop) of this listener.
+    pub tasks: TaskTracker,
+}
+
+impl Listener {
+    pub(crate) fn new(
+        arn: String,
+        local_addr: SocketAddr,
+        rules: RuleSet,
+        routes: RouteTable,
+    ) -> Self {
+        Listener {
+            arn,
+            local_addr,
+            port_header: HeaderValue::from(local_addr.port()),
+            rules: Mutex::new(rules),
+            routes: ArcSwap::from_pointee(routes),
+            cancel: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        }
+    }
+
+    pub(crate) fn lock_rules(&self) -> std::sync::MutexGuard<'_, RuleSet> {
+        self.rules.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Serves a bound listener socket until the listener is cancelled, each
+/// connection on the next of the I/O runtimes if given: the accept loop of
+/// [`crate::listener`], which the crate root hands down in [`AlbInner`].
+pub(crate) type AcceptLoop = fn(
+    TcpListener,
+    Arc<LoadBalancer>,
+    Arc<Listener>,
+    Option<Arc<[Handle]>>,
+) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// What an [`crate::Alb`] and every handle it gives out share.
+pub(crate) struct AlbInner {
+    pub(crate) registry: Mutex<Registry>,
+    pub(crate) client: UpstreamClient,
+    pub(crate) probe: Arc<dyn HealthProbe>,
+    pub(crate) runtime: Handle,
+    /// Where client connections are served: `None` on the caller's
+    /// runtime, else round robin over these single-threaded I/O runtimes.
+    pub(crate) io_workers: Option<Arc<[Handle]>>,
+    /// What a new listener runs (spawned on `runtime`).
+    pub(crate) accept_loop: AcceptLoop,
+}
+
+impl AlbInner {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The load balancers and target groups of one [`crate::Alb`], by ARN.
+#[derive(Default)]
+pub(crate) struct Registry {
+    pub load_balancers: BTreeMap<String, Arc<LoadBalancer>>,
+    pub target_groups: BTreeMap<String, Arc<TargetGroup>>,
 }
 
 /// Listeners by ARN, each with its accept loop task.
@@ -151,7 +259,7 @@ fn bind(addr: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener> {
 /// A cheap, cloneable handle to one load balancer.
 #[derive(Clone)]
 pub struct LoadBalancerHandle {
-    pub(crate) alb: Alb,
+    pub(crate) alb: Arc<AlbInner>,
     pub(crate) lb: Arc<LoadBalancer>,
 }
 
@@ -223,16 +331,16 @@ impl LoadBalancerHandle {
         if listeners.contains_key(&arn) {
             return Err(ListenerError::Exists(arn));
         }
-        let task = self.alb.inner.runtime.spawn(accept_loop(
+        let task = self.alb.runtime.spawn((self.alb.accept_loop)(
             socket,
             Arc::clone(&self.lb),
             Arc::clone(&listener),
-            self.alb.inner.io_workers.clone(),
+            self.alb.io_workers.clone(),
         ));
         listeners.insert(arn.clone(), (Arc::clone(&listener), Some(task)));
         info!(load_balancer = %self.lb.arn, listener = %arn, %local_addr, "listener bound");
         Ok(ListenerHandle {
-            alb: self.alb.clone(),
+            alb: Arc::clone(&self.alb),
             listener,
         })
     }
@@ -246,7 +354,7 @@ impl LoadBalancerHandle {
             .lock_listeners()
             .get(listener_arn)
             .map(|(l, _)| ListenerHandle {
-                alb: self.alb.clone(),
+                alb: Arc::clone(&self.alb),
                 listener: Arc::clone(l),
             })
     }
@@ -256,7 +364,7 @@ impl LoadBalancerHandle {
             .lock_listeners()
             .values()
             .map(|(l, _)| ListenerHandle {
-                alb: self.alb.clone(),
+                alb: Arc::clone(&self.alb),
                 listener: Arc::clone(l),
             })
             .collect()
@@ -277,7 +385,7 @@ impl LoadBalancerHandle {
 /// A cheap, cloneable handle to one listener and its rules.
 #[derive(Clone)]
 pub struct ListenerHandle {
-    pub(crate) alb: Alb,
+    pub(crate) alb: Arc<AlbInner>,
     pub(crate) listener: Arc<Listener>,
 }
 

@@ -12,27 +12,93 @@
 //! LIFO stack behind a mutex held only for a push or a pop (uncontended in
 //! the thread-per-core binary, where every thread has its own balancer).
 //! Closed or stale ones are dropped at checkout and by the health loop.
+//! Those connections carry an `UpstreamBody`, defined here with them;
+//! opening them and sending on them is `upstream`'s.
 
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
+use bytes::Bytes;
 use http::uri::Authority;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::client::conn::http1::SendRequest;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::forward::UpstreamBody;
 use crate::health_check::{HealthCheckConfig, HealthMachine, ProbeOutcome, TargetHealth};
+use crate::io_threads;
 
 /// Idle keep-alive connections kept per target.
 const MAX_IDLE_PER_TARGET: usize = 1024;
+
+/// How long an upstream connection may sit unused in a target's pool.
+pub(crate) const UPSTREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(55);
 
 /// An idle upstream connection: its request sender (the connection itself
 /// is driven by its own task) and when it was last used.
 struct IdleConn {
     tx: SendRequest<UpstreamBody>,
     since: Instant,
+}
+
+/// The body sent upstream on a target's connections: nothing, or the
+/// client's body through a slot a retry can take back if the first attempt
+/// never touched it.
+pub(crate) enum UpstreamBody {
+    Empty,
+    Shared {
+        slot: Arc<Mutex<Option<Incoming>>>,
+        taken: Option<Incoming>,
+    },
+}
+
+impl Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match self.get_mut() {
+            UpstreamBody::Empty => Poll::Ready(None),
+            UpstreamBody::Shared { slot, taken } => {
+                if taken.is_none() {
+                    *taken = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+                }
+                match taken {
+                    Some(body) => Pin::new(body).poll_frame(cx),
+                    None => Poll::Ready(None),
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            UpstreamBody::Empty => true,
+            UpstreamBody::Shared { taken: Some(b), .. } => b.is_end_stream(),
+            UpstreamBody::Shared { .. } => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            UpstreamBody::Empty => SizeHint::with_exact(0),
+            UpstreamBody::Shared { slot, taken } => match taken {
+                Some(b) => b.size_hint(),
+                None => slot
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.as_ref().map(Body::size_hint))
+                    .unwrap_or_default(),
+            },
+        }
+    }
 }
 
 /// A target as the caller registers it: AWS keys targets by `(id, port)`;
@@ -81,7 +147,7 @@ pub(crate) struct TargetRuntime {
     /// Stops this target's health loop.
     pub cancel: CancellationToken,
     /// Idle keep-alive connections to this target, most recently used last.
-    /// One stack per I/O thread (see `listener::io_workers`): a connection
+    /// One stack per I/O thread (see `io_threads::io_workers`): a connection
     /// is reused by the thread whose runtime drives it, never across
     /// threads. Slot 0 serves every other thread.
     idle_conns: Box<[Mutex<Vec<IdleConn>>]>,
@@ -99,7 +165,7 @@ impl TargetRuntime {
             health: Mutex::new(HealthMachine::new()),
             idle: Notify::new(),
             cancel,
-            idle_conns: (0..crate::listener::io_slots())
+            idle_conns: (0..io_threads::io_slots())
                 .map(|_| Mutex::new(Vec::new()))
                 .collect(),
         }
@@ -169,7 +235,7 @@ impl TargetRuntime {
 
     fn idle_conns(&self) -> MutexGuard<'_, Vec<IdleConn>> {
         // `io_slots()` is at least 2, so there is always a slot.
-        let slot = crate::listener::current_io_slot() % self.idle_conns.len();
+        let slot = io_threads::current_io_slot() % self.idle_conns.len();
         self.idle_conns[slot]
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -27,7 +27,7 @@ use crate::health_check::{
     ProbeRequest, TargetHealth, TargetHealthState,
 };
 use crate::metrics::TargetGroupMetrics;
-use crate::target::{Target, TargetRuntime};
+use crate::target::{Target, TargetRuntime, UPSTREAM_IDLE_TIMEOUT};
 
 /// Why a target group operation failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -146,6 +146,9 @@ pub(crate) struct TargetGroup {
     pub metrics: TargetGroupMetrics,
     /// Parent of every health loop and drain task of this group.
     cancel: CancellationToken,
+    /// Bumped whenever a target leaves the group (drained), so waiters
+    /// wake on the event instead of polling.
+    removed: tokio::sync::watch::Sender<u64>,
     probe: Arc<dyn HealthProbe>,
     runtime: Handle,
 }
@@ -191,6 +194,7 @@ impl TargetGroup {
             next: AtomicUsize::new(0),
             metrics: TargetGroupMetrics::default(),
             cancel: CancellationToken::new(),
+            removed: tokio::sync::watch::Sender::new(0),
             probe,
             runtime,
         }))
@@ -318,6 +322,7 @@ impl TargetGroup {
             .cloned()
             .collect();
         self.targets.store(Arc::new(list));
+        self.removed.send_modify(|n| *n += 1);
         debug!(target_group = %self.arn, target = %target.authority, "target removed");
     }
 
@@ -432,7 +437,7 @@ async fn health_loop(tg: Arc<TargetGroup>, target: Arc<TargetRuntime>) {
     let registered = tokio::time::Instant::now();
     let mut answered = false;
     loop {
-        target.prune_idle(crate::forward::UPSTREAM_IDLE_TIMEOUT);
+        target.prune_idle(UPSTREAM_IDLE_TIMEOUT);
         let cfg = tg.config.load_full();
         let hc = &cfg.health_check;
         if hc.enabled {
@@ -511,6 +516,12 @@ impl TargetGroupHandle {
     /// or from any thread (tasks go to the `Alb`'s runtime).
     pub fn register_targets(&self, targets: &[Target]) -> Result<(), TargetGroupError> {
         self.inner.register(targets)
+    }
+
+    /// Changes whenever a target leaves the group (its drain finished):
+    /// wait on it instead of polling `describe_target_health`.
+    pub fn removals(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.removed.subscribe()
     }
 
     /// `DeregisterTargets` by `(id, port)`: new requests stop at once; the

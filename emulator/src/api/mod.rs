@@ -12,13 +12,14 @@
 //! gets a proper AWS answer, never a crash or an HTML page. Internal errors
 //! are logged by the `log_errors` middleware, not where they are converted.
 
-pub mod autoscaling;
-pub mod ecs;
-pub mod elbv2;
-pub mod logs;
-pub mod secrets;
-pub mod service;
 pub mod stats;
+
+use crate::autoscaling::wire as autoscaling;
+use crate::ecs::wire as ecs;
+use crate::ecs::wire::services as service;
+use crate::elbv2::wire as elbv2;
+use crate::logs::wire as logs;
+use crate::secrets::wire as secrets;
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -29,7 +30,7 @@ use axum::Router;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
-use crate::control::{Engine, EngineError};
+use crate::ecs::{Engine, EngineError};
 
 /// The content type of AWS JSON 1.1.
 pub const AMZ_JSON: &str = "application/x-amz-json-1.1";
@@ -42,15 +43,15 @@ pub struct ApiState {
     /// generates (`alb.target_group(tg_arn)` etc.).
     pub alb: alb::Alb,
     /// The ELBv2 control plane over `alb` (desired state, API operations).
-    pub elb: crate::control::elb::Elb,
+    pub elb: crate::elbv2::Elb,
     /// ECS services (the service operations of the ECS endpoint).
-    pub scheduler: crate::control::scheduler::Scheduler,
+    pub scheduler: crate::ecs::scheduler::Scheduler,
     /// Application Auto Scaling (`AnyScaleFrontendService.*`).
-    pub autoscaling: crate::control::autoscaling::AutoScaling,
+    pub autoscaling: crate::autoscaling::AutoScaling,
     /// CloudWatch Logs over the containers' output.
-    pub logs: crate::control::logs::Logs,
+    pub logs: crate::logs::Logs,
     /// SSM Parameter Store and Secrets Manager.
-    pub secrets: crate::control::secrets::Secrets,
+    pub secrets: crate::secrets::Secrets,
     /// Cancelled by `POST /_emulator/shutdown` (used by `emulator down`).
     pub shutdown: tokio_util::sync::CancellationToken,
 }
@@ -89,22 +90,26 @@ macro_rules! client_errors {
     ($($e:ty),* $(,)?) => {$(
         impl From<$e> for ApiError {
             fn from(e: $e) -> ApiError {
-                ApiError::new(e.aws_type(), e.to_string())
+                let mut err = ApiError::new(e.aws_type(), e.to_string());
+                if e.is_server() {
+                    err.status = StatusCode::INTERNAL_SERVER_ERROR;
+                }
+                err
             }
         }
     )*};
 }
 
 client_errors!(
-    crate::control::autoscaling::AutoScalingError,
-    crate::control::logs::LogsError,
-    crate::control::secrets::SecretsError,
+    crate::autoscaling::AutoScalingError,
+    crate::logs::LogsError,
+    crate::secrets::SecretsError,
 );
 
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
         let status = match e {
-            EngineError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            EngineError::Server(_) | EngineError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };
         ApiError {
@@ -207,7 +212,10 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         .map_err(|e| ApiError::new("ClientException", format!("Invalid request: {e}")))
 }
 
-async fn dispatch(State(state): State<ApiState>, req: AwsRequest) -> Result<Response, ApiError> {
+pub(crate) async fn dispatch(
+    State(state): State<ApiState>,
+    req: AwsRequest,
+) -> Result<Response, ApiError> {
     match req.service.as_str() {
         ecs::TARGET_PREFIX if service::OPERATIONS.contains(&req.operation.as_str()) => {
             service::handle(&state.scheduler, &req.operation, &req.body).await
@@ -218,7 +226,7 @@ async fn dispatch(State(state): State<ApiState>, req: AwsRequest) -> Result<Resp
         }
         logs::LOGS_PREFIX => logs::handle(&state.logs, &req.operation, &req.body).await,
         secrets::SSM_PREFIX | secrets::SECRETS_MANAGER_PREFIX => {
-            secrets::handle(&state.secrets, &req.service, &req.operation, &req.body)
+            secrets::handle(&state.secrets, &req.service, &req.operation, &req.body).await
         }
         other => Err(ApiError::new(
             "UnknownOperationException",

@@ -7,8 +7,8 @@ use anyhow::{anyhow, bail};
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
 use serde_json::{json, Value};
 
-use crate::api::ecs::TARGET_PREFIX;
 use crate::api::AMZ_JSON;
+use crate::ecs::wire::TARGET_PREFIX;
 
 pub struct Client {
     endpoint: String,

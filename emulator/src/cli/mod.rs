@@ -14,10 +14,10 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
 use crate::app::{self, Config};
+use crate::db::DataDir;
 use crate::model::stack::{Stack, DEFAULT_STACK};
 use crate::runtime::docker::DockerRuntime;
 use crate::runtime::{labels, ContainerRuntime};
-use crate::store::Store;
 use client::Client;
 
 #[derive(Debug, Parser)]
@@ -140,7 +140,7 @@ impl Cli {
         let endpoint = self
             .endpoint
             .clone()
-            .or_else(|| Store::read_endpoint(&self.data_dir()))
+            .or_else(|| DataDir::read_endpoint(&self.data_dir()))
             .unwrap_or_else(|| "http://127.0.0.1:4566".into());
         Client::new(endpoint)
     }
@@ -219,7 +219,12 @@ async fn up(
         Some(Stack::parse(&text).context("invalid stack file")?)
     };
     let mut config = Config::new(data_dir.clone());
-    config.instance = app::instance_id(&data_dir, cli.name.as_deref());
+    config.instance = match cli.name.as_deref() {
+        Some(n) => n.to_string(),
+        None => {
+            DataDir::read_instance(&data_dir).unwrap_or_else(|| app::instance_id(&data_dir, None))
+        }
+    };
     config.api_addr = args.api_addr;
     config.stack = stack;
     config.keep = args.keep;
@@ -236,9 +241,15 @@ async fn up(
 
 async fn down(cli: &Cli, images: bool) -> anyhow::Result<()> {
     let data_dir = cli.data_dir();
-    let instance = app::instance_id(&data_dir, cli.name.as_deref());
+    // The name the emulator recorded when it ran here, unless told.
+    let instance = match cli.name.as_deref() {
+        Some(n) => n.to_string(),
+        None => {
+            DataDir::read_instance(&data_dir).unwrap_or_else(|| app::instance_id(&data_dir, None))
+        }
+    };
     // A running emulator is asked to stop first (it stops its tasks).
-    if let Some(endpoint) = Store::read_endpoint(&data_dir) {
+    if let Some(endpoint) = DataDir::read_endpoint(&data_dir) {
         let client = Client::new(endpoint.clone());
         if client.alive().await {
             println!("stopping the emulator at {endpoint} ...");
@@ -252,6 +263,10 @@ async fn down(cli: &Cli, images: bool) -> anyhow::Result<()> {
             }
         }
     }
+    // Nothing may run on the directory while its objects are removed and
+    // it is wiped (an emulator asked to stop lets go once it has stopped).
+    let mut dir = DataDir::open(&data_dir)?;
+    dir.lock_wait(Duration::from_secs(120))?;
     let docker = DockerRuntime::connect(app::default_repo_root())
         .await
         .map_err(|e| anyhow::anyhow!("{e} (is Docker running?)"))?;
@@ -264,7 +279,7 @@ async fn down(cli: &Cli, images: bool) -> anyhow::Result<()> {
     for n in &networks {
         docker.remove_network(n).await?;
     }
-    Store::open(&data_dir)?.wipe()?;
+    dir.wipe()?;
     println!(
         "removed {} containers and {} networks of emulator {instance}; state in {} cleared",
         containers.len(),

@@ -7,7 +7,7 @@ use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
 use serde::Deserialize;
 
 use super::client::Client;
-use crate::api::elbv2::VERSION;
+use crate::elbv2::wire::VERSION;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -3,9 +3,7 @@
 //! target-tracking scaling policies and scaling activities.
 //!
 //! They are also the durable state ([`AutoScalingState`]); the policies are
-//! acted on by [`crate::control::autoscaling`].
-
-use std::collections::BTreeMap;
+//! acted on by [`crate::autoscaling`].
 
 use serde::{Deserialize, Serialize};
 
@@ -18,19 +16,7 @@ pub const REQUESTS_METRIC: &str = "ALBRequestCountPerTarget";
 pub const MAX_ACTIVITIES: usize = 100;
 
 /// Everything Application Auto Scaling, durable.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AutoScalingState {
-    /// By resource id (`service/<cluster>/<service>`).
-    #[serde(default)]
-    pub targets: BTreeMap<String, ScalableTarget>,
-    /// By policy ARN.
-    #[serde(default)]
-    pub policies: BTreeMap<String, ScalingPolicy>,
-    /// Newest first.
-    #[serde(default)]
-    pub activities: Vec<ScalingActivity>,
-}
+pub use crate::db::state::AutoScalingState;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -8,7 +8,7 @@ pub struct Cluster {
     pub cluster_arn: String,
     pub cluster_name: String,
     /// ACTIVE or INACTIVE (after DeleteCluster).
-    pub status: String,
+    pub status: super::ClusterStatus,
     /// Derived when described; stored as last computed.
     #[serde(default)]
     pub registered_container_instances_count: u32,

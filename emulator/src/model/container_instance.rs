@@ -15,7 +15,7 @@ pub struct ContainerInstance {
     pub container_instance_arn: String,
     pub ec2_instance_id: String,
     /// ACTIVE or DRAINING.
-    pub status: String,
+    pub status: super::InstanceStatus,
     pub agent_connected: bool,
     pub registered_resources: Vec<Resource>,
     /// Derived from the tasks placed here each time it is described.

@@ -1,10 +1,10 @@
 //! The ELBv2 resources (load balancers, target groups, listeners, rules) as
 //! the emulator stores them: the durable desired state that
-//! [`crate::control::elb`] applies to the embedded [`alb::Alb`] and
+//! [`crate::elbv2`] applies to the embedded [`alb::Alb`] and
 //! re-applies after a restart.
 //!
 //! These are plain serde structs (camelCase, every field defaulted so older
-//! state files load); the AWS Query/XML shapes live in [`crate::api::elbv2`].
+//! state files load); the AWS Query/XML shapes live in [`crate::elbv2::wire`].
 //! Conversions into the `alb` crate's types validate with AWS's documented
 //! ranges and return a message suitable for a `ValidationError`.
 
@@ -14,30 +14,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// Everything ELBv2, keyed by ARN.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ElbState {
-    #[serde(default)]
-    pub load_balancers: BTreeMap<String, LoadBalancer>,
-    #[serde(default)]
-    pub target_groups: BTreeMap<String, TargetGroup>,
-    #[serde(default)]
-    pub listeners: BTreeMap<String, Listener>,
-    /// Non-default rules (a listener's default rule is its default actions).
-    #[serde(default)]
-    pub rules: BTreeMap<String, Rule>,
-}
-
-impl ElbState {
-    /// The non-default rules of one listener.
-    pub fn listener_rules(&self, listener_arn: &str) -> Vec<Rule> {
-        self.rules
-            .values()
-            .filter(|r| r.listener_arn == listener_arn)
-            .cloned()
-            .collect()
-    }
-}
+pub use crate::db::state::ElbState;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -475,70 +452,7 @@ pub fn validate_name(kind: &str, name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// ELBv2 ARNs in the AWS form.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ElbArns {
-    pub region: String,
-    pub account: String,
-}
-
-impl Default for ElbArns {
-    fn default() -> Self {
-        ElbArns {
-            region: "us-east-1".into(),
-            account: "000000000000".into(),
-        }
-    }
-}
-
-/// 16 lowercase hex digits, like AWS's resource ids.
-pub fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
-}
-
-impl ElbArns {
-    fn prefix(&self) -> String {
-        format!(
-            "arn:aws:elasticloadbalancing:{}:{}",
-            self.region, self.account
-        )
-    }
-    pub fn load_balancer(&self, name: &str, id: &str) -> String {
-        format!("{}:loadbalancer/app/{name}/{id}", self.prefix())
-    }
-    pub fn target_group(&self, name: &str, id: &str) -> String {
-        format!("{}:targetgroup/{name}/{id}", self.prefix())
-    }
-    /// `listener/app/NAME/LBID/ID` under the load balancer's ARN.
-    pub fn listener(&self, load_balancer_arn: &str, id: &str) -> String {
-        format!(
-            "{}/{id}",
-            load_balancer_arn.replacen(":loadbalancer/", ":listener/", 1)
-        )
-    }
-    /// `listener-rule/app/NAME/LBID/LID/ID` under the listener's ARN.
-    pub fn rule(&self, listener_arn: &str, id: &str) -> String {
-        format!(
-            "{}/{id}",
-            listener_arn.replacen(":listener/", ":listener-rule/", 1)
-        )
-    }
-}
-
-/// The ARN of a listener's default rule (derived, so it is stable).
-pub fn default_rule_arn(listener_arn: &str) -> String {
-    let id: String = listener_arn
-        .rsplit('/')
-        .next()
-        .unwrap_or("")
-        .chars()
-        .rev()
-        .collect();
-    format!(
-        "{}/{id}",
-        listener_arn.replacen(":listener/", ":listener-rule/", 1)
-    )
-}
+pub use super::arn::{default_rule_arn, new_id, ElbArns};
 
 /// The DNS name reported for a load balancer.
 pub fn dns_name(name: &str, arn: &str, region: &str) -> String {

@@ -9,6 +9,7 @@ pub mod autoscaling;
 pub mod cluster;
 pub mod container_instance;
 pub mod elb;
+pub mod logs;
 pub mod request;
 pub mod secrets;
 pub mod service;
@@ -21,6 +22,48 @@ pub use container_instance::{Attribute, ContainerInstance, Resource};
 pub use stack::Stack;
 pub use task::{Container, NetworkBinding, StopCode, Task, TaskStatus};
 pub use task_definition::{ContainerDefinition, TaskDefinition, TaskDefinitionError};
+
+macro_rules! status_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            #[default]
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// The AWS spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parses the AWS spelling.
+            pub fn parse(s: &str) -> Option<$name> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+status_enum!(
+    /// A cluster's `status` (the ones the emulator reaches).
+    ClusterStatus { Active = "ACTIVE", Inactive = "INACTIVE" }
+);
+status_enum!(
+    /// A container instance's `status`.
+    InstanceStatus { Active = "ACTIVE", Draining = "DRAINING" }
+);
+status_enum!(
+    /// A service's `status`: DRAINING while being deleted.
+    ServiceStatus { Active = "ACTIVE", Draining = "DRAINING", Inactive = "INACTIVE" }
+);
 
 /// Seconds since the Unix epoch as a float, the timestamp shape of the AWS
 /// JSON protocols.

@@ -2,8 +2,6 @@
 //! durable state holds them. Values are plain text in the data directory's
 //! state file (written 0600); `Debug` never shows them.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -64,11 +62,4 @@ impl std::fmt::Debug for SecretEntry {
 }
 
 /// Both stores, keyed by name.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SecretsState {
-    #[serde(default)]
-    pub parameters: BTreeMap<String, Parameter>,
-    #[serde(default)]
-    pub secrets: BTreeMap<String, SecretEntry>,
-}
+pub use crate::db::state::SecretsState;

@@ -24,7 +24,7 @@ pub struct Service {
     #[serde(default)]
     pub load_balancers: Vec<LoadBalancer>,
     /// ACTIVE, DRAINING (being deleted) or INACTIVE.
-    pub status: String,
+    pub status: super::ServiceStatus,
     pub desired_count: u32,
     /// Derived from the tasks each time the service is described.
     #[serde(default)]
@@ -151,6 +151,13 @@ pub struct ServiceEvent {
 }
 
 impl Service {
+    /// Whether the service (not deleted) runs or still names `arn`.
+    pub fn uses_task_definition(&self, arn: &str) -> bool {
+        self.status != super::ServiceStatus::Inactive
+            && (self.task_definition == arn
+                || self.deployments.iter().any(|d| d.task_definition == arn))
+    }
+
     pub fn primary(&self) -> Option<&Deployment> {
         self.deployments.iter().find(|d| d.status == PRIMARY)
     }

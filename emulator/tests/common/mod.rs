@@ -2,6 +2,8 @@
 //! cleaned up on drop), an ECS API client, and the Docker availability rule.
 #![allow(dead_code)]
 
+pub mod stack;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,0 +1,92 @@
+//! The domain commands the API (and the CLI, and the stack loader) send to
+//! the engine, handled in one `match` in [`super::Engine::handle`].
+
+use crate::model::request;
+use crate::model::{
+    Cluster, ContainerInstance, Failure, Task, TaskDefinition, TaskDefinitionError,
+};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    CreateCluster(request::CreateCluster),
+    DescribeClusters(request::DescribeClusters),
+    ListClusters,
+    DeleteCluster(request::DeleteCluster),
+    RegisterContainerInstance(request::RegisterContainerInstance),
+    ListContainerInstances(request::ListContainerInstances),
+    DescribeContainerInstances(request::DescribeContainerInstances),
+    RegisterTaskDefinition(Box<TaskDefinition>),
+    DescribeTaskDefinition(request::TaskDefinitionRef),
+    ListTaskDefinitions(request::ListTaskDefinitions),
+    ListTaskDefinitionFamilies(request::ListTaskDefinitions),
+    DeregisterTaskDefinition(request::TaskDefinitionRef),
+    RunTask(request::RunTask),
+    StartTask(request::StartTask),
+    StopTask(request::StopTask),
+    DescribeTasks(request::DescribeTasks),
+    ListTasks(request::ListTasks),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    Cluster(Cluster),
+    Clusters {
+        clusters: Vec<Cluster>,
+        failures: Vec<Failure>,
+    },
+    ClusterArns(Vec<String>),
+    ContainerInstance(ContainerInstance),
+    ContainerInstances {
+        instances: Vec<ContainerInstance>,
+        failures: Vec<Failure>,
+    },
+    ContainerInstanceArns(Vec<String>),
+    TaskDefinition(TaskDefinition),
+    TaskDefinitionArns(Vec<String>),
+    Families(Vec<String>),
+    Tasks {
+        tasks: Vec<Task>,
+        failures: Vec<Failure>,
+    },
+    Task(Task),
+    TaskArns(Vec<String>),
+}
+
+/// Why a command failed, mapped 1:1 onto an ECS error type.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("Cluster not found.")]
+    ClusterNotFound(String),
+    #[error(transparent)]
+    TaskDefinition(#[from] TaskDefinitionError),
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("{0}")]
+    Client(String),
+    #[error("The Cluster cannot be deleted while Container Instances are active or draining.")]
+    ClusterContainsInstances,
+    #[error("The Cluster cannot be deleted while Tasks are active.")]
+    ClusterContainsTasks,
+    #[error("Service not found.")]
+    ServiceNotFound(String),
+    #[error("internal error: {0}")]
+    Server(String),
+    #[error("the change could not be stored: {0}")]
+    Store(#[from] crate::db::DbError),
+}
+
+impl EngineError {
+    /// The `__type` of the AWS error.
+    pub fn aws_type(&self) -> &'static str {
+        match self {
+            EngineError::ClusterNotFound(_) => "ClusterNotFoundException",
+            EngineError::TaskDefinition(e) => e.aws_type(),
+            EngineError::InvalidParameter(_) => "InvalidParameterException",
+            EngineError::Client(_) => "ClientException",
+            EngineError::ClusterContainsInstances => "ClusterContainsContainerInstancesException",
+            EngineError::ClusterContainsTasks => "ClusterContainsTasksException",
+            EngineError::ServiceNotFound(_) => "ServiceNotFoundException",
+            EngineError::Server(_) | EngineError::Store(_) => "ServerException",
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Container instances: RegisterContainerInstance, ListContainerInstances,
+//! DescribeContainerInstances, and the resources tasks hold on them.
+
+use crate::model::InstanceStatus;
+use std::collections::BTreeMap;
+
+use super::command::{EngineError, Reply};
+use super::engine::Engine;
+use super::placement::InstanceLoad;
+use crate::db::State;
+use crate::model::arn::{self};
+use crate::model::container_instance::{
+    instance_type_resources, AZ_ATTRIBUTE, INSTANCE_TYPE_ATTRIBUTE,
+};
+use crate::model::request;
+use crate::model::{now_epoch, Attribute, ContainerInstance, Failure, Resource, TaskStatus};
+
+impl Engine {
+    pub(super) async fn register_container_instance(
+        &self,
+        r: request::RegisterContainerInstance,
+    ) -> Result<Reply, EngineError> {
+        let cluster = self.cluster_name(r.cluster.as_deref())?;
+        let instance_type = r.instance_type.clone().unwrap_or_else(|| "t2.small".into());
+        let (mut cpu, mut mem) = match instance_type_resources(&instance_type) {
+            Some(x) => (i64::from(x.0), i64::from(x.1)),
+            None if !r.total_resources.is_empty() => (0, 0),
+            None => {
+                return Err(EngineError::InvalidParameter(format!(
+                    "Unknown instance type '{instance_type}'; give totalResources (CPU, MEMORY) instead."
+                )))
+            }
+        };
+        for res in &r.total_resources {
+            match res.name.as_str() {
+                "CPU" => cpu = res.integer_value,
+                "MEMORY" => mem = res.integer_value,
+                _ => {}
+            }
+        }
+        if cpu <= 0 || mem <= 0 {
+            return Err(EngineError::InvalidParameter(
+                "A container instance needs positive CPU and MEMORY resources.".into(),
+            ));
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let az = r
+            .availability_zone
+            .clone()
+            .unwrap_or_else(|| format!("{}a", self.inner.config.partition.region));
+        let mut attributes = vec![
+            Attribute {
+                name: AZ_ATTRIBUTE.into(),
+                value: Some(az),
+            },
+            Attribute {
+                name: INSTANCE_TYPE_ATTRIBUTE.into(),
+                value: Some(instance_type),
+            },
+            Attribute {
+                name: "ecs.os-type".into(),
+                value: Some("linux".into()),
+            },
+        ];
+        for a in r.attributes {
+            attributes.retain(|x| x.name != a.name);
+            attributes.push(a);
+        }
+        let instance = ContainerInstance {
+            container_instance_arn: self
+                .inner
+                .config
+                .partition
+                .container_instance(&cluster, &id),
+            ec2_instance_id: format!("i-{}", &id[..17]),
+            status: InstanceStatus::Active,
+            agent_connected: true,
+            registered_resources: vec![
+                Resource::integer("CPU", cpu),
+                Resource::integer("MEMORY", mem),
+            ],
+            remaining_resources: vec![],
+            attributes,
+            running_tasks_count: 0,
+            pending_tasks_count: 0,
+            registered_at: now_epoch(),
+        };
+        let arn = instance.container_instance_arn.clone();
+        self.mutate(|s| s.container_instances.insert(arn.clone(), instance))
+            .await?;
+        self.instance_view(&arn)
+            .map(Reply::ContainerInstance)
+            .ok_or_else(|| EngineError::Client("The container instance was removed.".into()))
+    }
+
+    /// An instance with its remaining resources and task counts derived
+    /// from the tasks placed on it.
+    pub(super) fn instance_view(&self, arn: &str) -> Option<ContainerInstance> {
+        let state = self.snapshot();
+        let mut i = state.container_instances.get(arn)?.clone();
+        let (cpu, mem) = i.capacity();
+        let (used_cpu, used_mem) = used_resources(&state, arn);
+        i.remaining_resources = vec![
+            Resource::integer("CPU", cpu - used_cpu),
+            Resource::integer("MEMORY", mem - used_mem),
+        ];
+        let tasks = || {
+            state
+                .tasks
+                .values()
+                .filter(|t| t.container_instance_arn == arn)
+        };
+        i.running_tasks_count = tasks()
+            .filter(|t| t.status() == TaskStatus::Running)
+            .count() as u32;
+        i.pending_tasks_count = tasks().filter(|t| t.status() < TaskStatus::Running).count() as u32;
+        Some(i)
+    }
+
+    pub(super) fn list_container_instances(
+        &self,
+        r: request::ListContainerInstances,
+    ) -> Result<Reply, EngineError> {
+        let cluster = self.cluster_name(r.cluster.as_deref())?;
+        let state = self.snapshot();
+        Ok(Reply::ContainerInstanceArns(
+            state
+                .container_instances
+                .values()
+                .filter(|i| i.cluster_name() == cluster)
+                .filter(|i| r.status.as_deref().is_none_or(|s| s == i.status.as_str()))
+                .map(|i| i.container_instance_arn.clone())
+                .collect(),
+        ))
+    }
+
+    pub(super) fn describe_container_instances(
+        &self,
+        r: request::DescribeContainerInstances,
+    ) -> Result<Reply, EngineError> {
+        let cluster = self.cluster_name(r.cluster.as_deref())?;
+        if r.container_instances.is_empty() {
+            return Err(EngineError::InvalidParameter(
+                "containerInstances can not be empty.".into(),
+            ));
+        }
+        let mut instances = Vec::new();
+        let mut failures = Vec::new();
+        for ci in r.container_instances {
+            let id = arn::short_name(&ci);
+            let arn = self.inner.config.partition.container_instance(&cluster, id);
+            match self.instance_view(&arn) {
+                Some(i) => instances.push(i),
+                None => failures.push(Failure {
+                    arn: Some(ci.clone()),
+                    reason: "MISSING".into(),
+                    detail: None,
+                }),
+            }
+        }
+        Ok(Reply::ContainerInstances {
+            instances,
+            failures,
+        })
+    }
+
+    pub(super) fn loads(&self, state: &State, cluster: &str) -> Vec<InstanceLoad> {
+        state
+            .container_instances
+            .values()
+            .filter(|i| i.cluster_name() == cluster)
+            .map(|i| {
+                let (cpu_total, mem_total) = i.capacity();
+                let (cpu_used, mem_used) = used_resources(state, &i.container_instance_arn);
+                InstanceLoad {
+                    arn: i.container_instance_arn.clone(),
+                    status: i.status,
+                    attributes: i
+                        .attributes
+                        .iter()
+                        .filter_map(|a| a.value.clone().map(|v| (a.name.clone(), v)))
+                        .collect::<BTreeMap<_, _>>(),
+                    cpu_total,
+                    mem_total,
+                    cpu_used,
+                    mem_used,
+                    task_groups: state
+                        .tasks
+                        .values()
+                        .filter(|t| {
+                            t.container_instance_arn == i.container_instance_arn
+                                && t.status().holds_resources()
+                        })
+                        .map(|t| t.group.clone().unwrap_or_default())
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// CPU units and MiB reserved on an instance by tasks that hold resources.
+pub(super) fn used_resources(state: &State, instance_arn: &str) -> (i64, i64) {
+    state
+        .tasks
+        .values()
+        .filter(|t| t.container_instance_arn == instance_arn && t.status().holds_resources())
+        .fold((0, 0), |(c, m), t| {
+            (
+                c + t.cpu.parse::<i64>().unwrap_or(0),
+                m + t.memory.parse::<i64>().unwrap_or(0),
+            )
+        })
+}

@@ -1,0 +1,34 @@
+//! Amazon ECS: the operations, the task reconciler and the service
+//! scheduler.
+//!
+//! - [`wire`]: the JSON 1.1 side (`AmazonEC2ContainerServiceV20141113.*`):
+//!   requests into [`Command`]s (services: [`scheduler::ServiceCommand`]),
+//!   replies out; [`command`] holds the typed operations and [`EngineError`].
+//! - The operations, on the [`Engine`]: `clusters`, `container_instances`,
+//!   `task_definitions`, `tasks`; `services` for the service operations on
+//!   the [`scheduler::Scheduler`].
+//! - [`engine`]: the [`Engine`] (store, events, hooks) and `worker`, one
+//!   reconcile worker per live task applying the pure [`task_plan::plan`]
+//!   through the runtime; [`placement`] picks instances.
+//! - [`service_plan`]: pure `plan(service, observed) -> steps` (desired
+//!   count, rolling deployments, self-healing, circuit breaker), applied by
+//!   the [`scheduler`] loop through [`targets`] (the load balancer behind a
+//!   trait).
+
+mod clusters;
+pub mod command;
+mod container_instances;
+pub mod engine;
+pub mod placement;
+pub mod scheduler;
+pub mod service_plan;
+mod services;
+pub mod targets;
+mod task_definitions;
+pub mod task_plan;
+mod tasks;
+pub mod wire;
+mod worker;
+
+pub use command::{Command, EngineError, Reply};
+pub use engine::{Engine, EngineConfig, TaskEvent, TaskHook};

@@ -1,0 +1,180 @@
+//! Task definitions: RegisterTaskDefinition, DescribeTaskDefinition,
+//! ListTaskDefinitions, ListTaskDefinitionFamilies, DeregisterTaskDefinition.
+//!
+//! Revisions are kept by `family:revision` ([`td_key`]). INACTIVE ones are
+//! forgotten beyond [`INACTIVE_KEPT`], oldest first, as ECS forgets them
+//! after a while; never the newest revision of a family (it numbers the
+//! next one) nor one a live task or a service still uses.
+
+use super::command::{EngineError, Reply};
+use super::engine::Engine;
+use crate::db::state::{td_key, State};
+use crate::model::arn;
+use crate::model::request;
+use crate::model::{now_epoch, TaskDefinition, TaskStatus};
+
+/// How many INACTIVE task definition revisions are remembered at most.
+pub const INACTIVE_KEPT: usize = 1000;
+
+impl Engine {
+    pub(super) async fn register_task_definition(
+        &self,
+        mut td: TaskDefinition,
+    ) -> Result<Reply, EngineError> {
+        td.validate()?;
+        let partition = self.inner.config.partition.clone();
+        let td = self
+            .mutate(|s| {
+                let rev = s
+                    .latest_revision(&td.family)
+                    .and_then(|t| t.revision)
+                    .unwrap_or(0)
+                    + 1;
+                td.revision = Some(rev);
+                td.task_definition_arn = Some(partition.task_definition(&td.family, rev));
+                td.status = Some("ACTIVE".into());
+                td.registered_at = Some(now_epoch());
+                if td.network_mode.is_none() {
+                    td.network_mode = Some("bridge".into());
+                }
+                s.task_definitions
+                    .insert(td_key(&td.family, rev), td.clone());
+                td
+            })
+            .await?;
+        Ok(Reply::TaskDefinition(td))
+    }
+
+    /// Finds a task definition by family (latest ACTIVE), family:revision
+    /// or ARN.
+    pub fn resolve_task_definition(
+        &self,
+        reference: &str,
+        allow_inactive: bool,
+    ) -> Result<TaskDefinition, EngineError> {
+        let (family, rev) = arn::task_definition_ref(reference);
+        let state = self.snapshot();
+        let not_found = || {
+            EngineError::Client(format!(
+                "Unable to describe task definition '{reference}': it does not exist."
+            ))
+        };
+        let td = match rev {
+            Some(n) => state.task_definition(&family, n).ok_or_else(not_found)?,
+            None => state
+                .revisions(&family)
+                .rev()
+                .find(|t| t.status.as_deref() == Some("ACTIVE"))
+                .ok_or_else(not_found)?,
+        };
+        if !allow_inactive && td.status.as_deref() != Some("ACTIVE") {
+            return Err(EngineError::Client(format!(
+                "TaskDefinition {} is inactive.",
+                td.family_revision()
+            )));
+        }
+        Ok(td.clone())
+    }
+
+    pub(super) fn list_task_definitions(&self, r: request::ListTaskDefinitions) -> Reply {
+        let status = r.status.unwrap_or_else(|| "ACTIVE".into());
+        let prefix = r.family_prefix.or(r.family).unwrap_or_default();
+        let state = self.snapshot();
+        let mut arns: Vec<String> = state
+            .task_definitions
+            .values()
+            .filter(|t| t.family.starts_with(&prefix))
+            .filter(|t| status == "ALL" || t.status.as_deref() == Some(status.as_str()))
+            .filter_map(|t| t.task_definition_arn.clone())
+            .collect();
+        if r.sort.as_deref() == Some("DESC") {
+            arns.reverse();
+        }
+        Reply::TaskDefinitionArns(arns)
+    }
+
+    pub(super) fn list_families(&self, r: request::ListTaskDefinitions) -> Reply {
+        let status = r.status.unwrap_or_else(|| "ACTIVE".into());
+        let prefix = r.family_prefix.or(r.family).unwrap_or_default();
+        let state = self.snapshot();
+        let mut families: Vec<(String, bool)> = Vec::new();
+        for t in state
+            .task_definitions
+            .values()
+            .filter(|t| t.family.starts_with(&prefix))
+        {
+            let active = t.status.as_deref() == Some("ACTIVE");
+            match families.last_mut() {
+                Some((f, a)) if *f == t.family => *a |= active,
+                _ => families.push((t.family.clone(), active)),
+            }
+        }
+        families.sort();
+        Reply::Families(
+            families
+                .into_iter()
+                .filter(|(_, active)| match status.as_str() {
+                    "ALL" => true,
+                    "INACTIVE" => !active,
+                    _ => *active,
+                })
+                .map(|(f, _)| f)
+                .collect(),
+        )
+    }
+
+    pub(super) async fn deregister_task_definition(
+        &self,
+        reference: &str,
+    ) -> Result<Reply, EngineError> {
+        let (_, rev) = arn::task_definition_ref(reference);
+        if rev.is_none() {
+            return Err(EngineError::Client(
+                "A revision is required: use family:revision or the full ARN.".into(),
+            ));
+        }
+        let td = self.resolve_task_definition(reference, true)?;
+        let key = td_key(&td.family, td.revision.unwrap_or(0));
+        let td = self
+            .mutate(|s| {
+                let t = s.task_definitions.get_mut(&key)?;
+                t.status = Some("INACTIVE".into());
+                let t = t.clone();
+                forget_inactive(s, INACTIVE_KEPT);
+                Some(t)
+            })
+            .await?
+            .ok_or_else(|| {
+                EngineError::Client(format!(
+                    "Unable to describe task definition '{reference}': it does not exist."
+                ))
+            })?;
+        Ok(Reply::TaskDefinition(td))
+    }
+}
+
+/// Forgets the oldest INACTIVE revisions beyond `kept`, but never the
+/// newest revision of a family nor one still in use.
+pub(super) fn forget_inactive(s: &mut State, kept: usize) {
+    let in_use = |arn: &str| {
+        s.tasks
+            .values()
+            .any(|t| t.task_definition_arn == arn && t.status() != TaskStatus::Stopped)
+            || s.services.values().any(|svc| svc.uses_task_definition(arn))
+    };
+    let mut inactive: Vec<(f64, String)> = s
+        .task_definitions
+        .iter()
+        .filter(|(_, t)| t.status.as_deref() == Some("INACTIVE"))
+        .filter(|(_, t)| s.latest_revision(&t.family).map(|l| l.revision) != Some(t.revision))
+        .filter(|(_, t)| !t.task_definition_arn.as_deref().is_some_and(in_use))
+        .map(|(k, t)| (t.registered_at.unwrap_or(0.0), k.clone()))
+        .collect();
+    if inactive.len() <= kept {
+        return;
+    }
+    inactive.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (_, k) in &inactive[..inactive.len() - kept] {
+        s.task_definitions.remove(k);
+    }
+}

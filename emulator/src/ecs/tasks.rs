@@ -1,0 +1,355 @@
+//! Tasks: RunTask, StartTask, StopTask, DescribeTasks, ListTasks.
+
+use super::command::{EngineError, Reply};
+#[allow(unused_imports)]
+use super::container_instances::used_resources;
+use super::engine::Engine;
+use super::placement::{self, Constraint, InstanceLoad};
+use crate::model::arn::{self};
+use crate::model::request;
+use crate::model::task::{Container, StopCode};
+use crate::model::{now_epoch, ContainerInstance, Failure, Task, TaskDefinition, TaskStatus};
+
+impl Engine {
+    pub(super) fn new_task(
+        &self,
+        cluster: &str,
+        td: &TaskDefinition,
+        instance: &ContainerInstance,
+        started_by: Option<String>,
+        group: String,
+        overrides: Option<serde_json::Value>,
+    ) -> Task {
+        let p = &self.inner.config.partition;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let task_arn = p.task(cluster, &id);
+        let (cpu, mem) = td.reservation();
+        Task {
+            task_arn: task_arn.clone(),
+            cluster_arn: p.cluster(cluster),
+            task_definition_arn: td.task_definition_arn.clone().unwrap_or_default(),
+            container_instance_arn: instance.container_instance_arn.clone(),
+            last_status: Some(TaskStatus::Provisioning),
+            desired_status: Some(TaskStatus::Running),
+            cpu: cpu.to_string(),
+            memory: mem.to_string(),
+            containers: td
+                .container_definitions
+                .iter()
+                .map(|c| Container {
+                    container_arn: p.container(cluster, &id, &c.name),
+                    task_arn: task_arn.clone(),
+                    name: c.name.clone(),
+                    image: c.image.clone(),
+                    last_status: "PENDING".into(),
+                    health_status: "UNKNOWN".into(),
+                    cpu: c.cpu.unwrap_or(0).to_string(),
+                    memory: c.memory.map(|m| m.to_string()),
+                    memory_reservation: c.memory_reservation.map(|m| m.to_string()),
+                    essential: c.is_essential(),
+                    ..Default::default()
+                })
+                .collect(),
+            started_by,
+            group: Some(group),
+            launch_type: "EC2".into(),
+            availability_zone: instance.availability_zone().to_string(),
+            created_at: now_epoch(),
+            health_status: "UNKNOWN".into(),
+            version: 1,
+            overrides,
+            ..Default::default()
+        }
+    }
+
+    pub(super) async fn run_task(&self, r: request::RunTask) -> Result<Reply, EngineError> {
+        let cluster = self.cluster_name(r.cluster.as_deref())?;
+        let count = r.count.unwrap_or(1);
+        if !(1..=10).contains(&count) {
+            return Err(EngineError::InvalidParameter(
+                "count must be between 1 and 10.".into(),
+            ));
+        }
+        if let Some(lt) = r.launch_type.as_deref() {
+            if lt != "EC2" && lt != "EXTERNAL" {
+                return Err(EngineError::InvalidParameter(format!(
+                    "Launch type '{lt}' is not supported by this emulator (EC2 only)."
+                )));
+            }
+        }
+        let strategies = placement::Strategy::parse_all(&r.placement_strategy)
+            .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
+        if let Some(sb) = &r.started_by {
+            if sb.len() > 128 {
+                return Err(EngineError::InvalidParameter(
+                    "startedBy must be at most 128 characters.".into(),
+                ));
+            }
+        }
+        for c in &r.placement_constraints {
+            Constraint::parse(&c.kind, c.expression.as_deref())
+                .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
+        }
+        let td = self.resolve_task_definition(&r.task_definition, false)?;
+        let constraints = td
+            .placement_constraints
+            .iter()
+            .chain(r.placement_constraints.iter())
+            .map(|c| Constraint::parse(&c.kind, c.expression.as_deref()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
+        let group = r
+            .group
+            .clone()
+            .unwrap_or_else(|| format!("family:{}", td.family));
+        let (cpu, memory) = td.reservation();
+        let req = placement::Request {
+            cpu: i64::from(cpu),
+            memory: i64::from(memory),
+            group: group.clone(),
+            constraints,
+            strategies,
+        };
+        let (tasks, failures) = self
+            .mutate(|state| {
+                let mut tasks = Vec::new();
+                let mut failures = Vec::new();
+                for _ in 0..count {
+                    let loads = self.loads(state, &cluster);
+                    match placement::place(&req, &loads) {
+                        Ok(arn) => {
+                            let inst = state.container_instances[&arn].clone();
+                            let task = self.new_task(
+                                &cluster,
+                                &td,
+                                &inst,
+                                r.started_by.clone(),
+                                group.clone(),
+                                r.overrides.clone(),
+                            );
+                            state.tasks.insert(task.task_arn.clone(), task.clone());
+                            tasks.push(task);
+                        }
+                        Err(u) => {
+                            tracing::info!(family = %td.family, reason = %u.reason, "task not placed: {}", u.detail);
+                            failures.push(Failure {
+                                arn: u.arn,
+                                reason: u.reason,
+                                detail: Some(u.detail),
+                            });
+                        }
+                    }
+                }
+                (tasks, failures)
+            })
+            .await?;
+        for t in &tasks {
+            self.emit(t, TaskStatus::Provisioning);
+            self.spawn_worker(t.task_arn.clone());
+        }
+        Ok(Reply::Tasks { tasks, failures })
+    }
+
+    pub(super) async fn start_task(&self, r: request::StartTask) -> Result<Reply, EngineError> {
+        let cluster = self.cluster_name(r.cluster.as_deref())?;
+        if r.container_instances.is_empty() || r.container_instances.len() > 10 {
+            return Err(EngineError::InvalidParameter(
+                "containerInstances must name 1 to 10 container instances.".into(),
+            ));
+        }
+        let td = self.resolve_task_definition(&r.task_definition, false)?;
+        let group = r
+            .group
+            .clone()
+            .unwrap_or_else(|| format!("family:{}", td.family));
+        let (cpu, memory) = td.reservation();
+        let req = placement::Request {
+            cpu: i64::from(cpu),
+            memory: i64::from(memory),
+            group: group.clone(),
+            constraints: vec![],
+            strategies: vec![],
+        };
+        let (tasks, failures) = self
+            .mutate(|state| {
+                let mut tasks = Vec::new();
+                let mut failures = Vec::new();
+                for ci in &r.container_instances {
+                    let arn = self
+                        .inner
+                        .config
+                        .partition
+                        .container_instance(&cluster, arn::short_name(ci));
+                    let loads: Vec<InstanceLoad> = self
+                        .loads(state, &cluster)
+                        .into_iter()
+                        .filter(|l| l.arn == arn)
+                        .collect();
+                    if loads.is_empty() {
+                        failures.push(Failure {
+                            arn: Some(ci.clone()),
+                            reason: "MISSING".into(),
+                            detail: None,
+                        });
+                        continue;
+                    }
+                    match placement::place(&req, &loads) {
+                        Ok(arn) => {
+                            let inst = state.container_instances[&arn].clone();
+                            let task = self.new_task(
+                                &cluster,
+                                &td,
+                                &inst,
+                                r.started_by.clone(),
+                                group.clone(),
+                                r.overrides.clone(),
+                            );
+                            state.tasks.insert(task.task_arn.clone(), task.clone());
+                            tasks.push(task);
+                        }
+                        Err(u) => failures.push(Failure {
+                            arn: u.arn,
+                            reason: u.reason,
+                            detail: Some(u.detail),
+                        }),
+                    }
+                }
+                (tasks, failures)
+            })
+            .await?;
+        for t in &tasks {
+            self.emit(t, TaskStatus::Provisioning);
+            self.spawn_worker(t.task_arn.clone());
+        }
+        Ok(Reply::Tasks { tasks, failures })
+    }
+
+    pub(super) fn find_task_arn(&self, cluster: &str, reference: &str) -> Option<String> {
+        let arn = if reference.starts_with("arn:") {
+            reference.to_string()
+        } else {
+            self.inner.config.partition.task(cluster, reference)
+        };
+        self.snapshot().tasks.contains_key(&arn).then_some(arn)
+    }
+
+    pub(super) async fn stop_task(&self, r: request::StopTask) -> Result<Reply, EngineError> {
+        let cluster = self.cluster_name(r.cluster.as_deref())?;
+        if let Some(reason) = &r.reason {
+            if reason.len() > 255 {
+                return Err(EngineError::InvalidParameter(
+                    "reason must be at most 255 characters.".into(),
+                ));
+            }
+        }
+        let not_found =
+            || EngineError::InvalidParameter("The referenced task was not found.".into());
+        let arn = self
+            .find_task_arn(&cluster, &r.task)
+            .ok_or_else(not_found)?;
+        // The task may be forgotten (stopped long ago, pruned) between the
+        // lookup and the write: then it is not found, never a panic.
+        self.request_stop(
+            &arn,
+            r.reason.as_deref().unwrap_or("Task stopped by user"),
+            StopCode::UserInitiated,
+        )
+        .await?
+        .map(Reply::Task)
+        .ok_or_else(not_found)
+    }
+
+    pub(super) fn describe_tasks(&self, r: request::DescribeTasks) -> Result<Reply, EngineError> {
+        let cluster = self.cluster_name(r.cluster.as_deref())?;
+        if r.tasks.is_empty() {
+            return Err(EngineError::InvalidParameter(
+                "Tasks cannot be empty.".into(),
+            ));
+        }
+        if r.tasks.len() > 100 {
+            return Err(EngineError::InvalidParameter(
+                "At most 100 tasks can be described at once.".into(),
+            ));
+        }
+        let mut tasks = Vec::new();
+        let mut failures = Vec::new();
+        for t in r.tasks {
+            match self.find_task_arn(&cluster, &t).and_then(|a| self.task(&a)) {
+                Some(task) => tasks.push(task),
+                None => failures.push(Failure {
+                    arn: Some(t),
+                    reason: "MISSING".into(),
+                    detail: None,
+                }),
+            }
+        }
+        Ok(Reply::Tasks { tasks, failures })
+    }
+
+    pub(super) fn list_tasks(&self, r: request::ListTasks) -> Result<Reply, EngineError> {
+        let cluster = self.cluster_name(r.cluster.as_deref())?;
+        let desired = match r.desired_status.as_deref() {
+            None => TaskStatus::Running,
+            Some("RUNNING") => TaskStatus::Running,
+            Some("STOPPED") => TaskStatus::Stopped,
+            Some("PENDING") => TaskStatus::Running,
+            Some(other) => {
+                return Err(EngineError::InvalidParameter(format!(
+                    "Invalid desiredStatus '{other}' (expected RUNNING, PENDING or STOPPED)."
+                )))
+            }
+        };
+        let state = self.snapshot();
+        // A service's tasks are those of its group, as ECS starts them.
+        let service_group = match r.service_name.as_deref() {
+            Some(name) => {
+                let name = arn::short_name(name);
+                let known = state
+                    .services
+                    .values()
+                    .any(|s| s.service_name == name && s.cluster_name() == cluster);
+                if !known {
+                    return Err(EngineError::ServiceNotFound(name.to_string()));
+                }
+                Some(format!("service:{name}"))
+            }
+            None => None,
+        };
+        let instance = r.container_instance.as_deref().map(|ci| {
+            self.inner
+                .config
+                .partition
+                .container_instance(&cluster, arn::short_name(ci))
+        });
+        Ok(Reply::TaskArns(
+            state
+                .tasks
+                .values()
+                .filter(|t| t.cluster_name() == cluster)
+                .filter(|t| t.desired_status == Some(desired))
+                .filter(|t| {
+                    r.family.as_deref().is_none_or(|f| {
+                        t.group.as_deref() == Some(&format!("family:{f}"))
+                            || arn::task_definition_ref(&t.task_definition_arn).0 == f
+                    })
+                })
+                .filter(|t| {
+                    instance
+                        .as_deref()
+                        .is_none_or(|i| t.container_instance_arn == i)
+                })
+                .filter(|t| {
+                    r.started_by
+                        .as_deref()
+                        .is_none_or(|s| t.started_by.as_deref() == Some(s))
+                })
+                .filter(|t| {
+                    service_group
+                        .as_deref()
+                        .is_none_or(|g| t.group.as_deref() == Some(g))
+                })
+                .map(|t| t.task_arn.clone())
+                .collect(),
+        ))
+    }
+}

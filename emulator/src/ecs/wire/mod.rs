@@ -1,0 +1,77 @@
+//! The ECS operations: each request body becomes a [`Command`], each
+//! [`Reply`] becomes the AWS response shape.
+
+pub mod services;
+
+use axum::response::Response;
+use serde_json::{json, Value};
+
+use crate::api::{amz_json, parse_body, ApiError};
+use crate::ecs::{Command, Engine, Reply};
+
+/// The `X-Amz-Target` prefix of ECS.
+pub const TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113";
+
+/// Parses an operation's body into a command.
+pub fn command(operation: &str, body: &[u8]) -> Result<Command, ApiError> {
+    Ok(match operation {
+        "CreateCluster" => Command::CreateCluster(parse_body(body)?),
+        "DescribeClusters" => Command::DescribeClusters(parse_body(body)?),
+        "ListClusters" => {
+            parse_body::<Value>(body)?;
+            Command::ListClusters
+        }
+        "DeleteCluster" => Command::DeleteCluster(parse_body(body)?),
+        "RegisterContainerInstance" => Command::RegisterContainerInstance(parse_body(body)?),
+        "ListContainerInstances" => Command::ListContainerInstances(parse_body(body)?),
+        "DescribeContainerInstances" => Command::DescribeContainerInstances(parse_body(body)?),
+        "RegisterTaskDefinition" => Command::RegisterTaskDefinition(Box::new(parse_body(body)?)),
+        "DescribeTaskDefinition" => Command::DescribeTaskDefinition(parse_body(body)?),
+        "ListTaskDefinitions" => Command::ListTaskDefinitions(parse_body(body)?),
+        "ListTaskDefinitionFamilies" => Command::ListTaskDefinitionFamilies(parse_body(body)?),
+        "DeregisterTaskDefinition" => Command::DeregisterTaskDefinition(parse_body(body)?),
+        "RunTask" => Command::RunTask(parse_body(body)?),
+        "StartTask" => Command::StartTask(parse_body(body)?),
+        "StopTask" => Command::StopTask(parse_body(body)?),
+        "DescribeTasks" => Command::DescribeTasks(parse_body(body)?),
+        "ListTasks" => Command::ListTasks(parse_body(body)?),
+        other => {
+            return Err(ApiError::new(
+                "UnknownOperationException",
+                format!("Operation '{other}' is not supported by this ECS emulator."),
+            ))
+        }
+    })
+}
+
+/// The AWS response body of a reply.
+pub fn render(reply: Reply) -> Value {
+    match reply {
+        Reply::Cluster(c) => json!({ "cluster": c }),
+        Reply::Clusters { clusters, failures } => {
+            json!({ "clusters": clusters, "failures": failures })
+        }
+        Reply::ClusterArns(a) => json!({ "clusterArns": a }),
+        Reply::ContainerInstance(i) => json!({ "containerInstance": i }),
+        Reply::ContainerInstances {
+            instances,
+            failures,
+        } => {
+            json!({ "containerInstances": instances, "failures": failures })
+        }
+        Reply::ContainerInstanceArns(a) => json!({ "containerInstanceArns": a }),
+        Reply::TaskDefinition(t) => json!({ "taskDefinition": t }),
+        Reply::TaskDefinitionArns(a) => json!({ "taskDefinitionArns": a }),
+        Reply::Families(f) => json!({ "families": f }),
+        Reply::Tasks { tasks, failures } => json!({ "tasks": tasks, "failures": failures }),
+        Reply::Task(t) => json!({ "task": t }),
+        Reply::TaskArns(a) => json!({ "taskArns": a }),
+    }
+}
+
+/// Handles one ECS operation.
+pub async fn handle(engine: &Engine, operation: &str, body: &[u8]) -> Result<Response, ApiError> {
+    let cmd = command(operation, body)?;
+    let reply = engine.handle(cmd).await?;
+    Ok(amz_json(&render(reply)))
+}

@@ -1,0 +1,65 @@
+//! ELBv2 errors, by the codes of the ELBv2 model.
+
+/// Why an ELBv2 request failed; [`ElbError::code`] is the AWS error code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ElbError {
+    #[error("One or more load balancers not found: {0}")]
+    LoadBalancerNotFound(String),
+    #[error("One or more target groups not found: {0}")]
+    TargetGroupNotFound(String),
+    #[error("One or more listeners not found: {0}")]
+    ListenerNotFound(String),
+    #[error("One or more rules not found: {0}")]
+    RuleNotFound(String),
+    #[error("A load balancer with the same name '{0}' exists, but with different settings")]
+    DuplicateLoadBalancerName(String),
+    #[error("A target group with the same name '{0}' exists, but with different settings")]
+    DuplicateTargetGroupName(String),
+    #[error("A listener already exists on port {0} of this load balancer")]
+    DuplicateListener(u16),
+    #[error("The specified priority {0} is in use")]
+    PriorityInUse(u32),
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
+    InvalidTarget(String),
+    #[error("{0}")]
+    ResourceInUse(String),
+    #[error("{0}")]
+    InvalidConfiguration(String),
+    #[error("{0}")]
+    OperationNotPermitted(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ElbError {
+    /// The AWS error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ElbError::LoadBalancerNotFound(_) => "LoadBalancerNotFound",
+            ElbError::TargetGroupNotFound(_) => "TargetGroupNotFound",
+            ElbError::ListenerNotFound(_) => "ListenerNotFound",
+            ElbError::RuleNotFound(_) => "RuleNotFound",
+            ElbError::DuplicateLoadBalancerName(_) => "DuplicateLoadBalancerName",
+            ElbError::DuplicateTargetGroupName(_) => "DuplicateTargetGroupName",
+            ElbError::DuplicateListener(_) => "DuplicateListener",
+            ElbError::PriorityInUse(_) => "PriorityInUse",
+            ElbError::Validation(_) => "ValidationError",
+            ElbError::InvalidTarget(_) => "InvalidTarget",
+            ElbError::ResourceInUse(_) => "ResourceInUse",
+            ElbError::InvalidConfiguration(_) => "InvalidConfigurationRequest",
+            ElbError::OperationNotPermitted(_) => "OperationNotPermitted",
+            ElbError::Internal(_) => "InternalFailure",
+        }
+    }
+
+    /// Client error (`Sender`) or not (`Receiver`).
+    pub fn is_client(&self) -> bool {
+        !matches!(self, ElbError::Internal(_))
+    }
+}
+
+pub(crate) fn validation(e: impl Into<String>) -> ElbError {
+    ElbError::Validation(e.into())
+}
