@@ -375,3 +375,83 @@ async fn start_task_emits_a_provisioning_event() {
     assert_eq!(ev.task.status(), TaskStatus::Provisioning);
     assert_eq!(ev.previous, TaskStatus::Provisioning);
 }
+
+/// Target tracking remembers CPU samples only of containers that exist:
+/// tasks replaced again and again leave no trail behind in its memory.
+#[tokio::test(flavor = "multi_thread")]
+async fn autoscaling_memory_is_bounded_by_what_exists() {
+    use emulator::autoscaling::{AutoScaling, AutoScalingCommand, AutoScalingConfig};
+    use emulator::runtime::ContainerStats;
+    let (fake, engine, _targets, s) = setup().await;
+    s.handle(ServiceCommand::Create(CreateService {
+        cluster: Some("c".into()),
+        service_name: "web".into(),
+        task_definition: Some("web".into()),
+        desired_count: Some(1),
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
+    let scaling = AutoScaling::new(s.clone(), AutoScalingConfig::default());
+    scaling
+        .handle(AutoScalingCommand::RegisterScalableTarget(
+            serde_json::from_value(json!({
+                "ServiceNamespace": "ecs", "ResourceId": "service/c/web",
+                "ScalableDimension": "ecs:service:DesiredCount",
+                "MinCapacity": 1, "MaxCapacity": 1
+            }))
+            .unwrap(),
+        ))
+        .await
+        .unwrap();
+    scaling
+        .handle(AutoScalingCommand::PutScalingPolicy(
+            serde_json::from_value(json!({
+                "PolicyName": "cpu", "ServiceNamespace": "ecs", "ResourceId": "service/c/web",
+                "ScalableDimension": "ecs:service:DesiredCount",
+                "PolicyType": "TargetTrackingScaling",
+                "TargetTrackingScalingPolicyConfiguration": {
+                    "TargetValue": 50.0,
+                    "PredefinedMetricSpecification": {
+                        "PredefinedMetricType": "ECSServiceAverageCPUUtilization"
+                    }
+                }
+            }))
+            .unwrap(),
+        ))
+        .await
+        .unwrap();
+    let running = || -> Option<String> {
+        engine
+            .snapshot()
+            .tasks
+            .values()
+            .find(|t| t.status() == TaskStatus::Running)
+            .map(|t| t.task_arn.clone())
+    };
+    for round in 0..6u64 {
+        until("a running task", || running().is_some()).await;
+        let arn = running().unwrap();
+        let name = fake.find(&arn, "app").unwrap();
+        let sample = |ns| ContainerStats {
+            cpu_total_ns: ns,
+            memory_bytes: 0,
+            net_rx_bytes: 0,
+            net_tx_bytes: 0,
+        };
+        fake.script_stats(&name, vec![sample(round), sample(round + 1)]);
+        // A container known to the task first (its runtime id recorded).
+        until("observed", || {
+            engine
+                .task(&arn)
+                .is_some_and(|t| t.containers.iter().all(|c| c.runtime_id.is_some()))
+        })
+        .await;
+        scaling.evaluate().await;
+        scaling.evaluate().await;
+        // The live container's sample, and nothing of those before it.
+        assert_eq!(scaling.remembered(), 1, "round {round}");
+        fake.exit(&name, 137);
+        until("replaced", || running().is_none_or(|a| a != arn)).await;
+    }
+}
