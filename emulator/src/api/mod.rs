@@ -303,3 +303,27 @@ pub fn router(state: ApiState) -> Router {
         .layer(middleware::from_fn(log_errors))
         .with_state(state)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A change the store could not make durable is the service's fault:
+    /// HTTP 500 in each service's own error type, never a 200.
+    #[test]
+    fn store_failures_answer_500_in_each_services_terms() {
+        let db = || crate::db::DbError::Failed("No space left on device".into());
+        let ecs = ApiError::from(EngineError::Store(db()));
+        assert_eq!(ecs.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(ecs.aws_type, "ServerException");
+        let ssm = ApiError::from(crate::secrets::SecretsError::from(db()));
+        assert_eq!(ssm.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(ssm.aws_type, "InternalServerError");
+        let logs = ApiError::from(crate::logs::LogsError::from(db()));
+        assert_eq!(logs.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let asg = ApiError::from(crate::autoscaling::AutoScalingError::from(db()));
+        assert_eq!(asg.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(asg.aws_type, "InternalServiceException");
+        assert!(ecs.message.contains("No space left"), "{}", ecs.message);
+    }
+}

@@ -652,3 +652,32 @@ pub(super) fn forget_deleted(s: &mut crate::db::State, kept: usize) {
         s.services.remove(arn);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deleted_services_are_forgotten_beyond_the_bound_longest_deleted_first() {
+        let mut st = crate::db::State::default();
+        for i in 0..5 {
+            let arn = format!("svc{i}");
+            st.services.insert(
+                arn.clone(),
+                Service {
+                    service_arn: arn,
+                    status: if i == 4 {
+                        ServiceStatus::Active
+                    } else {
+                        ServiceStatus::Inactive
+                    },
+                    created_at: f64::from(i),
+                    ..Default::default()
+                },
+            );
+        }
+        forget_deleted(&mut st, 2);
+        let left: Vec<&str> = st.services.keys().map(String::as_str).collect();
+        assert_eq!(left, vec!["svc2", "svc3", "svc4"]);
+    }
+}

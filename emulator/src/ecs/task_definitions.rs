@@ -178,3 +178,54 @@ pub(super) fn forget_inactive(s: &mut State, kept: usize) {
         s.task_definitions.remove(k);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn td(family: &str, revision: u32, status: &str, at: f64) -> TaskDefinition {
+        TaskDefinition {
+            family: family.into(),
+            revision: Some(revision),
+            status: Some(status.into()),
+            registered_at: Some(at),
+            task_definition_arn: Some(format!("arn:td/{family}:{revision}")),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn inactive_revisions_are_forgotten_oldest_first_but_never_the_newest_or_one_in_use() {
+        let mut s = State::default();
+        for r in 1..=6 {
+            s.task_definitions
+                .insert(td_key("web", r), td("web", r, "INACTIVE", f64::from(r)));
+        }
+        s.task_definitions
+            .insert(td_key("db", 1), td("db", 1, "INACTIVE", 0.5));
+        // A live task still runs web:1.
+        s.tasks.insert(
+            "t".into(),
+            crate::model::Task {
+                task_arn: "t".into(),
+                task_definition_arn: "arn:td/web:1".into(),
+                last_status: Some(TaskStatus::Running),
+                ..Default::default()
+            },
+        );
+        forget_inactive(&mut s, 2);
+        let left: Vec<String> = s.task_definitions.keys().cloned().collect();
+        // Candidates: web:1..5 (web:6 and db:1 are their family's newest);
+        // web:1 is in use; of web:2..5 the two newest stay.
+        assert_eq!(
+            left,
+            vec![
+                td_key("db", 1),
+                td_key("web", 1),
+                td_key("web", 4),
+                td_key("web", 5),
+                td_key("web", 6)
+            ]
+        );
+    }
+}
