@@ -78,7 +78,7 @@ impl Params {
             services: env_usize("SERVICES", 10).clamp(1, 10),
             seq_writes: env_usize("SEQ_WRITES", 300),
             writers: env_usize("WRITERS", 16),
-            writes_per_client: env_usize("WRITES_PER_CLIENT", 200),
+            writes_per_client: env_usize("WRITES_PER_CLIENT", 1000),
             readers: env_usize("READERS", 16),
             reads_per_client: env_usize("READS_PER_CLIENT", 1000),
             bg_writers: env_usize("BG_WRITERS", 4),
