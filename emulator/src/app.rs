@@ -29,6 +29,8 @@ pub struct Config {
     /// Where the ECS API listens (port 0: any free port; see
     /// [`Running::api_addr`] and the data directory's `endpoint` file).
     pub api_addr: SocketAddr,
+    /// More names the API answers to (see [`crate::api::guard`]).
+    pub api_hosts: Vec<String>,
     pub data_dir: PathBuf,
     /// The emulator instance id on every Docker object; default derived
     /// from the data directory so a restart adopts its own objects.
@@ -59,6 +61,7 @@ impl Config {
     pub fn new(data_dir: PathBuf) -> Config {
         Config {
             api_addr: SocketAddr::from(([127, 0, 0, 1], 4566)),
+            api_hosts: Vec::new(),
             instance: instance_id(&data_dir, None),
             data_dir,
             stack: None,
@@ -254,6 +257,7 @@ pub async fn start_with_runtime(
     let data_dir = Arc::new(data_dir);
     let shutdown = CancellationToken::new();
     let app = api::router(ApiState {
+        guard: Arc::new(api::guard::Guard::new(api_addr, &config.api_hosts)),
         engine: engine.clone(),
         alb: alb.clone(),
         elb: elb.clone(),

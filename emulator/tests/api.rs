@@ -14,6 +14,7 @@ async fn call(endpoint: &str, target: Option<&str>, body: &str) -> (u16, Value) 
     let mut req = reqwest::Client::new()
         .post(format!("{endpoint}/"))
         .header("content-type", "application/x-amz-json-1.1")
+        .header("authorization", "AWS4-HMAC-SHA256 Credential=t/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=0")
         .body(body.to_string());
     if let Some(t) = target {
         req = req.header("x-amz-target", t);
@@ -173,5 +174,109 @@ async fn the_api_answers_in_aws_shapes() {
         2048 - 300
     );
     assert_eq!(v["containerInstances"][0]["runningTasksCount"], 1);
+    running.stop(Duration::from_secs(5)).await;
+}
+
+/// No web page can drive the API: a cross-site form or text/plain post,
+/// a rebound host name, or an unsigned call is refused before any
+/// operation runs, and the emulator goes on serving its own clients.
+#[tokio::test]
+async fn web_pages_cannot_drive_the_api() {
+    let (running, ep, _dir) = start().await;
+    let port = running.api_addr.port();
+    let http = reqwest::Client::new();
+    let auth = "AWS4-HMAC-SHA256 Credential=t/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=0";
+    // A page's form posts an ELBv2 call (form-encoded, foreign Origin).
+    let r = http
+        .post(format!("{ep}/"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "http://evil.example")
+        .body("Action=CreateLoadBalancer&Name=pwned&Version=2015-12-01")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("<ErrorResponse"));
+    // The same without Origin (an old browser, a rebinding page on a
+    // foreign Host) but unsigned: refused.
+    let r = http
+        .post(format!("{ep}/"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("Action=CreateLoadBalancer&Name=pwned&Version=2015-12-01")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("MissingAuthenticationToken"));
+    // text/plain (a "simple" cross-origin request needs no preflight).
+    let r = http
+        .post(format!("{ep}/"))
+        .header("content-type", "text/plain")
+        .header("x-amz-target", "AmazonSSM.GetParameter")
+        .header("authorization", auth)
+        .body(r#"{"Name":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+    // DNS rebinding: the right address, a foreign Host.
+    for path in ["/", "/_emulator/shutdown"] {
+        let r = http
+            .post(format!("{ep}{path}"))
+            .header("host", format!("rebound.example:{port}"))
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", "secretsmanager.ListSecrets")
+            .header("authorization", auth)
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 421, "{path}");
+    }
+    // A page asking the emulator to shut down (cross-origin POST).
+    let r = http
+        .post(format!("{ep}/_emulator/shutdown"))
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Nothing happened: no load balancer, and the API still answers.
+    let r = http
+        .post(format!("{ep}/"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", auth)
+        .body("Action=DescribeLoadBalancers&Version=2015-12-01")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(!r.text().await.unwrap().contains("pwned"));
+    // Same-origin (the console) and `localhost` are fine.
+    let (status, _) = call(
+        &ep,
+        Some("AmazonEC2ContainerServiceV20141113.ListClusters"),
+        "{}",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let r = http
+        .post(format!("http://localhost:{port}/"))
+        .header("origin", format!("http://127.0.0.1:{port}"))
+        .header("content-type", "application/x-amz-json-1.1")
+        .header(
+            "x-amz-target",
+            "AmazonEC2ContainerServiceV20141113.ListClusters",
+        )
+        .header("authorization", auth)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     running.stop(Duration::from_secs(5)).await;
 }

@@ -38,6 +38,7 @@ impl Api {
         let resp = reqwest::Client::new()
             .post(format!("{}/", self.ep))
             .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", common::AUTH)
             .body(format!("Version=2015-12-01&{form}"))
             .send()
             .await
@@ -448,6 +449,7 @@ async fn bad_inputs_get_aws_xml_errors_and_the_emulator_keeps_serving() {
     let resp = reqwest::Client::new()
         .post(format!("{}/", api.ep))
         .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", common::AUTH)
         .body("Action=%ZZ&&=")
         .send()
         .await
@@ -459,6 +461,7 @@ async fn bad_inputs_get_aws_xml_errors_and_the_emulator_keeps_serving() {
     let ecs = reqwest::Client::new()
         .post(format!("{}/", api.ep))
         .header("content-type", "application/x-amz-json-1.1")
+        .header("authorization", common::AUTH)
         .header(
             "x-amz-target",
             "AmazonEC2ContainerServiceV20141113.ListClusters",

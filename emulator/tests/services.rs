@@ -187,10 +187,11 @@ async fn sigkilled_task_is_replaced_and_clients_see_no_errors() {
     let out = s.cli(&["kill", &victim]);
     assert!(out.contains("sent SIGKILL"), "{out}");
     let t = s.emu.wait_task(CLUSTER, &victim, "STOPPED", T).await;
-    // The engine sees the container die; the balancer may see the target
-    // fail first (passive health), and then the scheduler stops it.
-    assert!(
-        t["stopCode"] == "EssentialContainerExited" || t["stopCode"] == "ServiceSchedulerInitiated",
+    // The container's death is the cause, even when under load the
+    // balancer sees the target fail before the engine sees the exit.
+    assert_eq!(t["stopCode"], "EssentialContainerExited", "{t:#}");
+    assert_eq!(
+        t["stoppedReason"], "Essential container in task exited",
         "{t:#}"
     );
     let node = s

@@ -12,9 +12,15 @@
 //! the request was written is skipped. The request body is handed to the
 //! first attempt through a shared slot: if the connection fails before the
 //! body was ever polled, the slot still holds it and a retry can send it.
+//!
+//! Bodies stream under the load balancer's idle timeout in both directions:
+//! a target that stops sending its response body, or a client that stops
+//! sending its request body, for that long gets both connections closed
+//! (the client is answered 408 if no response started yet). A malformed
+//! request body is the client's fault: 400, not 502.
 
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -26,9 +32,9 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::client::conn::http1::SendRequest;
 use tracing::debug;
 
-use crate::connection::ConnRequest;
+use crate::connection::{BoxError, ConnRequest, IdleTimer};
 use crate::load_balancer::LoadBalancer;
-use crate::target::{InFlight, TargetRuntime, UpstreamBody};
+use crate::target::{ClientBody, ClientBodyError, InFlight, TargetRuntime, UpstreamBody};
 use crate::target_group::TargetGroup;
 use crate::upstream::UpstreamError;
 
@@ -137,7 +143,9 @@ fn rewrite_request_headers(
 
 /// The response body the listener sends: a short ELB-made body, or the
 /// target's streamed body holding the request's in-flight guards until it
-/// ends.
+/// ends. A target's body that sends nothing for the load balancer's idle
+/// timeout ends in an error, which makes the listener close the client
+/// connection; dropping the body closes the target connection.
 pub struct AlbBody {
     kind: BodyKind,
 }
@@ -150,6 +158,7 @@ enum BodyKind {
         /// body was read to its end.
         conn: Option<SendRequest<UpstreamBody>>,
         guards: Option<(InFlight, ConnRequest)>,
+        idle: IdleTimer,
     },
 }
 
@@ -178,28 +187,49 @@ fn finish_upstream(
 
 impl Body for AlbBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match &mut self.get_mut().kind {
             BodyKind::Full(b) => Poll::Ready(
                 b.take()
                     .filter(|b| !b.is_empty())
                     .map(|b| Ok(Frame::data(b))),
             ),
-            BodyKind::Upstream { body, conn, guards } => {
-                let r = Pin::new(&mut *body).poll_frame(cx);
-                match &r {
-                    Poll::Ready(Some(Err(_))) => finish_upstream(conn, guards, false),
-                    Poll::Ready(None) => finish_upstream(conn, guards, true),
-                    _ if body.is_end_stream() => finish_upstream(conn, guards, true),
-                    _ => {}
+            BodyKind::Upstream {
+                body,
+                conn,
+                guards,
+                idle,
+            } => match Pin::new(&mut *body).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if body.is_end_stream() {
+                        finish_upstream(conn, guards, true);
+                    } else {
+                        idle.progress();
+                    }
+                    Poll::Ready(Some(Ok(frame)))
                 }
-                r
-            }
+                Poll::Ready(Some(Err(e))) => {
+                    finish_upstream(conn, guards, false);
+                    Poll::Ready(Some(Err(e.into())))
+                }
+                Poll::Ready(None) => {
+                    finish_upstream(conn, guards, true);
+                    Poll::Ready(None)
+                }
+                Poll::Pending if idle.poll_expired(cx) => {
+                    debug!("target sent no response data for the idle timeout");
+                    // Dropping the connection's sender and, with this body,
+                    // its receiving end closes the target connection.
+                    finish_upstream(conn, guards, false);
+                    Poll::Ready(Some(Err(idle.error())))
+                }
+                Poll::Pending => Poll::Pending,
+            },
         }
     }
 
@@ -220,7 +250,10 @@ impl Body for AlbBody {
 
 impl Drop for AlbBody {
     fn drop(&mut self) {
-        if let BodyKind::Upstream { body, conn, guards } = &mut self.kind {
+        if let BodyKind::Upstream {
+            body, conn, guards, ..
+        } = &mut self.kind
+        {
             // A body-less response is never polled; one dropped halfway
             // leaves its connection unusable (hyper closes it).
             let complete = body.is_end_stream();
@@ -242,6 +275,19 @@ pub(crate) fn elb_response(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    resp
+}
+
+/// An ELB-made response after which the client connection is closed (a
+/// request whose framing cannot be trusted, or a client gone idle).
+pub(crate) fn elb_response_closing(
+    lb: &LoadBalancer,
+    status: StatusCode,
+    body: &'static str,
+) -> Response<AlbBody> {
+    let mut resp = elb_response(lb, status, body);
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
     resp
 }
 
@@ -311,10 +357,10 @@ pub(crate) async fn forward(
         .cloned()
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
     let body_empty = body.is_end_stream();
-    let slot = (!body_empty).then(|| Arc::new(Mutex::new(Some(body))));
+    let slot = (!body_empty).then(|| Arc::new(ClientBody::new(body)));
     let retry_allowed = tg.passive_retry();
     let idempotent = is_idempotent(&parts.method);
-    let timeout = lb.target_timeout();
+    let (timeout, idle_timeout) = lb.request_timeouts();
     let mut headers = Some(parts.headers);
     let mut failed: Option<Arc<TargetRuntime>> = None;
 
@@ -349,6 +395,7 @@ pub(crate) async fn forward(
             Some(s) => UpstreamBody::Shared {
                 slot: Arc::clone(s),
                 taken: None,
+                idle: IdleTimer::new(idle_timeout),
             },
         });
         *upstream.method_mut() = parts.method.clone();
@@ -377,14 +424,35 @@ pub(crate) async fn forward(
                             body: rbody,
                             conn: Some(conn),
                             guards: Some((in_flight, down.conn)),
+                            idle: IdleTimer::new(idle_timeout),
                         },
                     },
                 );
             }
             Ok(Err(e)) => {
-                let body_untouched = slot
-                    .as_ref()
-                    .is_none_or(|s| s.lock().map(|b| b.is_some()).unwrap_or(false));
+                // The client's body failed, not the target: answer the
+                // client and close its connection (the target connection
+                // was closed when its request body was cut off).
+                match slot.as_ref().and_then(|s| s.failure()) {
+                    Some(ClientBodyError::Broken) => {
+                        debug!(error = %e, "malformed or truncated request body");
+                        return elb_response_closing(
+                            lb,
+                            StatusCode::BAD_REQUEST,
+                            "400 Bad Request\n",
+                        );
+                    }
+                    Some(ClientBodyError::Idle) => {
+                        debug!("client sent no request body data for the idle timeout");
+                        return elb_response_closing(
+                            lb,
+                            StatusCode::REQUEST_TIMEOUT,
+                            "408 Request Timeout\n",
+                        );
+                    }
+                    None => {}
+                }
+                let body_untouched = slot.as_ref().is_none_or(|s| s.untouched());
                 let connect = matches!(e, UpstreamError::Connect(_));
                 if connect {
                     lb.metrics.target_connection_errors.fetch_add(1, Relaxed);

@@ -9,8 +9,9 @@
 //! style):
 //!
 //! - [`listener`]: the bound socket, connection limits (max connections,
-//!   header size, header read timeout, idle timeout), the per-request entry;
-//!   `connection` is a connection's request timing.
+//!   header size, header read timeout, idle timeout), the requests refused
+//!   before routing (400, 405), the per-request entry; `connection` is a
+//!   connection's request timing and a streamed body's idle timer.
 //! - [`rule`]: conditions and actions, compiled into a priority-ordered
 //!   route table swapped in atomically; [`wildcard`] is its `*`/`?` matcher.
 //! - [`target_group`]: target selection (round robin, least outstanding
@@ -18,7 +19,8 @@
 //! - [`target`]: one target's address, health flags, in-flight count and
 //!   idle upstream keep-alive connections.
 //! - [`health_check`]: settings, the pure health state machine, the probe.
-//! - [`forward`]: header rewriting, passive retry, 502/503/504; `upstream`
+//! - [`forward`]: header rewriting, passive retry, 502/503/504, bodies
+//!   streamed under the idle timeout (408; 400 for a broken body); `upstream`
 //!   opens the HTTP/1 connections (pooled per target) and sends on them.
 //! - [`metrics`]: counters and Prometheus text.
 //! - [`load_balancer`]: attributes, listener state and the

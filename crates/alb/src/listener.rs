@@ -9,7 +9,9 @@
 //! (keep-alive, header size limit answered with 431) and watched by a small
 //! timer that closes it when a request head takes longer than the header
 //! read timeout (slowloris) or when it sits idle longer than the idle
-//! timeout. Deleting a listener unbinds the socket at once and lets open
+//! timeout. Requests HTTP/1.1 forbids (no or several `Host` headers, a
+//! request target that is no path) get 400 and `CONNECT` 405 before any
+//! routing. Deleting a listener unbinds the socket at once and lets open
 //! connections finish their current request.
 
 use std::convert::Infallible;
@@ -23,7 +25,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use http::{Request, Response, StatusCode};
+use http::uri::Authority;
+use http::{Method, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -326,6 +329,10 @@ async fn handle(ctx: &ConnCtx, req: Request<Incoming>) -> Response<AlbBody> {
     let conn = ConnRequest::start(&ctx.state);
     let lb = &*ctx.lb;
     lb.metrics.requests.fetch_add(1, Ordering::Relaxed);
+    if let Some((status, body)) = refusal(&req) {
+        debug!(method = %req.method(), uri = %req.uri(), %status, "request refused");
+        return forward::elb_response_closing(lb, status, body);
+    }
     // Route without holding the table across an await.
     let target_group = {
         let table = ctx.listener.routes.load();
@@ -373,6 +380,48 @@ async fn handle(ctx: &ConnCtx, req: Request<Incoming>) -> Response<AlbBody> {
         conn,
     };
     forward::forward(lb, &tg, req, down).await
+}
+
+/// What the balancer answers, before any routing, to a request it refuses:
+/// `CONNECT` gets 405 (like AWS); RFC 9112 makes the rest a 400: an
+/// HTTP/1.1 request without `Host`, any request with more than one `Host`
+/// or an invalid one, and a request target that is neither origin-form
+/// (`/path?query`), absolute-form (`http://host/path`) nor, for `OPTIONS`,
+/// `*` (hyper parses `GET echo` as an authority, which forwarding would
+/// turn into `/`). The connection is closed after the answer.
+fn refusal<B>(req: &Request<B>) -> Option<(StatusCode, &'static str)> {
+    if req.method() == Method::CONNECT {
+        return Some((StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed\n"));
+    }
+    let bad = Some((StatusCode::BAD_REQUEST, "400 Bad Request\n"));
+    let mut hosts = req.headers().get_all(header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (None, _) if req.version() >= Version::HTTP_11 => return bad,
+        (Some(_), Some(_)) => return bad,
+        (Some(host), None) if !valid_host(host) => return bad,
+        _ => {}
+    }
+    let uri = req.uri();
+    let target_ok = match (uri.scheme_str(), uri.authority()) {
+        (None, None) => uri.path_and_query().is_some_and(|pq| {
+            pq.as_str().starts_with('/') || (pq.as_str() == "*" && req.method() == Method::OPTIONS)
+        }),
+        (Some(scheme), Some(_)) => {
+            scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
+        }
+        _ => false,
+    };
+    if target_ok {
+        None
+    } else {
+        bad
+    }
+}
+
+/// A `Host` value is a host with an optional port: an authority without
+/// user information.
+fn valid_host(host: &HeaderValue) -> bool {
+    !host.as_bytes().contains(&b'@') && Authority::try_from(host.as_bytes()).is_ok()
 }
 
 fn fixed(

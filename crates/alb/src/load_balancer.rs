@@ -49,7 +49,9 @@ pub enum LoadBalancerError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadBalancerAttributes {
     /// `idle_timeout.timeout_seconds`: close a client connection with no
-    /// request for this long (default 60 s).
+    /// request for this long, and both the client and the target
+    /// connection when a request or response body streaming between them
+    /// pauses this long (default 60 s).
     pub idle_timeout: Duration,
     /// Close a connection whose request head is not complete this long after
     /// its first byte (slowloris defence; default 10 s).
@@ -209,9 +211,11 @@ impl LoadBalancer {
         self.attributes.load_full()
     }
 
-    /// The current target timeout, without cloning the attributes' `Arc`.
-    pub(crate) fn target_timeout(&self) -> Duration {
-        self.attributes.load().target_timeout
+    /// The current target timeout and idle timeout (which also bounds a
+    /// pause in a streamed body), without cloning the attributes' `Arc`.
+    pub(crate) fn request_timeouts(&self) -> (Duration, Duration) {
+        let a = self.attributes.load();
+        (a.target_timeout, a.idle_timeout)
     }
 
     pub(crate) fn lock_listeners(&self) -> std::sync::MutexGuard<'_, ListenerMap> {

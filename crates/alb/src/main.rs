@@ -61,7 +61,8 @@ struct Args {
     #[arg(long, env = "ALB_HEALTH_CHECK_INTERVAL", default_value_t = 5)]
     health_check_interval: u64,
 
-    /// Close idle client connections after this many seconds.
+    /// Close idle client connections, and both connections of a request
+    /// whose body stops flowing, after this many seconds.
     #[arg(long, env = "ALB_IDLE_TIMEOUT", default_value_t = 60)]
     idle_timeout: u64,
 

@@ -30,6 +30,18 @@ pub const MAX_VALUE_LEN: usize = 128;
 /// Maximum size of a fixed-response body.
 pub const MAX_FIXED_BODY: usize = 1024;
 
+/// What a `path-pattern` value may contain (the AWS rule; AWS documents
+/// `&` as `&amp;`, its XML spelling).
+const PATH_PATTERN_CHARS: &str =
+    "only A-Z, a-z, 0-9, the wildcards * and ? and the characters _ - . $ / ~ \" ' @ : + & are allowed";
+
+/// Whether `b` may appear in a `path-pattern` value: ASCII letters and
+/// digits, `_ - . $ / ~ " ' @ : + &` and the wildcards `*` and `?`. Control
+/// characters, spaces, `%`, `#`, `;`, non-ASCII bytes and the rest are not.
+fn is_path_pattern_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"_-.$/~\"'@:+&*?".contains(&b)
+}
+
 /// Why a rule or action was rejected.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RuleError {
@@ -124,9 +136,15 @@ impl Condition {
             }
         };
         match self {
-            Condition::PathPattern(v) | Condition::HostHeader(v) => {
-                v.iter().try_for_each(|s| check_len(s))
-            }
+            Condition::PathPattern(v) => v.iter().try_for_each(|s| {
+                check_len(s)?;
+                if s.bytes().all(is_path_pattern_byte) {
+                    Ok(())
+                } else {
+                    Err(bad(s, PATH_PATTERN_CHARS))
+                }
+            }),
+            Condition::HostHeader(v) => v.iter().try_for_each(|s| check_len(s)),
             Condition::HttpRequestMethod(v) => v.iter().try_for_each(|s| {
                 check_len(s)?;
                 if s.bytes()

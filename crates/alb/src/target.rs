@@ -12,7 +12,8 @@
 //! LIFO stack behind a mutex held only for a push or a pop (uncontended in
 //! the thread-per-core binary, where every thread has its own balancer).
 //! Closed or stale ones are dropped at checkout and by the health loop.
-//! Those connections carry an `UpstreamBody`, defined here with them;
+//! Those connections carry an `UpstreamBody` (the client's request body,
+//! cut off after the idle timeout without data), defined here with them;
 //! opening them and sending on them is `upstream`'s.
 
 use std::pin::Pin;
@@ -29,6 +30,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::connection::{BoxError, IdleTimer};
 use crate::health_check::{HealthCheckConfig, HealthMachine, ProbeOutcome, TargetHealth};
 use crate::io_threads;
 
@@ -45,34 +47,88 @@ struct IdleConn {
     since: Instant,
 }
 
+/// How the client's request body failed while it was sent to a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClientBodyError {
+    /// The client sent a malformed body (bad chunked framing) or closed
+    /// the connection before the body ended.
+    Broken,
+    /// The client sent nothing for the idle timeout.
+    Idle,
+}
+
+/// The client's request body, shared by the attempts at forwarding it: a
+/// retry can take it back if the first attempt never touched it. Records
+/// how the body failed, so the forwarder answers the client (400 or 408)
+/// instead of blaming the target.
+pub(crate) struct ClientBody {
+    body: Mutex<Option<Incoming>>,
+    failed: std::sync::OnceLock<ClientBodyError>,
+}
+
+impl ClientBody {
+    pub(crate) fn new(body: Incoming) -> Self {
+        ClientBody {
+            body: Mutex::new(Some(body)),
+            failed: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Whether no attempt has taken the body yet.
+    pub(crate) fn untouched(&self) -> bool {
+        self.body.lock().map(|b| b.is_some()).unwrap_or(false)
+    }
+
+    /// How the body failed, if it did.
+    pub(crate) fn failure(&self) -> Option<ClientBodyError> {
+        self.failed.get().copied()
+    }
+}
+
 /// The body sent upstream on a target's connections: nothing, or the
-/// client's body through a slot a retry can take back if the first attempt
-/// never touched it.
+/// client's body (see [`ClientBody`]), cut off with an error once the
+/// client sends nothing for the load balancer's idle timeout.
 pub(crate) enum UpstreamBody {
     Empty,
     Shared {
-        slot: Arc<Mutex<Option<Incoming>>>,
+        slot: Arc<ClientBody>,
         taken: Option<Incoming>,
+        idle: IdleTimer,
     },
 }
 
 impl Body for UpstreamBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.get_mut() {
             UpstreamBody::Empty => Poll::Ready(None),
-            UpstreamBody::Shared { slot, taken } => {
+            UpstreamBody::Shared { slot, taken, idle } => {
                 if taken.is_none() {
-                    *taken = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    *taken = slot.body.lock().unwrap_or_else(|p| p.into_inner()).take();
                 }
-                match taken {
-                    Some(body) => Pin::new(body).poll_frame(cx),
-                    None => Poll::Ready(None),
+                let Some(body) = taken else {
+                    return Poll::Ready(None);
+                };
+                match Pin::new(body).poll_frame(cx) {
+                    Poll::Ready(Some(Ok(frame))) => {
+                        idle.progress();
+                        Poll::Ready(Some(Ok(frame)))
+                    }
+                    Poll::Ready(Some(Err(e))) => {
+                        let _ = slot.failed.set(ClientBodyError::Broken);
+                        Poll::Ready(Some(Err(e.into())))
+                    }
+                    Poll::Ready(None) => Poll::Ready(None),
+                    Poll::Pending if idle.poll_expired(cx) => {
+                        let _ = slot.failed.set(ClientBodyError::Idle);
+                        Poll::Ready(Some(Err(idle.error())))
+                    }
+                    Poll::Pending => Poll::Pending,
                 }
             }
         }
@@ -89,9 +145,10 @@ impl Body for UpstreamBody {
     fn size_hint(&self) -> SizeHint {
         match self {
             UpstreamBody::Empty => SizeHint::with_exact(0),
-            UpstreamBody::Shared { slot, taken } => match taken {
+            UpstreamBody::Shared { slot, taken, .. } => match taken {
                 Some(b) => b.size_hint(),
                 None => slot
+                    .body
                     .lock()
                     .ok()
                     .and_then(|s| s.as_ref().map(Body::size_hint))

@@ -12,6 +12,7 @@
 //! gets a proper AWS answer, never a crash or an HTML page. Internal errors
 //! are logged by the `log_errors` middleware, not where they are converted.
 
+pub mod guard;
 pub mod stats;
 
 use crate::autoscaling::wire as autoscaling;
@@ -38,6 +39,8 @@ pub const AMZ_JSON: &str = "application/x-amz-json-1.1";
 /// What the API needs.
 #[derive(Clone)]
 pub struct ApiState {
+    /// Which hosts and origins may call (see [`guard`]).
+    pub guard: std::sync::Arc<guard::Guard>,
     pub engine: Engine,
     /// The embedded load balancer, keyed by the ELBv2 ARNs the emulator
     /// generates (`alb.target_group(tg_arn)` etc.).
@@ -301,6 +304,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/_emulator/health", get(health))
         .fallback(not_found)
         .layer(middleware::from_fn(log_errors))
+        .layer(middleware::from_fn_with_state(
+            state.guard.clone(),
+            guard::guard,
+        ))
         .with_state(state)
 }
 

@@ -7,6 +7,11 @@ use anyhow::{anyhow, bail};
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
 use serde_json::{json, Value};
 
+/// The API wants a signed request (any signature will do): the emulator's
+/// own commands send this one.
+pub const AUTHORIZATION: &str =
+    "AWS4-HMAC-SHA256 Credential=emulator/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=0";
+
 use crate::api::AMZ_JSON;
 use crate::ecs::wire::TARGET_PREFIX;
 
@@ -182,6 +187,7 @@ impl Client {
                 self.http
                     .post(format!("{}/", self.endpoint))
                     .header("content-type", "application/x-www-form-urlencoded")
+                    .header("authorization", AUTHORIZATION)
                     .body(serde_urlencoded::to_string(form)?),
             )
             .await?;
@@ -196,6 +202,7 @@ impl Client {
                 self.http
                     .post(format!("{}/", self.endpoint))
                     .header("content-type", AMZ_JSON)
+                    .header("authorization", AUTHORIZATION)
                     .header("x-amz-target", format!("{TARGET_PREFIX}.{op}"))
                     .body(body.to_string()),
             )

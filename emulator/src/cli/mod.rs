@@ -107,6 +107,10 @@ pub struct UpArgs {
     /// Where the AWS APIs (ECS, ELBv2, CloudWatch Logs, SSM, ...) listen.
     #[arg(long, env = "EMULATOR_API_ADDR", default_value = "127.0.0.1:4566")]
     pub api_addr: SocketAddr,
+    /// Another name the API answers to (its `Host`); any other host is
+    /// refused, so a web page cannot reach the API through DNS rebinding.
+    #[arg(long = "api-host", env = "EMULATOR_API_HOSTS", value_delimiter = ',')]
+    pub api_hosts: Vec<String>,
     /// Leave tasks running on Ctrl-C (the next `up` adopts them).
     #[arg(long)]
     pub keep: bool,
@@ -157,6 +161,9 @@ pub async fn main(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> 
                     .ok()
                     .and_then(|a| a.parse().ok())
                     .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 4566))),
+                api_hosts: std::env::var("EMULATOR_API_HOSTS")
+                    .map(|v| v.split(',').map(str::to_string).collect())
+                    .unwrap_or_default(),
                 keep: false,
                 resync_secs: 5.0,
                 stop_timeout: 30,
@@ -226,6 +233,7 @@ async fn up(
         }
     };
     config.api_addr = args.api_addr;
+    config.api_hosts = args.api_hosts.clone();
     config.stack = stack;
     config.keep = args.keep;
     config.resync = Duration::from_secs_f64(args.resync_secs.max(0.1));

@@ -165,6 +165,7 @@ impl Engine {
     }
 
     pub(super) fn loads(&self, state: &State, cluster: &str) -> Vec<InstanceLoad> {
+        let ports = used_ports(state);
         state
             .container_instances
             .values()
@@ -193,10 +194,28 @@ impl Engine {
                         })
                         .map(|t| t.group.clone().unwrap_or_default())
                         .collect(),
+                    ports_used: ports.clone(),
                 }
             })
             .collect()
     }
+}
+
+/// Fixed host ports taken by tasks that hold resources. Every container
+/// instance runs on the one local Docker engine, so a port one instance's
+/// task publishes is taken on all of them (ECS counts per instance, which
+/// is the same when instances are hosts of their own).
+pub(super) fn used_ports(state: &State) -> Vec<u16> {
+    state
+        .tasks
+        .values()
+        .filter(|t| t.status().holds_resources())
+        .filter_map(|t| {
+            let (family, revision) = crate::model::arn::task_definition_ref(&t.task_definition_arn);
+            state.task_definition(&family, revision?)
+        })
+        .flat_map(|td| td.fixed_host_ports())
+        .collect()
 }
 
 /// CPU units and MiB reserved on an instance by tasks that hold resources.

@@ -189,6 +189,33 @@ impl Engine {
         tokio::spawn(async move { engine.event_pump().await });
     }
 
+    /// Whether an essential container of the task has exited, as Docker
+    /// sees it now (the worker may not have recorded it yet); wakes the
+    /// task's worker when so.
+    pub async fn essential_container_exited(&self, arn: &str) -> bool {
+        let Some(task) = self.task(arn) else {
+            return false;
+        };
+        let instance = self.inner.config.instance.clone();
+        let filter = [
+            (labels::INSTANCE, instance.as_str()),
+            (labels::TASK_ARN, arn),
+        ];
+        let Ok(observed) = self.inner.runtime.list_containers(&filter).await else {
+            return false;
+        };
+        let exited = task.containers.iter().filter(|c| c.essential).any(|c| {
+            observed.iter().any(|o| {
+                o.container_name() == Some(c.name.as_str())
+                    && matches!(o.state, crate::runtime::ContainerState::Exited { .. })
+            })
+        });
+        if exited {
+            self.wake(arn);
+        }
+        exited
+    }
+
     /// Removes this instance's containers and networks whose task the
     /// state does not know (left by a lost or replaced state), logging
     /// each; returns their names.

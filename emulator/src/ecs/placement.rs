@@ -29,6 +29,8 @@ pub struct InstanceLoad {
     pub mem_used: i64,
     /// Groups (`family:x`, `service:y`) of the tasks holding resources here.
     pub task_groups: Vec<String>,
+    /// Fixed host ports taken by the tasks holding resources here.
+    pub ports_used: Vec<u16>,
 }
 
 impl InstanceLoad {
@@ -216,6 +218,8 @@ pub struct Request {
     pub constraints: Vec<Constraint>,
     /// Empty: spread over zones, then instances.
     pub strategies: Vec<Strategy>,
+    /// Fixed host ports the task publishes.
+    pub ports: Vec<u16>,
 }
 
 /// Why no instance was chosen, in ECS's words.
@@ -270,6 +274,9 @@ pub fn place(req: &Request, instances: &[InstanceLoad]) -> Result<String, Unplac
         if rejected.is_none() && i.cpu_total - i.cpu_used < req.cpu {
             rejected = Some(("RESOURCE:CPU", "insufficient CPU units available"));
         }
+        if rejected.is_none() && req.ports.iter().any(|p| i.ports_used.contains(p)) {
+            rejected = Some(("RESOURCE:PORTS", "a port required by your task"));
+        }
         match rejected {
             Some((reason, what)) => rejections.push((i, reason, what)),
             None => fits.push(i),
@@ -285,7 +292,11 @@ pub fn place(req: &Request, instances: &[InstanceLoad]) -> Result<String, Unplac
             .expect("at least one ACTIVE instance was rejected");
         let (inst, reason, what) = closest;
         let id = inst.arn.rsplit('/').next().unwrap_or(&inst.arn);
-        let detail = if reason.starts_with("RESOURCE:") {
+        let detail = if *reason == "RESOURCE:PORTS" {
+            format!(
+                "no container instance met all of its requirements. The closest matching container-instance {id} is already using {what}. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
+            )
+        } else if reason.starts_with("RESOURCE:") {
             format!(
                 "no container instance met all of its requirements. The closest matching container-instance {id} has {what}. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
             )
@@ -359,6 +370,26 @@ pub fn place(req: &Request, instances: &[InstanceLoad]) -> Result<String, Unplac
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_fixed_host_port_in_use_rules_an_instance_out() {
+        let mut a = inst("a", "us-east-1a", 0, &[]);
+        a.ports_used = vec![8080];
+        let b = inst("b", "us-east-1b", 0, &[]);
+        let mut r = req(10);
+        r.ports = vec![8080];
+        assert!(place(&r, &[a.clone(), b.clone()]).unwrap().ends_with("/b"));
+        let mut b = b;
+        b.ports_used = vec![8080];
+        let err = place(&r, &[a, b]).unwrap_err();
+        assert_eq!(err.reason, "RESOURCE:PORTS");
+        assert!(
+            err.detail
+                .contains("is already using a port required by your task"),
+            "{}",
+            err.detail
+        );
+    }
+
     fn inst(arn: &str, az: &str, mem_used: i64, groups: &[&str]) -> InstanceLoad {
         let mut attributes = BTreeMap::new();
         attributes.insert("ecs.availability-zone".to_string(), az.to_string());
@@ -372,11 +403,13 @@ mod tests {
             cpu_used: 0,
             mem_used,
             task_groups: groups.iter().map(|s| s.to_string()).collect(),
+            ports_used: vec![],
         }
     }
 
     fn req(mem: i64) -> Request {
         Request {
+            ports: vec![],
             cpu: 0,
             memory: mem,
             group: "family:web".into(),
@@ -543,6 +576,7 @@ mod tests {
     }
     fn with(strategies: &[(&str, Option<&str>)]) -> Request {
         Request {
+            ports: vec![],
             strategies: strategies
                 .iter()
                 .map(|(k, f)| Strategy::parse(k, *f).unwrap())

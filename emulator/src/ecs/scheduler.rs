@@ -241,6 +241,12 @@ impl Scheduler {
                 reason,
                 failed,
             } => {
+                // A target fails its checks because its container died: the
+                // death is the cause (EssentialContainerExited), recorded by
+                // the task's worker, which is woken to see it now.
+                if failed && self.inner.engine.essential_container_exited(&task).await {
+                    return;
+                }
                 if let Err(e) = self
                     .inner
                     .engine

@@ -109,6 +109,7 @@ impl Engine {
             group: group.clone(),
             constraints,
             strategies,
+            ports: td.fixed_host_ports(),
         };
         let (tasks, failures) = self
             .mutate(|state| {
@@ -169,6 +170,7 @@ impl Engine {
             group: group.clone(),
             constraints: vec![],
             strategies: vec![],
+            ports: td.fixed_host_ports(),
         };
         let (tasks, failures) = self
             .mutate(|state| {

@@ -124,7 +124,7 @@ pub struct QueryError {
 }
 
 impl QueryError {
-    fn new(status: StatusCode, kind: &'static str, code: &str, message: String) -> QueryError {
+    pub fn new(status: StatusCode, kind: &'static str, code: &str, message: String) -> QueryError {
         QueryError {
             status,
             kind,

@@ -306,6 +306,23 @@ impl TaskDefinition {
         (cpu, mem)
     }
 
+    /// The fixed host ports its containers publish (bridge mode with a
+    /// non-zero `hostPort`): two tasks asking for one cannot share an
+    /// instance.
+    pub fn fixed_host_ports(&self) -> Vec<u16> {
+        let mut ports: Vec<u16> = self
+            .container_definitions
+            .iter()
+            .flat_map(|c| &c.port_mappings)
+            .filter_map(|pm| pm.host_port)
+            .filter(|p| *p != 0)
+            .filter_map(|p| u16::try_from(p).ok())
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        ports
+    }
+
     /// `family:revision`.
     pub fn family_revision(&self) -> String {
         format!("{}:{}", self.family, self.revision.unwrap_or(0))

@@ -12,6 +12,10 @@ use serde_json::{json, Value};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_emulator");
 
+/// Any signature is accepted, but AWS calls must carry one.
+pub const AUTH: &str =
+    "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=0";
+
 /// The chain's answer to `/start` with the default peers.
 pub const START_BODY: &str =
     r#"["meow from node-paul:3000","meow from node-george:3000","meow from node-ringo:3000"]"#;
@@ -180,6 +184,7 @@ pub async fn raw_call(endpoint: &str, target: Option<&str>, body: String) -> (u1
     let mut req = reqwest::Client::new()
         .post(format!("{endpoint}/"))
         .header("content-type", "application/x-amz-json-1.1")
+        .header("authorization", AUTH)
         .body(body);
     if let Some(t) = target {
         req = req.header("x-amz-target", t);

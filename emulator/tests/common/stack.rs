@@ -121,6 +121,7 @@ impl Stack {
         let resp = reqwest::Client::new()
             .post(format!("{}/", self.emu.endpoint))
             .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", super::AUTH)
             .body(format!("Version=2015-12-01&{form}"))
             .send()
             .await
