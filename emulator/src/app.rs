@@ -240,6 +240,8 @@ pub async fn start_with_runtime(
         },
     );
     elb.restore().await.map_err(RunError::Elb)?;
+    // Adopted tasks keep their targets' health across the restart.
+    scheduler.adopt_targets();
     if let Some(stack) = &config.stack {
         elb.apply_stack(&stack.target_groups, &stack.load_balancers)
             .await

@@ -313,6 +313,21 @@ impl HealthMachine {
         }
     }
 
+    /// A target known healthy before this balancer saw it (re-registered
+    /// after a control-plane restart): `healthy` until its own checks
+    /// say otherwise.
+    pub fn healthy() -> Self {
+        HealthMachine {
+            health: TargetHealth {
+                state: TargetHealthState::Healthy,
+                reason: None,
+                description: None,
+            },
+            consecutive_ok: 0,
+            consecutive_fail: 0,
+        }
+    }
+
     pub fn health(&self) -> &TargetHealth {
         &self.health
     }

@@ -211,15 +211,25 @@ pub(crate) struct TargetRuntime {
 }
 
 impl TargetRuntime {
-    pub(crate) fn new(spec: Target, authority: Authority, cancel: CancellationToken) -> Self {
+    /// A target starting `healthy` (known healthy before) or `initial`.
+    pub(crate) fn with_health(
+        spec: Target,
+        authority: Authority,
+        cancel: CancellationToken,
+        healthy: bool,
+    ) -> Self {
         TargetRuntime {
             spec,
             authority,
-            healthy: AtomicBool::new(false),
+            healthy: AtomicBool::new(healthy),
             enabled: AtomicBool::new(true),
             in_flight: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
-            health: Mutex::new(HealthMachine::new()),
+            health: Mutex::new(if healthy {
+                HealthMachine::healthy()
+            } else {
+                HealthMachine::new()
+            }),
             idle: Notify::new(),
             cancel,
             idle_conns: (0..io_threads::io_slots())

@@ -261,6 +261,16 @@ impl TargetGroup {
     /// Register targets; already-registered (non-draining) ones are left
     /// alone, like AWS.
     pub(crate) fn register(self: &Arc<Self>, targets: &[Target]) -> Result<(), TargetGroupError> {
+        self.register_with(targets, false)
+    }
+
+    /// [`TargetGroup::register`], the new targets starting `healthy` when
+    /// `healthy` (known healthy before: a control plane restarted).
+    pub(crate) fn register_with(
+        self: &Arc<Self>,
+        targets: &[Target],
+        healthy: bool,
+    ) -> Result<(), TargetGroupError> {
         let parsed = targets
             .iter()
             .map(|t| authority(t).map(|a| (t.clone(), a)))
@@ -274,7 +284,12 @@ impl TargetGroup {
             {
                 continue;
             }
-            let target = Arc::new(TargetRuntime::new(spec, auth, self.cancel.child_token()));
+            let target = Arc::new(TargetRuntime::with_health(
+                spec,
+                auth,
+                self.cancel.child_token(),
+                healthy,
+            ));
             info!(target_group = %self.arn, target = %target.authority, "target registered");
             self.runtime
                 .spawn(health_loop(Arc::clone(self), Arc::clone(&target)));
@@ -516,6 +531,14 @@ impl TargetGroupHandle {
     /// or from any thread (tasks go to the `Alb`'s runtime).
     pub fn register_targets(&self, targets: &[Target]) -> Result<(), TargetGroupError> {
         self.inner.register(targets)
+    }
+
+    /// Registers targets known healthy before this balancer saw them (a
+    /// control plane that restarted re-registers the targets of its
+    /// running tasks): they take traffic at once, and their own health
+    /// checks take over from there.
+    pub fn register_targets_healthy(&self, targets: &[Target]) -> Result<(), TargetGroupError> {
+        self.inner.register_with(targets, true)
     }
 
     /// Changes whenever a target leaves the group (its drain finished):

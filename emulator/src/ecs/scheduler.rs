@@ -126,6 +126,35 @@ impl Scheduler {
         }
     }
 
+    /// After a restart, before the first pass: re-registers the targets of
+    /// services' RUNNING tasks as healthy, as a balancer that never went
+    /// away would still have them. Otherwise the first pass would find
+    /// every target `initial` and, in a rolling deployment, stop the
+    /// outgoing tasks before their replacements are healthy.
+    pub fn adopt_targets(&self) {
+        let state = self.inner.engine.snapshot();
+        for service in state
+            .services
+            .values()
+            .filter(|s| s.status != ServiceStatus::Inactive)
+        {
+            for task in service_tasks(&state, service).filter(|t| t.status() == TaskStatus::Running)
+            {
+                for lb in &service.load_balancers {
+                    let Some(tg) = lb.target_group_arn.as_deref() else {
+                        continue;
+                    };
+                    let Some((id, host, port)) = target_of(&state, task, lb) else {
+                        continue;
+                    };
+                    if let Err(e) = self.inner.targets.adopt(tg, &id, &host, port) {
+                        tracing::warn!(task = %task.task_arn, error = %e, "cannot re-register target");
+                    }
+                }
+            }
+        }
+    }
+
     /// One pass over every service that is not INACTIVE.
     pub async fn reconcile_all(&self) {
         let arns: Vec<String> = self.inner.engine.read(|st| {

@@ -16,6 +16,9 @@ pub trait TargetRegistry: Send + Sync + 'static {
     fn exists(&self, target_group: &str) -> bool;
     /// Registers `id` (an instance id) reachable at `host:port`.
     fn register(&self, target_group: &str, id: &str, host: &str, port: u16) -> Result<(), String>;
+    /// Registers a target known healthy before (a running task adopted
+    /// after a restart): healthy at once, its own checks take over.
+    fn adopt(&self, target_group: &str, id: &str, host: &str, port: u16) -> Result<(), String>;
     /// Starts draining; the target disappears once drained.
     fn deregister(&self, target_group: &str, id: &str, port: u16);
     /// Every registered or draining target and its state.
@@ -42,6 +45,15 @@ impl TargetRegistry for AlbTargets {
             .target_group(target_group)
             .ok_or_else(|| format!("target group {target_group} not found"))?;
         tg.register_targets(&[alb::Target::with_host(id, host, port)])
+            .map_err(|e| e.to_string())
+    }
+
+    fn adopt(&self, target_group: &str, id: &str, host: &str, port: u16) -> Result<(), String> {
+        let tg = self
+            .0
+            .target_group(target_group)
+            .ok_or_else(|| format!("target group {target_group} not found"))?;
+        tg.register_targets_healthy(&[alb::Target::with_host(id, host, port)])
             .map_err(|e| e.to_string())
     }
 
@@ -167,6 +179,17 @@ impl TargetRegistry for FakeTargets {
             .ok_or_else(|| format!("target group {target_group} not found"))?;
         g.entry((id.to_string(), port))
             .or_insert(TargetState::Initial);
+        Ok(())
+    }
+    fn adopt(&self, target_group: &str, id: &str, _host: &str, port: u16) -> Result<(), String> {
+        let mut inner = self.lock();
+        inner.log.push(format!("adopt {target_group} {id}:{port}"));
+        let g = inner
+            .groups
+            .get_mut(target_group)
+            .ok_or_else(|| format!("target group {target_group} not found"))?;
+        g.entry((id.to_string(), port))
+            .or_insert(TargetState::Healthy);
         Ok(())
     }
     fn deregister(&self, target_group: &str, id: &str, port: u16) {
