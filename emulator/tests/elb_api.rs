@@ -438,6 +438,10 @@ async fn bad_inputs_get_aws_xml_errors_and_the_emulator_keeps_serving() {
         (format!("Action=CreateRule&ListenerArn={listener}&Priority=1&Actions.member.1.Type=forward&Actions.member.1.TargetGroupArn={tg}"), "ValidationError"),
         (format!("Action=CreateRule&ListenerArn={listener}&Priority=1&Conditions.member.1.Field=bogus&Conditions.member.1.Values.member.1=x&Actions.member.1.Type=forward&Actions.member.1.TargetGroupArn={tg}"), "ValidationError"),
         (format!("Action=DeleteRule&RuleArn={default_rule}"), "OperationNotPermitted"),
+        // A control character in a path pattern (it would make every
+        // later DescribeRules answer invalid XML).
+        (format!("Action=CreateRule&ListenerArn={listener}&Priority=2&Conditions.member.1.Field=path-pattern&Conditions.member.1.Values.member.1=%2Fa%01b&Actions.member.1.Type=forward&Actions.member.1.TargetGroupArn={tg}"), "ValidationError"),
+        (format!("Action=CreateRule&ListenerArn={listener}&Priority=2&Conditions.member.1.Field=path-pattern&Conditions.member.1.Values.member.1=%2Fa%20b&Actions.member.1.Type=forward&Actions.member.1.TargetGroupArn={tg}"), "ValidationError"),
         ("Action=CreateTargetGroup&Name=v&Port=80&Version=2010-01-01".into(), "ValidationError"),
         ("Action=NoSuchThing".into(), "InvalidAction"),
         ("Version=2015-12-01".into(), "ValidationError"),

@@ -23,6 +23,9 @@ use http_body_util::Empty;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use serde::{Deserialize, Serialize};
+
+use crate::duration_ms;
 
 /// Why health check settings were rejected.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -50,6 +53,8 @@ pub enum HealthCheckError {
 }
 
 /// Where the health check connects: the target's own port or a fixed one.
+/// In JSON, like AWS's `HealthCheckPort`: `"traffic-port"` or a port
+/// (a number, or a string of digits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HealthCheckPort {
     #[default]
@@ -57,8 +62,39 @@ pub enum HealthCheckPort {
     Fixed(u16),
 }
 
-/// HTTP codes that count as success (`200`, `200-299`, `200,302`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl Serialize for HealthCheckPort {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            HealthCheckPort::TrafficPort => s.serialize_str("traffic-port"),
+            HealthCheckPort::Fixed(p) => s.serialize_u16(*p),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for HealthCheckPort {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Port(u16),
+            Text(String),
+        }
+        match Repr::deserialize(d)? {
+            Repr::Port(p) => Ok(HealthCheckPort::Fixed(p)),
+            Repr::Text(t) if t == "traffic-port" => Ok(HealthCheckPort::TrafficPort),
+            Repr::Text(t) => t.parse().map(HealthCheckPort::Fixed).map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "health check port {t:?} is neither \"traffic-port\" nor a port"
+                ))
+            }),
+        }
+    }
+}
+
+/// HTTP codes that count as success (`200`, `200-299`, `200,302`); in JSON
+/// that text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Matcher {
     ranges: Vec<(u16, u16)>,
     text: String,
@@ -104,6 +140,19 @@ impl Matcher {
     }
 }
 
+impl TryFrom<String> for Matcher {
+    type Error = HealthCheckError;
+    fn try_from(text: String) -> Result<Self, HealthCheckError> {
+        Matcher::parse(&text)
+    }
+}
+
+impl From<Matcher> for String {
+    fn from(m: Matcher) -> String {
+        m.text
+    }
+}
+
 impl Default for Matcher {
     fn default() -> Self {
         Matcher {
@@ -113,15 +162,20 @@ impl Default for Matcher {
     }
 }
 
-/// A target group's health check settings (AWS defaults for HTTP).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A target group's health check settings (AWS defaults for HTTP). In
+/// JSON every field is optional (missing ones take these defaults) and the
+/// durations are `interval_ms` / `timeout_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct HealthCheckConfig {
     /// When false no probes run and targets report
     /// `unavailable` / `Target.HealthCheckDisabled` but receive traffic.
     pub enabled: bool,
     pub path: String,
     pub port: HealthCheckPort,
+    #[serde(rename = "interval_ms", with = "duration_ms")]
     pub interval: Duration,
+    #[serde(rename = "timeout_ms", with = "duration_ms")]
     pub timeout: Duration,
     pub healthy_threshold: u32,
     pub unhealthy_threshold: u32,
@@ -202,8 +256,9 @@ impl HealthCheckConfig {
     }
 }
 
-/// The AWS `TargetHealth.State`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The AWS `TargetHealth.State` (in JSON its lowercase name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TargetHealthState {
     Initial,
     Healthy,
@@ -232,16 +287,25 @@ impl fmt::Display for TargetHealthState {
     }
 }
 
-/// The AWS `TargetHealth.Reason` code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The AWS `TargetHealth.Reason` code (in JSON that code, as
+/// [`TargetHealthReason::code`] spells it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TargetHealthReason {
+    #[serde(rename = "Elb.RegistrationInProgress")]
     RegistrationInProgress,
+    #[serde(rename = "Elb.InitialHealthChecking")]
     InitialHealthChecking,
+    #[serde(rename = "Target.ResponseCodeMismatch")]
     ResponseCodeMismatch,
+    #[serde(rename = "Target.Timeout")]
     Timeout,
+    #[serde(rename = "Target.FailedHealthChecks")]
     FailedHealthChecks,
+    #[serde(rename = "Target.DeregistrationInProgress")]
     DeregistrationInProgress,
+    #[serde(rename = "Target.NotRegistered")]
     NotRegistered,
+    #[serde(rename = "Target.HealthCheckDisabled")]
     HealthCheckDisabled,
 }
 
@@ -267,7 +331,7 @@ impl fmt::Display for TargetHealthReason {
 }
 
 /// State, reason and description, as `DescribeTargetHealth` reports them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetHealth {
     pub state: TargetHealthState,
     pub reason: Option<TargetHealthReason>,

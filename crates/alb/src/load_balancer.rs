@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use http::HeaderValue;
+use serde::{Deserialize, Serialize};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
@@ -30,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::info;
 
+use crate::duration_ms;
 use crate::health_check::HealthProbe;
 use crate::metrics::{LoadBalancerCounts, LoadBalancerMetrics};
 use crate::rule::{Action, Condition, RouteTable, RuleConfig, RuleDescription, RuleError, RuleSet};
@@ -45,16 +47,21 @@ pub enum LoadBalancerError {
     NotFound(String),
 }
 
-/// Load balancer attributes and limits.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Load balancer attributes and limits. In JSON every field is optional
+/// (defaults below); durations are `idle_timeout_ms`,
+/// `header_read_timeout_ms` and `target_timeout_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct LoadBalancerAttributes {
     /// `idle_timeout.timeout_seconds`: close a client connection with no
     /// request for this long, and both the client and the target
     /// connection when a request or response body streaming between them
     /// pauses this long (default 60 s).
+    #[serde(rename = "idle_timeout_ms", with = "duration_ms")]
     pub idle_timeout: Duration,
     /// Close a connection whose request head is not complete this long after
     /// its first byte (slowloris defence; default 10 s).
+    #[serde(rename = "header_read_timeout_ms", with = "duration_ms")]
     pub header_read_timeout: Duration,
     /// Request line plus headers above this size get 431 (default 64 KiB,
     /// at least 8 KiB).
@@ -64,6 +71,7 @@ pub struct LoadBalancerAttributes {
     pub max_connections: usize,
     /// A target slower than this to send response headers gets the client a
     /// 504 (default 60 s, the idle timeout, like AWS).
+    #[serde(rename = "target_timeout_ms", with = "duration_ms")]
     pub target_timeout: Duration,
     /// Bind listeners with `SO_REUSEPORT` so several balancers (threads or
     /// processes) can share one port and the kernel spreads connections
@@ -161,6 +169,8 @@ pub(crate) struct AlbInner {
     pub(crate) client: UpstreamClient,
     pub(crate) probe: Arc<dyn HealthProbe>,
     pub(crate) runtime: Handle,
+    /// Bumped whenever a target leaves any target group (its drain ended).
+    pub(crate) removals: Arc<tokio::sync::watch::Sender<u64>>,
     /// Where client connections are served: `None` on the caller's
     /// runtime, else round robin over these single-threaded I/O runtimes.
     pub(crate) io_workers: Option<Arc<[Handle]>>,
@@ -304,6 +314,20 @@ impl LoadBalancerHandle {
         addr: SocketAddr,
         default_action: Action,
     ) -> Result<ListenerHandle, ListenerError> {
+        self.create_listener_with_rules(listener_arn, addr, default_action, BTreeMap::new())
+            .await
+    }
+
+    /// [`LoadBalancerHandle::create_listener`] serving `rules` (by rule ARN)
+    /// from its first connection on; nothing is bound unless every rule is
+    /// valid.
+    pub async fn create_listener_with_rules(
+        &self,
+        listener_arn: impl Into<String>,
+        addr: SocketAddr,
+        default_action: Action,
+        rules: BTreeMap<String, RuleConfig>,
+    ) -> Result<ListenerHandle, ListenerError> {
         let arn = listener_arn.into();
         let rule_err = |source| ListenerError::Rule {
             listener_arn: arn.clone(),
@@ -312,7 +336,7 @@ impl LoadBalancerHandle {
         if self.lock_listener_exists(&arn) {
             return Err(ListenerError::Exists(arn));
         }
-        let rules = RuleSet::new(default_action).map_err(rule_err)?;
+        let rules = RuleSet::with_rules(default_action, rules).map_err(rule_err)?;
         let routes = {
             let reg = self.alb.lock();
             rules
@@ -511,6 +535,26 @@ impl ListenerHandle {
             };
             RuleSet::new(set.default_action.clone()).map(|_| ())
         })
+    }
+
+    /// Replace the default action and every rule (by rule ARN) at once, all
+    /// or nothing: requests see the old route table or the new one, never
+    /// a mix, and two rules may swap priorities.
+    pub fn replace_rules(
+        &self,
+        default_action: Action,
+        rules: BTreeMap<String, RuleConfig>,
+    ) -> Result<(), ListenerError> {
+        self.update(|set| {
+            *set = RuleSet::with_rules(default_action, rules)?;
+            Ok(())
+        })
+    }
+
+    /// The default action and the rules by rule ARN, as set.
+    pub fn rules(&self) -> (Action, BTreeMap<String, RuleConfig>) {
+        let set = self.listener.lock_rules();
+        (set.default_action.clone(), set.rules.clone())
     }
 
     /// `DescribeRules`: by ascending priority, the default rule last.

@@ -21,6 +21,15 @@
 //! `SO_REUSEPORT`; a request then never changes threads, which saves the
 //! cross-thread wake-ups a work-stealing runtime pays per request. Each
 //! thread health-checks its targets on its own.
+//!
+//! `alb --admin 127.0.0.1:PORT` (or `ALB_ADMIN`; a path, or `unix:PATH`,
+//! serves on a Unix socket) is the other mode: no static configuration, one
+//! balancer on a multi-thread runtime, configured at run time through the
+//! admin API (`alb::admin`: `PUT /desired` and friends) by a control plane
+//! that may restart while the balancer keeps serving. Once listening it
+//! prints one JSON line on stdout, `{"admin":"127.0.0.1:PORT"}` (the real
+//! port when given port 0). SIGTERM, SIGINT or `POST /shutdown` drain it
+//! as above.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -33,6 +42,79 @@ use alb::{
 use anyhow::{anyhow, Context};
 use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
+
+/// Admin mode: one balancer, configured through the admin API, until a
+/// signal or `POST /shutdown`; then drain like the static mode.
+fn run_admin(args: &Args, admin: &str) -> anyhow::Result<()> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        builder.worker_threads(n.max(1));
+    }
+    let rt = builder.enable_all().build()?;
+    let grace = Duration::from_secs(args.grace);
+    rt.block_on(async {
+        let alb = Alb::new();
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let signalled = async {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        };
+        let unix_path = admin
+            .strip_prefix("unix:")
+            .or_else(|| admin.contains('/').then_some(admin));
+        match unix_path {
+            Some(path) => {
+                remove_stale_socket(path)?;
+                let listener = tokio::net::UnixListener::bind(path)
+                    .with_context(|| format!("cannot bind admin socket {path}"))?;
+                println!("{}", serde_json::json!({ "admin": format!("unix:{path}") }));
+                tracing::info!(path, "alb admin API listening");
+                alb::admin::serve_unix(alb.clone(), listener, signalled).await;
+                let _ = std::fs::remove_file(path);
+            }
+            None => {
+                let addr: SocketAddr = admin
+                    .parse()
+                    .with_context(|| format!("admin address {admin:?} is not HOST:PORT"))?;
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot bind admin address {addr}"))?;
+                let bound = listener.local_addr()?;
+                println!("{}", serde_json::json!({ "admin": bound.to_string() }));
+                tracing::info!(addr = %bound, "alb admin API listening");
+                alb::admin::serve(alb.clone(), listener, signalled).await;
+            }
+        }
+        tracing::info!("draining");
+        tokio::select! {
+            drained = alb.shutdown(grace) => if !drained {
+                tracing::warn!("grace period over with connections still open");
+            },
+            _ = term.recv() => tracing::warn!("second signal: exiting now"),
+            _ = int.recv() => tracing::warn!("second signal: exiting now"),
+        }
+        Ok(())
+    })
+}
+
+/// Remove a Unix socket left behind by a balancer that died; refuse to
+/// remove anything else.
+fn remove_stale_socket(path: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_socket() => {
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                return Err(anyhow!("{path}: another process serves this socket"));
+            }
+            Ok(std::fs::remove_file(path)?)
+        }
+        Ok(_) => Err(anyhow!("{path} exists and is not a socket")),
+        Err(_) => Ok(()),
+    }
+}
 
 /// A small Application Load Balancer: path rules to HTTP targets.
 #[derive(Parser, Debug, Clone)]
@@ -78,9 +160,16 @@ struct Args {
     #[arg(long, env = "ALB_GRACE", default_value_t = 10)]
     grace: u64,
 
-    /// Worker threads, each a balancer sharing the port (default: CPUs).
+    /// Worker threads, each a balancer sharing the port (default: CPUs);
+    /// with --admin, the runtime's worker threads.
     #[arg(long, env = "ALB_THREADS")]
     threads: Option<usize>,
+
+    /// Serve the admin API on this address (`HOST:PORT`, or a Unix socket
+    /// path / `unix:PATH`) and start with no static configuration: a
+    /// control plane configures the balancer with `PUT /desired`.
+    #[arg(long, env = "ALB_ADMIN", conflicts_with_all = ["routes", "default_target"])]
+    admin: Option<String>,
 }
 
 fn parse_upstream(s: &str) -> anyhow::Result<Target> {
@@ -197,6 +286,9 @@ fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
+    if let Some(admin) = &args.admin {
+        return run_admin(&args, admin);
+    }
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use serde::{Deserialize, Serialize};
 
 use crate::target_group::TargetGroup;
 use crate::wildcard;
@@ -74,14 +75,19 @@ pub enum RuleError {
 
 /// One key/value pair of a `query-string` condition; a missing key matches
 /// any key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueryStringPair {
+    #[serde(default)]
     pub key: Option<String>,
     pub value: String,
 }
 
-/// A rule condition (the `Field` of an AWS `RuleCondition`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A rule condition (the `Field` of an AWS `RuleCondition`). In JSON an
+/// object keyed by the field name: `{"path-pattern": ["/api/*"]}`,
+/// `{"http-header": {"name": "X-Env", "values": ["prod"]}}`,
+/// `{"query-string": [{"key": "v", "value": "2"}]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Condition {
     /// `path-pattern`: case-sensitive, wildcards, path only.
     PathPattern(Vec<String>),
@@ -240,45 +246,65 @@ fn strip_port(host: &str) -> &str {
     host.rsplit_once(':').map_or(host, |(h, _)| h)
 }
 
-/// One target group of a `forward` action with its weight (0..=999).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One target group of a `forward` action with its weight (0..=999; 1
+/// when JSON leaves it out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WeightedTargetGroup {
     pub target_group_arn: String,
+    #[serde(default = "default_weight")]
     pub weight: u32,
 }
 
+fn default_weight() -> u32 {
+    1
+}
+
 /// A `fixed-response` action.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FixedResponseConfig {
     /// 2XX, 4XX or 5XX.
     pub status_code: u16,
     /// Defaults to `text/plain`.
+    #[serde(default)]
     pub content_type: Option<String>,
+    #[serde(default)]
     pub message_body: Option<String>,
 }
 
-/// HTTP_301 or HTTP_302.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// HTTP_301 or HTTP_302 (in JSON those AWS names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RedirectStatus {
+    #[serde(rename = "HTTP_301")]
     Http301,
+    #[serde(rename = "HTTP_302")]
     Http302,
 }
 
 /// A `redirect` action. Every part may use the placeholders `#{protocol}`,
 /// `#{host}`, `#{port}`, `#{path}` (without its leading `/`) and `#{query}`;
 /// a missing part keeps the original (`/#{path}` for the path).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedirectConfig {
+    #[serde(default)]
     pub protocol: Option<String>,
+    #[serde(default)]
     pub host: Option<String>,
+    #[serde(default)]
     pub port: Option<String>,
+    #[serde(default)]
     pub path: Option<String>,
+    #[serde(default)]
     pub query: Option<String>,
     pub status_code: RedirectStatus,
 }
 
-/// What a matching rule (or the default action) does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a matching rule (or the default action) does. In JSON an object
+/// keyed by the AWS action type: `{"forward": [{"target_group_arn": "arn",
+/// "weight": 1}]}`, `{"fixed-response": {"status_code": 404,
+/// "message_body": "nope"}}`, `{"redirect": {"port": "443",
+/// "status_code": "HTTP_301"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// Forward to one target group, or split across weighted ones.
     Forward(Vec<WeightedTargetGroup>),
@@ -313,7 +339,7 @@ impl Action {
         groups.iter().map(|g| g.target_group_arn.as_str())
     }
 
-    fn validate(&self) -> Result<(), RuleError> {
+    pub(crate) fn validate(&self) -> Result<(), RuleError> {
         let invalid = |s: String| Err(RuleError::InvalidAction(s));
         match self {
             Action::Forward(groups) => {
@@ -361,8 +387,9 @@ impl Action {
     }
 }
 
-/// A rule as the caller defines it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A rule as the caller defines it. In JSON `{"priority": 1,
+/// "conditions": [...], "action": {...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleConfig {
     pub priority: u32,
     pub conditions: Vec<Condition>,
@@ -384,7 +411,7 @@ impl RuleConfig {
 
 /// A rule as reported back (`DescribeRules`); the default rule has no
 /// priority and no conditions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleDescription {
     pub rule_arn: String,
     /// `None` for the default rule.
@@ -408,6 +435,21 @@ impl RuleSet {
             rules: BTreeMap::new(),
             default_action,
         })
+    }
+
+    /// A whole rule set at once: the default action and every rule valid,
+    /// no priority used twice.
+    pub(crate) fn with_rules(
+        default_action: Action,
+        rules: BTreeMap<String, RuleConfig>,
+    ) -> Result<Self, RuleError> {
+        let mut set = RuleSet::new(default_action)?;
+        for (arn, rule) in rules {
+            rule.validate()?;
+            set.check_priority_free(rule.priority, &arn)?;
+            set.rules.insert(arn, rule);
+        }
+        Ok(set)
     }
 
     pub(crate) fn check_priority_free(&self, priority: u32, except: &str) -> Result<(), RuleError> {

@@ -26,6 +26,7 @@ use bytes::Bytes;
 use http::uri::Authority;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::client::conn::http1::SendRequest;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -160,12 +161,32 @@ impl Body for UpstreamBody {
 
 /// A target as the caller registers it: AWS keys targets by `(id, port)`;
 /// `host` is what to connect to (an IP or a DNS name resolved at connect
-/// time) and defaults to the id, which suits `ip` target groups.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// time) and defaults to the id, which suits `ip` target groups. In JSON
+/// `{"id": "10.0.0.7", "port": 8080, "host": "10.0.0.7"}`, `host` optional.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "TargetJson")]
 pub struct Target {
     pub id: String,
     pub port: u16,
     pub host: String,
+}
+
+/// [`Target`] as JSON may spell it: without `host`.
+#[derive(Deserialize)]
+struct TargetJson {
+    id: String,
+    port: u16,
+    host: Option<String>,
+}
+
+impl From<TargetJson> for Target {
+    fn from(t: TargetJson) -> Target {
+        Target {
+            host: t.host.unwrap_or_else(|| t.id.clone()),
+            id: t.id,
+            port: t.port,
+        }
+    }
 }
 
 impl Target {

@@ -18,10 +18,12 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use http::uri::Authority;
+use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
+use crate::duration_ms;
 use crate::health_check::{
     HealthCheckConfig, HealthCheckError, HealthCheckPort, HealthMachine, HealthProbe, ProbeOutcome,
     ProbeRequest, TargetHealth, TargetHealthState,
@@ -51,8 +53,9 @@ pub enum TargetGroupError {
     InvalidTarget { id: String, port: u16, why: String },
 }
 
-/// `load_balancing.algorithm.type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// `load_balancing.algorithm.type` (in JSON its AWS value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LoadBalancingAlgorithm {
     #[default]
     RoundRobin,
@@ -80,10 +83,13 @@ impl FromStr for LoadBalancingAlgorithm {
     }
 }
 
-/// Target group attributes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Target group attributes. In JSON every field is optional (defaults
+/// below); the delay is `deregistration_delay_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TargetGroupAttributes {
     /// `deregistration_delay.timeout_seconds` (default 300 s).
+    #[serde(rename = "deregistration_delay_ms", with = "duration_ms")]
     pub deregistration_delay: Duration,
     /// `load_balancing.algorithm.type`.
     pub algorithm: LoadBalancingAlgorithm,
@@ -104,13 +110,16 @@ impl Default for TargetGroupAttributes {
     }
 }
 
-/// Everything about a target group except its targets.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Everything about a target group except its targets. In JSON `port` is
+/// required, `health_check` and `attributes` default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetGroupConfig {
     /// The group's traffic port (reported back; each target carries its own
     /// port, which `HealthCheckPort::TrafficPort` probes).
     pub port: u16,
+    #[serde(default)]
     pub health_check: HealthCheckConfig,
+    #[serde(default)]
     pub attributes: TargetGroupAttributes,
 }
 
@@ -124,11 +133,15 @@ impl TargetGroupConfig {
     }
 }
 
-/// One row of `DescribeTargetHealth`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One row of `DescribeTargetHealth`. In JSON one flat object: `id`,
+/// `port`, `host`, `health_check_port`, `state`, `reason`, `description`,
+/// `in_flight`, `request_count`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetHealthDescription {
+    #[serde(flatten)]
     pub target: Target,
     pub health_check_port: u16,
+    #[serde(flatten)]
     pub health: TargetHealth,
     /// Requests currently in flight to this target.
     pub in_flight: usize,
@@ -149,6 +162,8 @@ pub(crate) struct TargetGroup {
     /// Bumped whenever a target leaves the group (drained), so waiters
     /// wake on the event instead of polling.
     removed: tokio::sync::watch::Sender<u64>,
+    /// The same, shared by every group of the balancer.
+    removed_anywhere: Arc<tokio::sync::watch::Sender<u64>>,
     probe: Arc<dyn HealthProbe>,
     runtime: Handle,
 }
@@ -178,6 +193,7 @@ impl TargetGroup {
         config: TargetGroupConfig,
         probe: Arc<dyn HealthProbe>,
         runtime: Handle,
+        removed_anywhere: Arc<tokio::sync::watch::Sender<u64>>,
     ) -> Result<Arc<Self>, TargetGroupError> {
         config
             .health_check
@@ -195,6 +211,7 @@ impl TargetGroup {
             metrics: TargetGroupMetrics::default(),
             cancel: CancellationToken::new(),
             removed: tokio::sync::watch::Sender::new(0),
+            removed_anywhere,
             probe,
             runtime,
         }))
@@ -208,8 +225,13 @@ impl TargetGroup {
         self.config.load().attributes.passive_retry
     }
 
+    /// Stop every health loop and drain; targets still registered leave
+    /// with the group (a removal for `removed_anywhere` waiters; draining ones count when their drain task ends).
     pub(crate) fn shutdown(&self) {
         self.cancel.cancel();
+        if self.targets.load().iter().any(|t| t.is_enabled()) {
+            self.removed_anywhere.send_modify(|n| *n += 1);
+        }
     }
 
     fn lock_writers(&self) -> std::sync::MutexGuard<'_, ()> {
@@ -299,6 +321,16 @@ impl TargetGroup {
         Ok(())
     }
 
+    /// The registered targets, draining ones left out.
+    pub(crate) fn registered(&self) -> Vec<Target> {
+        self.targets
+            .load()
+            .iter()
+            .filter(|t| t.is_enabled())
+            .map(|t| t.spec.clone())
+            .collect()
+    }
+
     /// Start draining the given `(id, port)` targets; returns how many were
     /// found registered.
     pub(crate) fn deregister(self: &Arc<Self>, keys: &[(String, u16)]) -> usize {
@@ -338,6 +370,7 @@ impl TargetGroup {
             .collect();
         self.targets.store(Arc::new(list));
         self.removed.send_modify(|n| *n += 1);
+        self.removed_anywhere.send_modify(|n| *n += 1);
         debug!(target_group = %self.arn, target = %target.authority, "target removed");
     }
 
