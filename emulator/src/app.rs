@@ -15,6 +15,7 @@ use crate::db::{DataDir, Db, DbError};
 use crate::ecs::scheduler::{Scheduler, SchedulerConfig};
 use crate::ecs::targets::AlbTargets;
 use crate::ecs::{Command, Engine, EngineConfig, EngineError, Reply};
+use crate::elbv2::balancer::Balancer;
 use crate::elbv2::{Elb, ElbConfig};
 use crate::model::arn::Partition;
 use crate::model::request;
@@ -42,6 +43,10 @@ pub struct Config {
     pub default_stop_timeout_s: u32,
     /// Repository root holding `docker/build-images.sh`.
     pub repo_root: Option<PathBuf>,
+    /// Run the listeners in a balancer process of their own, which outlives
+    /// the emulator and is adopted by the next `up` (`false`: in this
+    /// process, as the in-memory tests do).
+    pub balancer_process: bool,
     /// Print task state changes to stdout.
     pub print_events: bool,
     /// Where an ELBv2 listener on port 80 (the stack's) binds; port 0: any
@@ -70,6 +75,7 @@ impl Config {
             default_stop_timeout_s: 30,
             repo_root: default_repo_root(),
             print_events: false,
+            balancer_process: false,
             alb_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             ephemeral_listeners: false,
             service_interval: Duration::from_millis(500),
@@ -139,6 +145,8 @@ pub enum RunError {
     Services(#[source] crate::ecs::scheduler::ServiceError),
     #[error("load balancer: {0}")]
     Elb(#[source] crate::elbv2::ElbError),
+    #[error("load balancer process: {0}")]
+    Balancer(String),
 }
 
 /// A started emulator.
@@ -149,6 +157,8 @@ pub struct Running {
     pub data_dir: Arc<DataDir>,
     /// The embedded load balancer (see [`Running::alb`]).
     pub alb: alb::Alb,
+    /// Where the listeners run.
+    pub balancer: Balancer,
     /// The ELBv2 control plane over `alb`.
     pub elb: Elb,
     /// The ECS service scheduler.
@@ -193,8 +203,21 @@ pub async fn start_with_runtime(
         addr: config.api_addr,
         source,
     })?;
-    // One balancer for the whole emulator; ELBv2 ARNs key its groups.
-    let alb = alb::Alb::new();
+    // One balancer for the whole emulator; ELBv2 ARNs key its groups. Its
+    // listeners run in a process of their own (adopted when running), fed
+    // from an in-process shadow; or in this process.
+    let balancer = if config.balancer_process {
+        let (remote, adopted) = crate::elbv2::remote::start_or_adopt(data_dir.path())
+            .await
+            .map_err(RunError::Balancer)?;
+        if adopted {
+            tracing::info!("the load balancer kept serving while the emulator was away");
+        }
+        Balancer::remote(alb::Alb::shadow(), remote)
+    } else {
+        Balancer::local(alb::Alb::new())
+    };
+    let alb = balancer.alb().clone();
     let engine = Engine::new(
         EngineConfig {
             instance: config.instance.clone(),
@@ -215,7 +238,7 @@ pub async fn start_with_runtime(
     // drains service tasks' targets.
     let scheduler = Scheduler::new(
         engine.clone(),
-        Arc::new(AlbTargets(alb.clone())),
+        Arc::new(AlbTargets(balancer.clone())),
         SchedulerConfig {
             interval: config.service_interval,
         },
@@ -231,7 +254,7 @@ pub async fn start_with_runtime(
         apply_stack(&engine, stack).await.map_err(RunError::Stack)?;
     }
     let elb = Elb::new(
-        alb.clone(),
+        balancer.clone(),
         engine.clone(),
         ElbConfig {
             port_overrides: [(80, config.alb_addr)].into(),
@@ -250,9 +273,21 @@ pub async fn start_with_runtime(
             .apply_stack(&stack.cluster.cluster_name, &stack.services)
             .await
             .map_err(RunError::Services)?;
+    }
+    // The model is whole (adopted targets included): from now on the
+    // balancer process follows it, and the scheduler's first pass sees
+    // the health it reports.
+    if let Some(remote) = balancer.process() {
+        remote.start(alb.clone());
+        if let Some((arn, e)) = balancer.sync().await.into_iter().next() {
+            return Err(RunError::Balancer(format!("{arn}: {e}")));
+        }
+    }
+    if config.stack.is_some() {
         // The stack's tasks are placed before the API answers.
         scheduler.reconcile_all().await;
     }
+
     scheduler.start();
     autoscaling.start();
     data_dir.write_endpoint(&format!("http://{api_addr}"))?;
@@ -283,6 +318,7 @@ pub async fn start_with_runtime(
         api_addr,
         data_dir,
         alb,
+        balancer,
         elb,
         scheduler,
         autoscaling,
@@ -322,6 +358,14 @@ impl Running {
         }
         self.engine.shutdown();
         self.alb.shutdown(Duration::from_secs(5)).await;
+        if let Some(remote) = self.balancer.process() {
+            remote.detach();
+            // Kept tasks keep their listeners; otherwise nothing is left
+            // to balance.
+            if !self.keep {
+                crate::elbv2::remote::stop(self.data_dir.path()).await;
+            }
+        }
         self.data_dir.clear_endpoint();
     }
 }

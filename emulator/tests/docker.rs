@@ -189,6 +189,10 @@ async fn sigkill_of_the_emulator_then_restart_adopts_and_down_removes_everything
         .unwrap();
     assert_eq!(body, common::START_BODY);
 
+    // The listeners' process outlived the SIGKILL and was adopted.
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("balancer")).unwrap()).unwrap();
+    let pid = record["pid"].as_u64().unwrap();
     // `down`: stops the emulator, removes every labelled object.
     let out = Command::new(common::BIN)
         .args(["--data-dir", dir.to_str().unwrap(), "down"])
@@ -201,6 +205,19 @@ async fn sigkill_of_the_emulator_then_restart_adopts_and_down_removes_everything
     );
     assert!(emu.containers().is_empty());
     assert!(emu.networks().is_empty());
+    // ... and stops the balancer process.
+    assert!(!dir.join("balancer").exists());
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(
+        stat.is_empty()
+            || stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z'),
+        "the balancer process {pid} still runs: {stat}"
+    );
     let exited = emu.child.as_mut().unwrap().wait().unwrap();
     assert!(
         exited.success(),

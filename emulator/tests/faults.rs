@@ -86,11 +86,11 @@ struct Tally {
 }
 
 /// SIGKILL of the emulator 1.5 s into a rolling deployment under load,
-/// and a restart: the deployment goes on as if nothing happened. Adopted
-/// tasks keep their targets healthy, no task is stopped before its
-/// replacement is healthy, so no request gets a 5xx. (Connections refused
-/// while the emulator is down are counted apart: its listeners live in
-/// its process.)
+/// and a restart: the deployment goes on as if nothing happened. The
+/// listeners live in the balancer process, which the killed emulator
+/// leaves running and the new one adopts, so no connection is refused;
+/// adopted tasks keep their targets healthy and no task is stopped before
+/// its replacement is healthy, so no request gets a 5xx.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_restart_during_a_rolling_deployment_fails_no_request() {
     use common::stack::*;
@@ -191,4 +191,8 @@ async fn a_restart_during_a_rolling_deployment_fails_no_request() {
     eprintln!("through the restart: {t:?}");
     assert!(t.ok > 100, "the load ran: {t:?}");
     assert_eq!(t.server_errors, 0, "5xx answers around the restart: {t:?}");
+    assert_eq!(
+        t.refused, 0,
+        "connections refused around the restart: {t:?}"
+    );
 }

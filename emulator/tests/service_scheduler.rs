@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use emulator::db::{Db, State};
 use emulator::ecs::scheduler::{Scheduler, SchedulerConfig, ServiceCommand, ServiceReply};
-use emulator::ecs::service_plan::TargetState;
+use emulator::ecs::service_plan::{LaunchBackoff, TargetState, THROTTLED};
 use emulator::ecs::targets::FakeTargets;
 use emulator::ecs::{Command, Engine, EngineConfig, EngineError, Reply};
 use emulator::model::request;
@@ -383,6 +383,13 @@ async fn autoscaling_memory_is_bounded_by_what_exists() {
     use emulator::autoscaling::{AutoScaling, AutoScalingCommand, AutoScalingConfig};
     use emulator::runtime::ContainerStats;
     let (fake, engine, _targets, s) = setup().await;
+    // Tasks killed right after they start are a crash loop to the service
+    // throttle: short waits, so the rounds are not held back.
+    s.set_launch_backoff(LaunchBackoff {
+        base: Duration::from_millis(10),
+        cap: Duration::from_millis(50),
+        ..LaunchBackoff::default()
+    });
     s.handle(ServiceCommand::Create(CreateService {
         cluster: Some("c".into()),
         service_name: "web".into(),
@@ -453,5 +460,144 @@ async fn autoscaling_memory_is_bounded_by_what_exists() {
         assert_eq!(scaling.remembered(), 1, "round {round}");
         fake.exit(&name, 137);
         until("replaced", || running().is_none_or(|a| a != arn)).await;
+    }
+}
+
+/// Registers task definition `family` whose one container runs `image`.
+async fn register(engine: &Engine, family: &str, image: &str) {
+    let td = json!({"family": family, "containerDefinitions": [
+        {"name": "app", "image": image, "memoryReservation": 100}
+    ]});
+    engine
+        .handle(Command::RegisterTaskDefinition(Box::new(
+            serde_json::from_value(td).unwrap(),
+        )))
+        .await
+        .unwrap();
+}
+
+async fn create(s: &Scheduler, family: &str) {
+    s.handle(ServiceCommand::Create(CreateService {
+        cluster: Some("c".into()),
+        service_name: "web".into(),
+        task_definition: Some(family.into()),
+        desired_count: Some(1),
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
+}
+
+/// The creation times of the service's tasks, oldest first.
+fn launches(engine: &Engine) -> Vec<f64> {
+    let mut v: Vec<f64> = engine
+        .snapshot()
+        .tasks
+        .values()
+        .filter(|t| t.group.as_deref() == Some("service:web"))
+        .map(|t| t.created_at)
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+fn throttle_events(v: &Service) -> usize {
+    let full = format!("(service web) {THROTTLED}");
+    v.events.iter().filter(|e| e.message == full).count()
+}
+
+/// A container that exits as soon as it starts: without a throttle the
+/// scheduler relaunched it on every pass (dozens a second here); with it,
+/// the launches after the third failure wait 0.2, 0.4, 0.8 ... s, and the
+/// service says why, once per wait.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_looping_service_launches_ever_more_slowly() {
+    let (_fake, engine, _targets, s) = setup().await;
+    let base = Duration::from_millis(200);
+    s.set_launch_backoff(LaunchBackoff {
+        after_failures: 3,
+        base,
+        cap: Duration::from_secs(5),
+        stable: Duration::from_secs(30),
+    });
+    register(&engine, "crash", "crash/app").await;
+    create(&s, "crash").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let at = launches(&engine);
+    // 3 at once, then after 0.2, 0.4 and 0.8 s (at ~1.4 s), the next at
+    // ~3 s: 6, a pass or two of slack either way.
+    assert!(
+        (4..=7).contains(&at.len()),
+        "{} launches in 2.5 s: {at:?}",
+        at.len()
+    );
+    for (i, w) in at.windows(2).enumerate().skip(2) {
+        let wait = base.as_secs_f64() * f64::from(1u32 << (i - 2));
+        assert!(
+            w[1] - w[0] >= wait - 0.01,
+            "launch {} came {:.3} s after the one before, not after {wait} s: {at:?}",
+            i + 2,
+            w[1] - w[0]
+        );
+    }
+    let v = describe(&s).await;
+    let said = throttle_events(&v);
+    assert!(
+        (1..at.len()).contains(&said),
+        "{said} throttle events for {} launches: {:#?}",
+        at.len(),
+        v.events
+    );
+    // The deployment goes on (no circuit breaker asked for).
+    assert_eq!(v.deployments[0].rollout_state, "IN_PROGRESS");
+    assert!(v.deployments[0].failed_tasks >= 3, "{:#?}", v.deployments);
+}
+
+/// A missing image (TaskFailedToStart) throttles too; a new deployment
+/// (the image fixed) launches at once, whatever the wait.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_deployment_launches_at_once_despite_the_throttle() {
+    let (_fake, engine, _targets, s) = setup().await;
+    s.set_launch_backoff(LaunchBackoff {
+        after_failures: 1,
+        base: Duration::from_secs(60),
+        cap: Duration::from_secs(60),
+        stable: Duration::from_secs(30),
+    });
+    register(&engine, "broken", "missing/app").await;
+    create(&s, "broken").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while throttle_events(&describe(&s).await) == 0 {
+        assert!(Instant::now() < deadline, "{:#?}", describe(&s).await);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let stopped = engine.snapshot().tasks.values().next().cloned().unwrap();
+    assert_eq!(
+        stopped.stop_code,
+        Some(emulator::model::StopCode::TaskFailedToStart)
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(launches(&engine).len(), 1, "held back for 60 s");
+
+    s.handle(ServiceCommand::Update(UpdateService {
+        cluster: Some("c".into()),
+        service: "web".into(),
+        task_definition: Some("web".into()),
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let running = engine
+            .snapshot()
+            .tasks
+            .values()
+            .any(|t| t.status() == TaskStatus::Running);
+        if running {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the new deployment waited");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

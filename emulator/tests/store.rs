@@ -202,6 +202,12 @@ async fn containers_unknown_to_a_lost_state_are_removed_and_down_needs_no_name()
     let mut emu = Emulator::start_on(&dir, &["--no-stack"]).await;
     // `--name` is a global flag: this emulator labels its objects `name`.
     emu.kill();
+    // Its balancer process outlives it; `down` stops it.
+    let down = Command::new(BIN)
+        .args(["--data-dir", dir.to_str().unwrap(), "down"])
+        .output()
+        .unwrap();
+    assert!(down.status.success());
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let child = Command::new(BIN)

@@ -2,7 +2,12 @@
 //! [`AlbBuilder`], which wires the modules below together (it hands the
 //! listener's accept loop down to the control API in
 //! [`crate::load_balancer`]). The reconcile to a desired state
-//! ([`Alb::apply_desired`]) sits above, in `reconcile`.
+//! ([`Alb::apply_desired`]) sits above, in `reconcile`, and the export of
+//! the live configuration ([`Alb::export`]) in `export`.
+//!
+//! A shadow balancer ([`Alb::shadow`]) is the same registry with no
+//! runtime: every call validates and records as usual, but no socket is
+//! bound and no task spawned (see [`AlbBuilder::shadow`]).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -27,10 +32,12 @@ pub struct Alb {
     pub(crate) desired: Arc<tokio::sync::Mutex<Option<Desired>>>,
 }
 
-/// Builds an [`Alb`] with a non-default health probe.
+/// Builds an [`Alb`] with a non-default health probe, I/O threads or
+/// shadow mode.
 pub struct AlbBuilder {
     probe: Arc<dyn HealthProbe>,
     dedicated_io: Option<bool>,
+    shadow: bool,
 }
 
 impl AlbBuilder {
@@ -53,13 +60,30 @@ impl AlbBuilder {
         self
     }
 
-    /// Must be called within a Tokio runtime: the balancer spawns its
-    /// listeners, health loops and drain tasks there.
+    /// Shadow mode (`true`): the same API and validation, but nothing
+    /// runs. Listeners bind no socket (their local address is the one
+    /// configured, port 0 included), targets get no health checks (they
+    /// stay `initial`, or `healthy` when registered with
+    /// [`TargetGroupHandle::register_targets_healthy`]), a deregistered
+    /// target is removed at once (as if drained) and shutdown is immediate.
+    /// For a control plane that keeps its model in process and exports it
+    /// ([`Alb::export`]) to a balancer running elsewhere. Needs no Tokio
+    /// runtime; the probe and I/O thread settings are ignored.
+    pub fn shadow(mut self, on: bool) -> Self {
+        self.shadow = on;
+        self
+    }
+
+    /// Must be called within a Tokio runtime (unless [`AlbBuilder::shadow`]):
+    /// the balancer spawns its listeners, health loops and drain tasks
+    /// there.
     pub fn build(self) -> Alb {
-        let runtime = Handle::current();
-        let dedicated = self.dedicated_io.unwrap_or_else(|| {
-            runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
-        });
+        let runtime = (!self.shadow).then(Handle::current);
+        let dedicated = match (&runtime, self.dedicated_io) {
+            (None, _) => false,
+            (Some(_), Some(on)) => on,
+            (Some(rt), None) => rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread,
+        };
         Alb {
             inner: Arc::new(AlbInner {
                 registry: Mutex::new(Registry::default()),
@@ -110,11 +134,23 @@ impl Alb {
         Self::builder().build()
     }
 
+    /// A shadow balancer (see [`AlbBuilder::shadow`]): validates and
+    /// records everything, runs nothing. Needs no Tokio runtime.
+    pub fn shadow() -> Self {
+        Self::builder().shadow(true).build()
+    }
+
     pub fn builder() -> AlbBuilder {
         AlbBuilder {
             probe: Arc::new(HttpProbe::new()),
             dedicated_io: None,
+            shadow: false,
         }
+    }
+
+    /// Whether this is a shadow balancer (see [`AlbBuilder::shadow`]).
+    pub fn is_shadow(&self) -> bool {
+        self.inner.runtime.is_none()
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Registry> {
@@ -286,7 +322,8 @@ impl Alb {
 
     /// Graceful stop: unbind every listener, let open connections finish
     /// their current request for up to `grace`, stop health checks. Returns
-    /// whether every connection closed in time.
+    /// whether every connection closed in time (a shadow balancer has none:
+    /// `true` at once).
     pub async fn shutdown(&self, grace: Duration) -> bool {
         let (lbs, tgs): (Vec<_>, Vec<_>) = {
             let mut reg = self.lock();
@@ -302,6 +339,12 @@ impl Alb {
         let mut listeners = Vec::new();
         for lb in &lbs {
             listeners.extend(lb.close_listeners().await);
+        }
+        if self.is_shadow() {
+            for tg in tgs {
+                tg.shutdown();
+            }
+            return true;
         }
         let drained = tokio::time::timeout(grace, async {
             for l in &listeners {

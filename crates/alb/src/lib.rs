@@ -27,13 +27,17 @@
 //!   [`LoadBalancerHandle`] / [`ListenerHandle`] control API.
 //! - `balancer`: [`Alb`], the registry that owns load balancers and target
 //!   groups, and [`AlbBuilder`], which wires the modules together (it hands
-//!   the listener's accept loop down to the control API).
+//!   the listener's accept loop down to the control API). A shadow balancer
+//!   ([`Alb::shadow`]) has the same API and validation but runs nothing: no
+//!   socket, no health check, no drain.
 //! - [`desired`]: the declarative, serializable state of a whole balancer
 //!   ([`Desired`]) and what applying it reported ([`ApplyReport`]);
 //!   `reconcile` is [`Alb::apply_desired`], which brings the live balancer
-//!   to such a state; [`admin`] serves it all over HTTP/JSON (`PUT
-//!   /desired`, `GET /health`, ...) for a control plane in another
-//!   process; `duration_ms` is the JSON spelling of durations.
+//!   to such a state, and `export` is [`Alb::export`], the live
+//!   configuration as such a state (a shadow balancer's, to send to the
+//!   real one); [`admin`] serves it all over HTTP/JSON (`PUT /desired`,
+//!   `GET /health`, ...) for a control plane in another process;
+//!   `duration_ms` is the JSON spelling of durations.
 //! - `io_threads`: the single-threaded I/O runtimes (see below).
 //!
 //! The modules form a one-way tree: none uses a module that uses it back
@@ -41,7 +45,7 @@
 //! `duration_ms`, `io_threads`, [`metrics`], [`wildcard`];
 //! [`health_check`]; [`target`]; [`target_group`], `upstream`; [`rule`];
 //! [`load_balancer`]; [`desired`], [`forward`]; [`listener`]; `balancer`;
-//! [`admin`], `reconcile`; this crate root, which only declares and
+//! [`admin`], `export`, `reconcile`; this crate root, which only declares and
 //! re-exports.
 //!
 //! # Usage
@@ -96,6 +100,7 @@ mod balancer;
 mod connection;
 pub mod desired;
 mod duration_ms;
+mod export;
 pub mod forward;
 pub mod health_check;
 mod io_threads;

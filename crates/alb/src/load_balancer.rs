@@ -13,10 +13,16 @@
 //! module and reads its state; the one thing the handles need from it, the
 //! accept loop a new listener runs, comes in from the crate root as an
 //! `AcceptLoop` in the shared `AlbInner`.
+//!
+//! In a shadow balancer (`AlbInner::runtime` is `None`) a listener is only
+//! its state: nothing is bound or spawned, and its local address is the
+//! configured one. Its creation is validated all the same (rules, target
+//! groups, and the address against the balancer's other listeners, as a
+//! bind would be).
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -119,6 +125,10 @@ pub enum ListenerError {
 /// [`crate::listener`].
 pub(crate) struct Listener {
     pub arn: String,
+    /// The address as configured (port 0 included), which the exported
+    /// desired state reports.
+    addr: Mutex<SocketAddr>,
+    /// The bound address (in a shadow balancer: the configured one).
     pub local_addr: SocketAddr,
     /// The port as an `X-Forwarded-Port` value.
     pub port_header: HeaderValue,
@@ -133,12 +143,14 @@ pub(crate) struct Listener {
 impl Listener {
     pub(crate) fn new(
         arn: String,
+        addr: SocketAddr,
         local_addr: SocketAddr,
         rules: RuleSet,
         routes: RouteTable,
     ) -> Self {
         Listener {
             arn,
+            addr: Mutex::new(addr),
             local_addr,
             port_header: HeaderValue::from(local_addr.port()),
             rules: Mutex::new(rules),
@@ -150,6 +162,10 @@ impl Listener {
 
     pub(crate) fn lock_rules(&self) -> std::sync::MutexGuard<'_, RuleSet> {
         self.rules.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        *self.addr.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -168,13 +184,15 @@ pub(crate) struct AlbInner {
     pub(crate) registry: Mutex<Registry>,
     pub(crate) client: UpstreamClient,
     pub(crate) probe: Arc<dyn HealthProbe>,
-    pub(crate) runtime: Handle,
+    /// Where listeners, health loops and drain tasks run; `None` for a
+    /// shadow balancer, which runs none of them.
+    pub(crate) runtime: Option<Handle>,
     /// Bumped whenever a target leaves any target group (its drain ended).
     pub(crate) removals: Arc<tokio::sync::watch::Sender<u64>>,
     /// Where client connections are served: `None` on the caller's
     /// runtime, else round robin over these single-threaded I/O runtimes.
     pub(crate) io_workers: Option<Arc<[Handle]>>,
-    /// What a new listener runs (spawned on `runtime`).
+    /// What a new listener runs (spawned on `runtime`, if any).
     pub(crate) accept_loop: AcceptLoop,
 }
 
@@ -256,6 +274,18 @@ async fn close_listener(l: &Listener, accept: Option<JoinHandle<()>>) {
     info!(listener = %l.arn, "listener closed");
 }
 
+/// Whether listeners on `a` and `b` could not both be bound (same port,
+/// and the same address or a wildcard covering the other; `[::]` is dual
+/// stack). Port 0 never clashes.
+fn clashes(a: SocketAddr, b: SocketAddr) -> bool {
+    if a.port() == 0 || a.port() != b.port() {
+        return false;
+    }
+    let covers =
+        |x: IpAddr, y: IpAddr| x == y || (x.is_unspecified() && (x.is_ipv6() || y.is_ipv4()));
+    covers(a.ip(), b.ip()) || covers(b.ip(), a.ip())
+}
+
 fn bind(addr: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
@@ -307,7 +337,10 @@ impl LoadBalancerHandle {
 
     /// `CreateListener`: bind `addr` (port 0 picks a free port; read it back
     /// with [`ListenerHandle::local_addr`]) and start serving with
-    /// `default_action` until rules are added.
+    /// `default_action` until rules are added. A shadow balancer binds
+    /// nothing: the listener's local address is `addr` as given, and
+    /// creating it fails only if another of its listeners holds that
+    /// address (as the bind would).
     pub async fn create_listener(
         &self,
         listener_arn: impl Into<String>,
@@ -343,6 +376,9 @@ impl LoadBalancerHandle {
                 .compile(|a| reg.target_groups.get(a).cloned())
                 .map_err(rule_err)?
         };
+        let Some(runtime) = &self.alb.runtime else {
+            return self.insert_shadow_listener(arn, addr, rules, routes);
+        };
         let reuse_port = self.lb.attributes().reuse_port;
         let socket = bind(addr, reuse_port).map_err(|source| ListenerError::Bind {
             listener_arn: arn.clone(),
@@ -354,12 +390,12 @@ impl LoadBalancerHandle {
             addr,
             source,
         })?;
-        let listener = Arc::new(Listener::new(arn.clone(), local_addr, rules, routes));
+        let listener = Arc::new(Listener::new(arn.clone(), addr, local_addr, rules, routes));
         let mut listeners = self.lb.lock_listeners();
         if listeners.contains_key(&arn) {
             return Err(ListenerError::Exists(arn));
         }
-        let task = self.alb.runtime.spawn((self.alb.accept_loop)(
+        let task = runtime.spawn((self.alb.accept_loop)(
             socket,
             Arc::clone(&self.lb),
             Arc::clone(&listener),
@@ -367,6 +403,48 @@ impl LoadBalancerHandle {
         ));
         listeners.insert(arn.clone(), (Arc::clone(&listener), Some(task)));
         info!(load_balancer = %self.lb.arn, listener = %arn, %local_addr, "listener bound");
+        Ok(ListenerHandle {
+            alb: Arc::clone(&self.alb),
+            listener,
+        })
+    }
+
+    /// A shadow balancer's listener: checked against every listener of the
+    /// balancer for the address, then recorded; nothing bound or spawned.
+    fn insert_shadow_listener(
+        &self,
+        arn: String,
+        addr: SocketAddr,
+        rules: RuleSet,
+        routes: RouteTable,
+    ) -> Result<ListenerHandle, ListenerError> {
+        let reg = self.alb.lock();
+        let reuse_port = self.lb.attributes().reuse_port;
+        for lb in reg.load_balancers.values() {
+            let shared = reuse_port && lb.attributes().reuse_port;
+            let listeners = lb.lock_listeners();
+            let taken = listeners
+                .values()
+                .find(|(l, _)| !shared && clashes(addr, l.local_addr));
+            if let Some((l, _)) = taken {
+                return Err(ListenerError::Bind {
+                    listener_arn: arn,
+                    addr,
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::AddrInUse,
+                        format!("listener {} holds {}", l.arn, l.local_addr),
+                    ),
+                });
+            }
+        }
+        let mut listeners = self.lb.lock_listeners();
+        if listeners.contains_key(&arn) {
+            return Err(ListenerError::Exists(arn));
+        }
+        let listener = Arc::new(Listener::new(arn.clone(), addr, addr, rules, routes));
+        listeners.insert(arn.clone(), (Arc::clone(&listener), None));
+        drop(reg);
+        info!(load_balancer = %self.lb.arn, listener = %arn, %addr, "shadow listener created");
         Ok(ListenerHandle {
             alb: Arc::clone(&self.alb),
             listener,
@@ -431,9 +509,23 @@ impl ListenerHandle {
         &self.listener.arn
     }
 
-    /// The bound address (with the real port when bound to port 0).
+    /// The bound address (with the real port when bound to port 0; in a
+    /// shadow balancer the configured address, port 0 included).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr
+    }
+
+    /// The address as configured: given to
+    /// [`LoadBalancerHandle::create_listener`], or by the last desired
+    /// state applied that kept this listener (port 0 stays 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.listener.addr()
+    }
+
+    /// Record a new configured address for a listener kept where it is
+    /// (the reconcile's port 0 matched its bound port, or vice versa).
+    pub(crate) fn set_addr(&self, addr: SocketAddr) {
+        *self.listener.addr.lock().unwrap_or_else(|p| p.into_inner()) = addr;
     }
 
     /// Apply `f` to a copy of the rules, recompile, and swap the new table

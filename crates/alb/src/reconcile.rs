@@ -162,6 +162,11 @@ impl Alb {
         let (default_action, rules) = self.plan_rules(arn, want, current.as_ref(), errors)?;
         match live {
             Some(l) => {
+                // Kept where it is (`same_address`): it now serves this
+                // configured address, as `Alb::export` reports.
+                if l.addr() != want.addr {
+                    l.set_addr(want.addr);
+                }
                 if current.as_ref() != Some(&(default_action.clone(), rules.clone())) {
                     match l.replace_rules(default_action, rules) {
                         Ok(()) => info!(listener = %arn, "rules changed"),

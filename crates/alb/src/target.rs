@@ -220,6 +220,8 @@ pub(crate) struct TargetRuntime {
     in_flight: AtomicUsize,
     requests: AtomicU64,
     health: Mutex<HealthMachine>,
+    /// Registered as known healthy (`register_targets_healthy`).
+    registered_healthy: bool,
     /// Signalled when `in_flight` drops to zero while draining.
     idle: Notify,
     /// Stops this target's health loop.
@@ -251,6 +253,7 @@ impl TargetRuntime {
             } else {
                 HealthMachine::new()
             }),
+            registered_healthy: healthy,
             idle: Notify::new(),
             cancel,
             idle_conns: (0..io_threads::io_slots())
@@ -283,6 +286,13 @@ impl TargetRuntime {
 
     pub(crate) fn request_count(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Whether it was registered as known healthy and its checks have not
+    /// failed it since (`healthy`, or `unavailable` with checks off): how
+    /// the exported desired state re-registers it.
+    pub(crate) fn still_known_healthy(&self) -> bool {
+        self.registered_healthy && self.machine().is_routable()
     }
 
     pub(crate) fn health(&self) -> TargetHealth {

@@ -10,6 +10,10 @@
 //! deregistration clears `enabled` at once and spawns a drain task that
 //! removes the target after the deregistration delay or as soon as its last
 //! in-flight request finishes, whichever comes first.
+//!
+//! A shadow balancer's groups (no runtime) run none of those tasks: targets
+//! keep the health they were registered with, and a deregistered target
+//! leaves at once, as if its drain had ended.
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -165,7 +169,9 @@ pub(crate) struct TargetGroup {
     /// The same, shared by every group of the balancer.
     removed_anywhere: Arc<tokio::sync::watch::Sender<u64>>,
     probe: Arc<dyn HealthProbe>,
-    runtime: Handle,
+    /// Where health loops and drain tasks run; `None` in a shadow balancer,
+    /// which runs none.
+    runtime: Option<Handle>,
 }
 
 impl Drop for TargetGroup {
@@ -192,7 +198,7 @@ impl TargetGroup {
         arn: String,
         config: TargetGroupConfig,
         probe: Arc<dyn HealthProbe>,
-        runtime: Handle,
+        runtime: Option<Handle>,
         removed_anywhere: Arc<tokio::sync::watch::Sender<u64>>,
     ) -> Result<Arc<Self>, TargetGroupError> {
         config
@@ -313,8 +319,9 @@ impl TargetGroup {
                 healthy,
             ));
             info!(target_group = %self.arn, target = %target.authority, "target registered");
-            self.runtime
-                .spawn(health_loop(Arc::clone(self), Arc::clone(&target)));
+            if let Some(runtime) = &self.runtime {
+                runtime.spawn(health_loop(Arc::clone(self), Arc::clone(&target)));
+            }
             list.push(target);
         }
         self.targets.store(Arc::new(list));
@@ -331,8 +338,19 @@ impl TargetGroup {
             .collect()
     }
 
-    /// Start draining the given `(id, port)` targets; returns how many were
-    /// found registered.
+    /// The registered targets, draining ones left out, each with whether
+    /// it was registered known healthy and still is healthy.
+    pub(crate) fn registered_health(&self) -> Vec<(Target, bool)> {
+        self.targets
+            .load()
+            .iter()
+            .filter(|t| t.is_enabled())
+            .map(|t| (t.spec.clone(), t.still_known_healthy()))
+            .collect()
+    }
+
+    /// Start draining the given `(id, port)` targets (in a shadow group:
+    /// remove them at once); returns how many were found registered.
     pub(crate) fn deregister(self: &Arc<Self>, keys: &[(String, u16)]) -> usize {
         let delay = self.config.load().attributes.deregistration_delay;
         let targets = self.targets.load();
@@ -343,10 +361,14 @@ impl TargetGroup {
             }
             found += 1;
             t.begin_drain();
+            let Some(runtime) = &self.runtime else {
+                self.remove(t);
+                continue;
+            };
             info!(target_group = %self.arn, target = %t.authority, ?delay, "target draining");
             let tg = Arc::clone(self);
             let t = Arc::clone(t);
-            self.runtime.spawn(async move {
+            runtime.spawn(async move {
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
                     _ = t.wait_idle() => {}

@@ -240,7 +240,7 @@ pub(crate) async fn dispatch(
 
 /// Prometheus text of the load balancer (CloudWatch ALB metric names).
 async fn metrics(State(state): State<ApiState>) -> Response {
-    let mut resp = state.alb.render_prometheus().into_response();
+    let mut resp = state.elb.balancer().metrics().await.into_response();
     resp.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4"),

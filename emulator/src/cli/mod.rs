@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::app::{self, Config};
@@ -86,6 +86,13 @@ pub enum Cmd {
     },
     #[command(flatten)]
     Service(services::ServiceCmd),
+    /// Run the load balancer's listeners, configured through the admin API
+    /// on ADDR (`up` starts this itself; see `alb::admin`).
+    #[command(hide = true)]
+    Balancer {
+        #[arg(long)]
+        admin: SocketAddr,
+    },
     /// Stop a task (id or ARN).
     StopTask {
         task: String,
@@ -133,6 +140,10 @@ pub struct UpArgs {
     /// Application Auto Scaling evaluation period, seconds (AWS: 60).
     #[arg(long, default_value_t = 60.0)]
     pub autoscaling_period_secs: f64,
+    /// Serve the listeners from this process instead of a balancer process
+    /// of their own (they then stop when the emulator stops or crashes).
+    #[arg(long, env = "EMULATOR_IN_PROCESS_BALANCER")]
+    pub in_process_balancer: bool,
 }
 
 impl Cli {
@@ -174,10 +185,12 @@ pub async fn main(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> 
                 ephemeral_listeners: false,
                 service_interval_ms: 500,
                 autoscaling_period_secs: 60.0,
+                in_process_balancer: std::env::var_os("EMULATOR_IN_PROCESS_BALANCER").is_some(),
             };
             up(&cli, &defaults, shutdown).await
         }
         Some(Cmd::Up(args)) => up(&cli, args, shutdown).await,
+        Some(Cmd::Balancer { admin }) => balancer(*admin, shutdown).await,
         Some(Cmd::Down { images }) => down(&cli, *images).await,
         Some(Cmd::Ps { all }) => cli.client().ps(*all).await,
         Some(Cmd::Targets) => targets::show(&cli.client()).await,
@@ -243,6 +256,7 @@ async fn up(
     config.ephemeral_listeners = args.ephemeral_listeners;
     config.service_interval = Duration::from_millis(args.service_interval_ms.max(10));
     config.autoscaling_period = Duration::from_secs_f64(args.autoscaling_period_secs.max(0.1));
+    config.balancer_process = !args.in_process_balancer;
     app::run(config, shutdown).await?;
     Ok(())
 }
@@ -256,25 +270,34 @@ async fn down(cli: &Cli, images: bool) -> anyhow::Result<()> {
             DataDir::read_instance(&data_dir).unwrap_or_else(|| app::instance_id(&data_dir, None))
         }
     };
-    // A running emulator is asked to stop first (it stops its tasks).
-    if let Some(endpoint) = DataDir::read_endpoint(&data_dir) {
-        let client = Client::new(endpoint.clone());
-        if client.alive().await {
-            println!("stopping the emulator at {endpoint} ...");
-            client.request_shutdown().await?;
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-            while client.alive().await {
-                if tokio::time::Instant::now() > deadline {
-                    bail!("the emulator at {endpoint} did not stop within 120 s");
+    // A running emulator is asked to stop (it stops its tasks); nothing
+    // may run on the directory while its objects are removed and it is
+    // wiped, so its lock is awaited. One still starting up is asked once
+    // its API answers.
+    let mut dir = DataDir::open(&data_dir)?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let mut asked = false;
+    loop {
+        match dir.lock() {
+            Ok(()) => break,
+            Err(crate::db::DbError::InUse { .. }) if tokio::time::Instant::now() < deadline => {
+                if !asked {
+                    if let Some(endpoint) = DataDir::read_endpoint(&data_dir) {
+                        let client = Client::new(endpoint.clone());
+                        if client.alive().await {
+                            println!("stopping the emulator at {endpoint} ...");
+                            client.request_shutdown().await?;
+                            asked = true;
+                        }
+                    }
                 }
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
+            Err(e) => return Err(e.into()),
         }
     }
-    // Nothing may run on the directory while its objects are removed and
-    // it is wiped (an emulator asked to stop lets go once it has stopped).
-    let mut dir = DataDir::open(&data_dir)?;
-    dir.lock_wait(Duration::from_secs(120))?;
+    // The listeners' process, which outlives the emulator by design.
+    crate::elbv2::remote::stop(dir.path()).await;
     let docker = DockerRuntime::connect(app::default_repo_root())
         .await
         .map_err(|e| anyhow::anyhow!("{e} (is Docker running?)"))?;
@@ -309,5 +332,20 @@ async fn down(cli: &Cli, images: bool) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// `emulator balancer --admin ADDR`: the listeners, in a process of their
+/// own, until SIGTERM or `POST /shutdown`; then they drain.
+async fn balancer(
+    admin: SocketAddr,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let alb = alb::Alb::new();
+    let listener = tokio::net::TcpListener::bind(admin)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot bind the balancer's admin address {admin}: {e}"))?;
+    alb::admin::serve(alb.clone(), listener, shutdown).await;
+    alb.shutdown(Duration::from_secs(10)).await;
     Ok(())
 }

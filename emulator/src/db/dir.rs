@@ -84,20 +84,6 @@ impl DataDir {
         Ok(())
     }
 
-    /// [`DataDir::lock`], waiting up to `timeout` for an emulator that is
-    /// shutting down to let go.
-    pub fn lock_wait(&mut self, timeout: std::time::Duration) -> Result<(), DbError> {
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
-            match self.lock() {
-                Err(DbError::InUse { .. }) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                }
-                r => return r,
-            }
-        }
-    }
-
     pub fn path(&self) -> &Path {
         &self.path
     }

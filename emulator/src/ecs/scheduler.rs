@@ -21,7 +21,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::service_plan::{plan, Observed, ObservedTask, Step, TargetState};
+use super::service_plan::{plan, LaunchBackoff, Observed, ObservedTask, Step, TargetState};
 use super::targets::TargetRegistry;
 use super::{Command, Engine, Reply, TaskHook};
 use crate::db::State;
@@ -53,6 +53,8 @@ pub(super) struct Inner {
     pub(super) engine: Engine,
     pub(super) targets: Arc<dyn TargetRegistry>,
     pub(super) config: SchedulerConfig,
+    /// ECS's service throttle (see [`Scheduler::set_launch_backoff`]).
+    backoff: std::sync::Mutex<LaunchBackoff>,
     pub(super) wake: Notify,
     pub(super) shutdown: CancellationToken,
 }
@@ -76,6 +78,7 @@ impl Scheduler {
                 engine,
                 targets,
                 config,
+                backoff: std::sync::Mutex::new(LaunchBackoff::default()),
                 wake: Notify::new(),
                 shutdown: CancellationToken::new(),
             }),
@@ -102,6 +105,17 @@ impl Scheduler {
 
     pub fn shutdown(&self) {
         self.inner.shutdown.cancel();
+    }
+
+    /// How launches of services whose tasks keep failing wait (default:
+    /// from the 3rd failure in a row, 5 s doubling up to 5 min).
+    pub fn set_launch_backoff(&self, backoff: LaunchBackoff) {
+        *self.inner.backoff.lock().unwrap_or_else(|e| e.into_inner()) = backoff;
+        self.wake();
+    }
+
+    pub fn launch_backoff(&self) -> LaunchBackoff {
+        *self.inner.backoff.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Reconcile soon.
@@ -214,6 +228,7 @@ impl Scheduler {
                     wants_running: t.wants_running(),
                     stop_code: t.stop_code,
                     started_at: t.started_at,
+                    stopping_at: t.stopping_at,
                     availability_zone: t.availability_zone.clone(),
                     instance_active: instance
                         .is_some_and(|i| i.status == crate::model::InstanceStatus::Active),
@@ -228,6 +243,7 @@ impl Scheduler {
         Observed {
             tasks,
             now: now_epoch(),
+            backoff: self.launch_backoff(),
         }
     }
 
@@ -321,6 +337,25 @@ impl Scheduler {
                 })
                 .await;
             }
+            Step::ThrottleLaunches { throttle, announce } => {
+                self.update_service(arn, |s| {
+                    // Absolute values: a pass that planned on an older
+                    // snapshot never counts a failure twice.
+                    if throttle.counted_until <= s.launch_throttle.counted_until {
+                        return;
+                    }
+                    s.launch_throttle = throttle;
+                    if announce {
+                        s.steady = false;
+                        s.push_event(super::service_plan::THROTTLED, now_epoch());
+                    }
+                })
+                .await;
+            }
+            Step::ClearThrottle => {
+                self.update_service(arn, |s| s.launch_throttle.reset())
+                    .await;
+            }
             Step::TripCircuitBreaker {
                 deployment,
                 rollback_to,
@@ -339,6 +374,8 @@ impl Scheduler {
                         now,
                     );
                     if let Some(back) = rollback_to {
+                        // The last good deployment starts at once.
+                        s.launch_throttle.reset();
                         let desired = s.desired_count;
                         if let Some(d) = s.deployment_mut(&deployment) {
                             d.status = ACTIVE.into();

@@ -17,12 +17,20 @@
 //!   `minimumHealthyPercent` stay healthy (RUNNING and healthy in every
 //!   target group);
 //! - a task that is unhealthy after the grace period is replaced, and
-//!   failures of an IN_PROGRESS deployment trip the circuit breaker.
+//!   failures of an IN_PROGRESS deployment trip the circuit breaker;
+//! - tasks that keep failing to start (or stop right after starting) hold
+//!   back the service's next launches, longer after each further failure
+//!   (ECS's service throttle, [`LaunchBackoff`]): the wait is in the
+//!   stored service ([`Service::launch_throttle`]), so no StartTasks is
+//!   planned before it ends.
 
 use crate::model::ServiceStatus;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
-use crate::model::service::{self, Service, COMPLETED, FAILED, IN_PROGRESS, PRIMARY};
+use crate::model::service::{
+    self, LaunchThrottle, Service, COMPLETED, FAILED, IN_PROGRESS, PRIMARY,
+};
 use crate::model::task::{StopCode, TaskStatus};
 
 /// A task's target in one target group, as the balancer reports it.
@@ -46,6 +54,8 @@ pub struct ObservedTask {
     pub stop_code: Option<StopCode>,
     /// When it became RUNNING (epoch seconds).
     pub started_at: Option<f64>,
+    /// When its stop was asked for (epoch seconds).
+    pub stopping_at: Option<f64>,
     pub availability_zone: String,
     /// Its container instance is ACTIVE (not DRAINING, not gone).
     pub instance_active: bool,
@@ -64,7 +74,60 @@ impl ObservedTask {
             && !self.container_unhealthy
             && self.targets.iter().all(|t| *t == TargetState::Healthy)
     }
+    /// Stopping (or stopped) by itself: an essential container exited or
+    /// it could not start.
+    fn self_stopped(&self) -> bool {
+        !self.wants_running
+            && matches!(
+                self.stop_code,
+                Some(StopCode::EssentialContainerExited | StopCode::TaskFailedToStart)
+            )
+    }
 }
+
+/// ECS's service throttle: how long a service whose tasks keep failing to
+/// start waits before launching again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LaunchBackoff {
+    /// Launches wait from this many launch failures in a row on.
+    pub after_failures: u32,
+    /// The first wait; each further failure doubles it ...
+    pub base: Duration,
+    /// ... up to this.
+    pub cap: Duration,
+    /// A task that stops sooner than this after it started (or never
+    /// started) failed to launch; a task of the PRIMARY deployment started
+    /// after the last failure that runs healthy this long clears the
+    /// throttle.
+    pub stable: Duration,
+}
+
+impl Default for LaunchBackoff {
+    fn default() -> Self {
+        LaunchBackoff {
+            after_failures: 3,
+            base: Duration::from_secs(5),
+            cap: Duration::from_secs(300),
+            stable: Duration::from_secs(30),
+        }
+    }
+}
+
+impl LaunchBackoff {
+    /// The wait after `current_s` (0: not waiting yet): base, then doubled,
+    /// at most the cap.
+    pub fn next_delay(&self, current_s: f64) -> f64 {
+        let cap = self.cap.as_secs_f64();
+        if current_s <= 0.0 {
+            self.base.as_secs_f64().min(cap)
+        } else {
+            (current_s * 2.0).min(cap)
+        }
+    }
+}
+
+/// The event ECS sends when it throttles a service's launches.
+pub const THROTTLED: &str = "is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.";
 
 /// One thing to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +153,14 @@ pub enum Step {
         deployment: String,
         task: String,
     },
+    /// Tasks failed to launch: store the service's new throttle;
+    /// `announce`: a new wait began (say [`THROTTLED`]).
+    ThrottleLaunches {
+        throttle: LaunchThrottle,
+        announce: bool,
+    },
+    /// A task ran healthy long enough: launches no longer wait.
+    ClearThrottle,
     /// The circuit breaker tripped: the deployment is FAILED; roll back to
     /// the given (last COMPLETED) deployment when there is one.
     TripCircuitBreaker {
@@ -115,6 +186,8 @@ pub struct Observed {
     /// The service's tasks, stopped ones included.
     pub tasks: Vec<ObservedTask>,
     pub now: f64,
+    /// The scheduler's throttle settings.
+    pub backoff: LaunchBackoff,
 }
 
 /// The reason ECS gives a task it stops for failing target health checks.
@@ -171,6 +244,8 @@ pub fn plan(svc: &Service, obs: &Observed) -> Vec<Step> {
             }
         }
     }
+
+    let hold = throttle(svc, obs, primary.id.as_str(), &mut steps);
 
     // RUNNING tasks belong in their target groups.
     for t in obs.tasks.iter().filter(|t| t.live()) {
@@ -264,7 +339,7 @@ pub fn plan(svc: &Service, obs: &Observed) -> Vec<Step> {
     // Start within maximumPercent.
     let keep_n = keep.len() as u32;
     let mut started = 0;
-    if primary.rollout_state != FAILED && keep_n < desired {
+    if primary.rollout_state != FAILED && keep_n < desired && !hold {
         let room = max_total.saturating_sub(not_stopped);
         started = (desired - keep_n).min(room);
         if started > 0 {
@@ -356,6 +431,56 @@ pub fn plan(svc: &Service, obs: &Observed) -> Vec<Step> {
         steps.push(Step::SteadyState);
     }
     steps
+}
+
+/// Counts the tasks that failed to launch since the last pass and says
+/// whether launches must wait now.
+fn throttle(svc: &Service, obs: &Observed, primary: &str, steps: &mut Vec<Step>) -> bool {
+    let th = &svc.launch_throttle;
+    let b = &obs.backoff;
+    let stable = b.stable.as_secs_f64();
+    // Only tasks this service started, whose stop was asked for since the
+    // last count: counted at once, before a replacement is planned.
+    let since = th.counted_until.max(svc.created_at);
+    let ours = |t: &ObservedTask| svc.deployments.iter().any(|d| d.id == t.deployment);
+    let failed: Vec<f64> = obs
+        .tasks
+        .iter()
+        .filter(|t| t.self_stopped() && ours(t))
+        .filter_map(|t| {
+            let stopping = t.stopping_at?;
+            let soon = t.started_at.is_none_or(|s| stopping - s < stable);
+            (stopping > since && soon).then_some(stopping)
+        })
+        .collect();
+    if let Some(last) = failed.iter().copied().reduce(f64::max) {
+        let mut next = th.clone();
+        next.failures = next.failures.saturating_add(failed.len() as u32);
+        next.counted_until = last;
+        let announce = next.failures >= b.after_failures.max(1);
+        if announce {
+            next.delay_s = b.next_delay(next.delay_s);
+            next.not_before = obs.now + next.delay_s;
+        }
+        let hold = obs.now < next.not_before;
+        steps.push(Step::ThrottleLaunches {
+            throttle: next,
+            announce,
+        });
+        return hold;
+    }
+    let ran = obs.tasks.iter().any(|t| {
+        t.live()
+            && t.deployment == primary
+            && t.healthy()
+            && t.started_at
+                .is_some_and(|s| s > th.counted_until && obs.now - s >= stable)
+    });
+    if th.failures > 0 && ran {
+        steps.push(Step::ClearThrottle);
+        return false;
+    }
+    obs.now < th.not_before
 }
 
 #[cfg(test)]

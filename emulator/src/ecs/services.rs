@@ -335,6 +335,9 @@ impl Scheduler {
                     s.deployments
                         .insert(0, new_deployment(&td_arn, s.desired_count, now));
                     s.task_definition = td_arn.clone();
+                    // A new deployment launches at once (ECS's throttle
+                    // starts over).
+                    s.launch_throttle.reset();
                 }
                 let desired = s.desired_count;
                 if let Some(p) = s.primary_mut() {

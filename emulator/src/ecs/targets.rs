@@ -31,44 +31,53 @@ pub trait TargetRegistry: Send + Sync + 'static {
     fn removals(&self, target_group: &str) -> Option<tokio::sync::watch::Receiver<u64>>;
 }
 
-/// [`TargetRegistry`] over the embedded balancer.
-pub struct AlbTargets(pub alb::Alb);
+/// [`TargetRegistry`] over the load balancer: changes go to its model
+/// (and on to the balancer process, when the listeners run there);
+/// health, counts and drain completions come from where they run.
+pub struct AlbTargets(pub crate::elbv2::balancer::Balancer);
+
+impl AlbTargets {
+    fn group(&self, target_group: &str) -> Result<alb::TargetGroupHandle, String> {
+        self.0
+            .alb()
+            .target_group(target_group)
+            .ok_or_else(|| format!("target group {target_group} not found"))
+    }
+}
 
 impl TargetRegistry for AlbTargets {
     fn exists(&self, target_group: &str) -> bool {
-        self.0.target_group(target_group).is_some()
+        self.0.alb().target_group(target_group).is_some()
     }
 
     fn register(&self, target_group: &str, id: &str, host: &str, port: u16) -> Result<(), String> {
-        let tg = self
-            .0
-            .target_group(target_group)
-            .ok_or_else(|| format!("target group {target_group} not found"))?;
-        tg.register_targets(&[alb::Target::with_host(id, host, port)])
-            .map_err(|e| e.to_string())
+        self.group(target_group)?
+            .register_targets(&[alb::Target::with_host(id, host, port)])
+            .map_err(|e| e.to_string())?;
+        self.0.changed();
+        Ok(())
     }
 
     fn adopt(&self, target_group: &str, id: &str, host: &str, port: u16) -> Result<(), String> {
-        let tg = self
-            .0
-            .target_group(target_group)
-            .ok_or_else(|| format!("target group {target_group} not found"))?;
-        tg.register_targets_healthy(&[alb::Target::with_host(id, host, port)])
-            .map_err(|e| e.to_string())
+        self.group(target_group)?
+            .register_targets_healthy(&[alb::Target::with_host(id, host, port)])
+            .map_err(|e| e.to_string())?;
+        self.0.changed();
+        Ok(())
     }
 
     fn deregister(&self, target_group: &str, id: &str, port: u16) {
-        if let Some(tg) = self.0.target_group(target_group) {
+        if let Ok(tg) = self.group(target_group) {
             tg.deregister_targets(&[(id.to_string(), port)]);
+            self.0.changed();
         }
     }
 
     fn health(&self, target_group: &str) -> BTreeMap<TargetKey, TargetState> {
-        let Some(tg) = self.0.target_group(target_group) else {
+        let Some(rows) = self.0.target_health(target_group) else {
             return BTreeMap::new();
         };
-        tg.describe_target_health(None)
-            .into_iter()
+        rows.into_iter()
             .map(|d| {
                 use alb::TargetHealthState as S;
                 let state = match d.health.state {
@@ -84,24 +93,21 @@ impl TargetRegistry for AlbTargets {
     }
 
     fn request_counts(&self, target_group: &str) -> BTreeMap<TargetKey, u64> {
-        let Some(tg) = self.0.target_group(target_group) else {
-            return BTreeMap::new();
-        };
-        tg.request_counts()
+        self.0
+            .request_counts(target_group)
             .into_iter()
             .map(|(t, n)| ((t.id, t.port), n))
             .collect()
     }
 
     fn deregistration_delay_s(&self, target_group: &str) -> u64 {
-        self.0
-            .target_group(target_group)
+        self.group(target_group)
             .map(|tg| tg.config().attributes.deregistration_delay.as_secs())
             .unwrap_or(0)
     }
 
     fn removals(&self, target_group: &str) -> Option<tokio::sync::watch::Receiver<u64>> {
-        self.0.target_group(target_group).map(|tg| tg.removals())
+        self.0.removals(target_group)
     }
 }
 

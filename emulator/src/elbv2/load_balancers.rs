@@ -11,7 +11,7 @@ impl Elb {
         st: &mut ElbState,
         cmd: ElbCommand,
     ) -> Result<ElbReply, ElbError> {
-        let alb = &self.inner.alb;
+        let alb = self.inner.balancer.alb();
         let arns = &self.inner.config.arns;
         let _ = (alb, arns);
         match cmd {

@@ -21,18 +21,18 @@
 //! renders [`ElbReply`]s; `load_balancers`, `target_groups` and
 //! `listeners` hold the operations; `error` the ELBv2 error codes.
 
+pub mod balancer;
 mod command;
 mod error;
 mod listeners;
 mod load_balancers;
+pub mod remote;
 mod target_groups;
 pub mod wire;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-
-use alb::Alb;
 
 use crate::ecs::Engine;
 use crate::model::elb::{
@@ -86,7 +86,7 @@ pub struct Elb {
 }
 
 struct Inner {
-    alb: Alb,
+    balancer: balancer::Balancer,
     engine: Engine,
     config: ElbConfig,
     /// Serialises changes (held across listener binds); readers never
@@ -97,10 +97,10 @@ struct Inner {
 impl Elb {
     /// A controller over `alb`, starting from the state the engine loaded.
     /// Call [`Elb::restore`] to re-create what that state describes.
-    pub fn new(alb: Alb, engine: Engine, config: ElbConfig) -> Elb {
+    pub fn new(balancer: balancer::Balancer, engine: Engine, config: ElbConfig) -> Elb {
         Elb {
             inner: Arc::new(Inner {
-                alb,
+                balancer,
                 engine,
                 config,
                 writer: tokio::sync::Mutex::new(()),
@@ -115,13 +115,12 @@ impl Elb {
 
     /// Bound listener addresses by listener ARN.
     pub fn listener_addrs(&self) -> BTreeMap<String, SocketAddr> {
-        self.inner
-            .alb
-            .load_balancers()
-            .iter()
-            .flat_map(|lb| lb.listeners())
-            .map(|l| (l.arn().to_string(), l.local_addr()))
-            .collect()
+        self.inner.balancer.listener_addrs()
+    }
+
+    /// Where the listeners run.
+    pub fn balancer(&self) -> &balancer::Balancer {
+        &self.inner.balancer
     }
 
     /// Re-creates target groups (with their API-registered targets), load
@@ -130,7 +129,7 @@ impl Elb {
     /// rest is still restored.
     pub async fn restore(&self) -> Result<(), ElbError> {
         let state = self.state();
-        let alb = &self.inner.alb;
+        let alb = self.inner.balancer.alb();
         for tg in state.target_groups.values() {
             if alb.target_group(&tg.arn).is_some() {
                 continue;
@@ -231,6 +230,23 @@ impl Elb {
             .collect()
     }
 
+    /// Takes out of the model the listeners that `next` has and the
+    /// recorded state does not (those just created), after the balancer
+    /// process refused them, and puts the model again.
+    async fn undo_listeners(&self, next: &ElbState) {
+        let recorded = self.state();
+        let alb = self.inner.balancer.alb();
+        for l in next.listeners.values() {
+            if recorded.listeners.contains_key(&l.arn) {
+                continue;
+            }
+            if let Some(lb) = alb.load_balancer(&l.load_balancer_arn) {
+                let _ = lb.delete_listener(&l.arn).await;
+            }
+        }
+        let _ = self.inner.balancer.sync().await;
+    }
+
     /// Handles one command: the single `match` every ELBv2 request goes
     /// through.
     pub async fn handle(&self, cmd: ElbCommand) -> Result<ElbReply, ElbError> {
@@ -242,6 +258,15 @@ impl Elb {
         let _writer = self.inner.writer.lock().await;
         let mut next = self.state();
         let reply = self.apply(&mut next, cmd).await?;
+        // A balancer process applies the change now: what it refuses
+        // (a port in use) fails the call, and leaves the model as before.
+        let refused = self.inner.balancer.sync().await;
+        if let Some((arn, message)) = refused.into_iter().next() {
+            self.undo_listeners(&next).await;
+            return Err(ElbError::InvalidConfiguration(format!(
+                "the load balancer could not apply {arn}: {message}"
+            )));
+        }
         // Only the records that changed are written (none: no write).
         self.inner
             .engine
@@ -375,7 +400,8 @@ impl Elb {
 
     fn handle_of(&self, arn: &str) -> Result<alb::TargetGroupHandle, ElbError> {
         self.inner
-            .alb
+            .balancer
+            .alb()
             .target_group(arn)
             .ok_or_else(|| ElbError::TargetGroupNotFound(arn.to_string()))
     }
@@ -386,7 +412,8 @@ impl Elb {
             .get(arn)
             .ok_or_else(|| ElbError::ListenerNotFound(arn.to_string()))?;
         self.inner
-            .alb
+            .balancer
+            .alb()
             .load_balancer(&l.load_balancer_arn)
             .and_then(|lb| lb.listener(arn))
             .ok_or_else(|| ElbError::ListenerNotFound(arn.to_string()))
@@ -519,6 +546,7 @@ mod tests {
     use super::*;
     use crate::db::{Db, State};
     use crate::ecs::EngineConfig;
+    use alb::Alb;
 
     /// Describe calls read the store's snapshot: a change in progress
     /// (holding the writer lock across a listener bind, say) never makes
@@ -530,7 +558,11 @@ mod tests {
             std::sync::Arc::new(crate::runtime::testing::FakeRuntime::new()),
             Db::in_memory(State::default()),
         );
-        let elb = Elb::new(Alb::new(), engine, ElbConfig::default());
+        let elb = Elb::new(
+            balancer::Balancer::local(Alb::new()),
+            engine,
+            ElbConfig::default(),
+        );
         elb.handle(ElbCommand::CreateLoadBalancer {
             name: "lb".into(),
             scheme: None,

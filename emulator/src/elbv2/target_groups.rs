@@ -12,7 +12,7 @@ impl Elb {
         st: &mut ElbState,
         cmd: ElbCommand,
     ) -> Result<ElbReply, ElbError> {
-        let alb = &self.inner.alb;
+        let alb = self.inner.balancer.alb();
         let arns = &self.inner.config.arns;
         let _ = (alb, arns);
         match cmd {
@@ -211,9 +211,12 @@ impl Elb {
                     .into_iter()
                     .map(|(id, p)| (id, p.unwrap_or(tg.port)))
                     .collect();
+                self.handle_of(&arn)?;
                 let rows = self
-                    .handle_of(&arn)?
-                    .describe_target_health((!keys.is_empty()).then_some(&keys[..]));
+                    .inner
+                    .balancer
+                    .describe_target_health(&arn, (!keys.is_empty()).then_some(&keys[..]))
+                    .unwrap_or_default();
                 // A group no listener forwards to gets no traffic: its
                 // registered targets are `unused`, as AWS reports them.
                 let in_use = !tg_load_balancers(st, &arn).is_empty();

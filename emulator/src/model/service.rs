@@ -2,9 +2,10 @@
 //! its events, plus the request shapes of the service operations.
 //!
 //! A [`Service`] is both what `DescribeServices` returns and what the store
-//! holds. Two fields are the scheduler's own bookkeeping
-//! ([`Service::steady`] and [`Deployment::failed_task_arns`]); they are
-//! stored but never rendered (see [`Service::view`]).
+//! holds. Three fields are the scheduler's own bookkeeping
+//! ([`Service::steady`], [`Service::launch_throttle`] and
+//! [`Deployment::failed_task_arns`]); they are stored but never rendered
+//! (see [`Service::view`]).
 
 use std::collections::BTreeSet;
 
@@ -58,6 +59,46 @@ pub struct Service {
     /// changed since.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub steady: bool,
+    /// Scheduler bookkeeping: tasks that keep failing to start hold back
+    /// the next launches.
+    #[serde(default, skip_serializing_if = "LaunchThrottle::is_clear")]
+    pub launch_throttle: LaunchThrottle,
+}
+
+/// ECS's service throttle: when a service's tasks keep failing to start
+/// (or stop right after starting), its next launches wait, longer after
+/// each further failure; a task that runs healthy for a while, or a new
+/// deployment, clears it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LaunchThrottle {
+    /// Launch failures in a row.
+    #[serde(default)]
+    pub failures: u32,
+    /// Failed tasks whose stop was asked for up to this time (epoch
+    /// seconds) are counted; kept across a reset so none counts twice.
+    #[serde(default)]
+    pub counted_until: f64,
+    /// The current delay (seconds; 0: not throttled).
+    #[serde(default)]
+    pub delay_s: f64,
+    /// No task is launched before this (epoch seconds).
+    #[serde(default)]
+    pub not_before: f64,
+}
+
+impl LaunchThrottle {
+    pub fn is_clear(&self) -> bool {
+        *self == LaunchThrottle::default()
+    }
+
+    /// Forgets the failures (the watermark stays).
+    pub fn reset(&mut self) {
+        *self = LaunchThrottle {
+            counted_until: self.counted_until,
+            ..LaunchThrottle::default()
+        };
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -198,6 +239,7 @@ impl Service {
     pub fn view(&self) -> Service {
         let mut s = self.clone();
         s.steady = false;
+        s.launch_throttle = LaunchThrottle::default();
         for d in &mut s.deployments {
             d.failed_task_arns.clear();
         }
@@ -370,6 +412,12 @@ mod tests {
         assert_eq!((dc.maximum_percent, dc.minimum_healthy_percent), (200, 100));
         let mut s = Service {
             steady: true,
+            launch_throttle: LaunchThrottle {
+                failures: 3,
+                counted_until: 5.0,
+                delay_s: 1.0,
+                not_before: 6.0,
+            },
             deployments: vec![Deployment {
                 failed_task_arns: ["t".to_string()].into(),
                 ..Default::default()
@@ -378,6 +426,15 @@ mod tests {
         };
         let v = serde_json::to_value(s.view()).unwrap();
         assert!(v.get("steady").is_none());
+        assert!(v.get("launchThrottle").is_none());
+        let stored = serde_json::to_value(&s).unwrap();
+        assert_eq!(stored["launchThrottle"]["failures"], 3);
+        let back: Service = serde_json::from_value(stored).unwrap();
+        assert_eq!(back.launch_throttle, s.launch_throttle);
+        s.launch_throttle.reset();
+        assert_eq!(s.launch_throttle.failures, 0);
+        assert_eq!(s.launch_throttle.not_before, 0.0);
+        assert_eq!(s.launch_throttle.counted_until, 5.0, "the watermark stays");
         assert!(v["deployments"][0].get("failedTaskArns").is_none());
         s.steady = false;
         assert!(deployment_id().starts_with("ecs-svc/"));

@@ -8,9 +8,15 @@
 //!   lets the engine choose; the port is read back by inspecting.
 //! - Observation lists by label, then inspects each container (exit code,
 //!   OOM flag and health are only in the inspect answer).
-//! - The project's own images (`pingpong-*`) are built when missing by
-//!   running the repository's `docker/build-images.sh`, whose output (cargo's
-//!   progress) goes to our stderr; builds are serialized.
+//! - The project's own images (exactly `pingpong-node`, `pingpong-client`
+//!   and `pingpong-alb`, tagged `latest` or as the script tags them; see
+//!   [`project_image`]) are built when missing by running the repository's
+//!   `docker/build-images.sh <name>`, whose output (cargo's progress) goes
+//!   to our stderr. Builds are serialized and each image is built at most
+//!   once per run: a failed build is remembered and its error returned at
+//!   once to later tasks, so a service whose tasks keep failing never runs
+//!   the script in a loop. A look-alike (`pingpong-nod`) is any missing
+//!   image: CannotPullContainerError at once.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -37,8 +43,26 @@ use super::{
     ObservedContainer, PortBinding, RuntimeError, RuntimeEvent,
 };
 
-/// Image names the project builds itself (everything else must exist).
-pub const PROJECT_IMAGE_PREFIX: &str = "pingpong-";
+/// The images `docker/build-images.sh` makes, with the script's name for
+/// each (everything else must exist).
+pub const PROJECT_IMAGES: [(&str, &str); 3] = [
+    ("pingpong-node", "node"),
+    ("pingpong-client", "client"),
+    ("pingpong-alb", "alb"),
+];
+
+/// The script's name (`node`, `client`, `alb`) when `image` is one the
+/// project builds: exactly one of [`PROJECT_IMAGES`], untagged or tagged
+/// as the script tags (`latest`, the git short SHA with an optional
+/// `-dirty`, or `dev` outside git). `None` for anything else, look-alikes
+/// (`pingpong-nod`) and registry paths included.
+pub fn project_image(image: &str) -> Option<&'static str> {
+    let (repo, tag) = image.split_once(':').unwrap_or((image, "latest"));
+    let (_, name) = PROJECT_IMAGES.iter().find(|(r, _)| *r == repo)?;
+    let base = tag.strip_suffix("-dirty").unwrap_or(tag);
+    let sha = (4..=40).contains(&base.len()) && base.bytes().all(|b| b.is_ascii_hexdigit());
+    (tag == "latest" || base == "dev" || sha).then_some(*name)
+}
 
 /// The Docker engine.
 pub struct DockerRuntime {
@@ -46,7 +70,9 @@ pub struct DockerRuntime {
     endpoint: String,
     /// Repository root holding `docker/build-images.sh`.
     repo_root: Option<PathBuf>,
-    build_lock: tokio::sync::Mutex<()>,
+    /// The outcome of each project image's build (by the script's name),
+    /// held while building: builds are serialized and run once per run.
+    builds: tokio::sync::Mutex<HashMap<&'static str, Result<(), String>>>,
 }
 
 fn endpoint_name() -> String {
@@ -93,7 +119,7 @@ impl DockerRuntime {
             docker,
             endpoint,
             repo_root,
-            build_lock: tokio::sync::Mutex::new(()),
+            builds: tokio::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -158,7 +184,47 @@ impl DockerRuntime {
         }
     }
 
-    async fn build_project_images(&self, image: &str) -> Result<(), RuntimeError> {
+    /// Builds a project image once per run; later calls get the first
+    /// outcome without running the script again.
+    async fn build_once(&self, image: &str, name: &'static str) -> Result<(), RuntimeError> {
+        let failed = |message: String| RuntimeError::ImageBuildFailed {
+            image: image.to_string(),
+            message,
+        };
+        let mut builds = self.builds.lock().await;
+        // Another task may have built it while we waited.
+        if self.image_exists(image).await? {
+            return Ok(());
+        }
+        match builds.get(name) {
+            Some(Err(first)) => {
+                return Err(failed(format!(
+                    "{first} (builds run once per emulator run; fix the cause and restart the emulator, or run docker/build-images.sh {name})"
+                )))
+            }
+            Some(Ok(())) => {
+                return Err(failed(format!(
+                    "docker/build-images.sh {name} already ran in this run and the image is not there (not run again: run it by hand)"
+                )))
+            }
+            None => {}
+        }
+        let mut outcome = self.build_project_image(image, name).await;
+        if outcome.is_ok() && !self.image_exists(image).await? {
+            outcome = Err(failed(
+                "the build script finished but did not produce it".into(),
+            ));
+        }
+        let remembered = match &outcome {
+            Ok(()) => Ok(()),
+            Err(RuntimeError::ImageBuildFailed { message, .. }) => Err(message.clone()),
+            Err(e) => Err(e.to_string()),
+        };
+        builds.insert(name, remembered);
+        outcome
+    }
+
+    async fn build_project_image(&self, image: &str, name: &str) -> Result<(), RuntimeError> {
         let failed = |message: String| RuntimeError::ImageBuildFailed {
             image: image.to_string(),
             message,
@@ -171,10 +237,11 @@ impl DockerRuntime {
             return Err(failed(format!("{} does not exist", script.display())));
         }
         eprintln!(
-            "emulator: image {image} is missing; building the project's images with {} (this takes a while the first time) ...",
+            "emulator: image {image} is missing; building it with {} {name} (this takes a while the first time) ...",
             script.display()
         );
         let status = tokio::process::Command::new(&script)
+            .arg(name)
             .current_dir(&root)
             .stdin(std::process::Stdio::null())
             // Progress goes to our stderr so `up` shows it.
@@ -186,7 +253,7 @@ impl DockerRuntime {
         if !status.success() {
             return Err(failed(format!("{} exited with {status}", script.display())));
         }
-        eprintln!("emulator: project images built");
+        eprintln!("emulator: project image {image} built");
         Ok(())
     }
 
@@ -297,24 +364,11 @@ impl ContainerRuntime for DockerRuntime {
             if self.image_exists(image).await? {
                 return Ok(());
             }
-            if !image.starts_with(PROJECT_IMAGE_PREFIX) {
-                return Err(RuntimeError::ImageNotFound {
+            match project_image(image) {
+                Some(name) => self.build_once(image, name).await,
+                None => Err(RuntimeError::ImageNotFound {
                     image: image.to_string(),
-                });
-            }
-            let _guard = self.build_lock.lock().await;
-            // Another task may have built it while we waited.
-            if self.image_exists(image).await? {
-                return Ok(());
-            }
-            self.build_project_images(image).await?;
-            if self.image_exists(image).await? {
-                Ok(())
-            } else {
-                Err(RuntimeError::ImageBuildFailed {
-                    image: image.to_string(),
-                    message: "the build script finished but did not produce it".into(),
-                })
+                }),
             }
         })
     }
@@ -657,4 +711,37 @@ fn parse_log_line(raw: &str) -> Option<super::LogLine> {
         timestamp_ms: i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()?,
         message: message.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_images_the_script_makes_are_built() {
+        for ours in [
+            "pingpong-node",
+            "pingpong-node:latest",
+            "pingpong-client:latest",
+            "pingpong-alb:latest",
+            "pingpong-node:052b729",
+            "pingpong-node:052b729-dirty",
+            "pingpong-client:dev",
+        ] {
+            assert!(project_image(ours).is_some(), "{ours}");
+        }
+        assert_eq!(project_image("pingpong-client:latest"), Some("client"));
+        for stranger in [
+            "pingpong-nod:latest",
+            "pingpong-nodes",
+            "pingpong-:latest",
+            "pingpong-node:v2",
+            "pingpong-node:latest-dirty",
+            "docker.io/library/pingpong-node:latest",
+            "pingpong-node@sha256:0123",
+            "nginx:latest",
+        ] {
+            assert_eq!(project_image(stranger), None, "{stranger}");
+        }
+    }
 }

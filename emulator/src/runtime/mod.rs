@@ -220,7 +220,8 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     /// The engine's version; an error when no engine answers.
     fn info(&self) -> BoxFuture<'_, Result<EngineInfo, RuntimeError>>;
     /// Makes sure the image exists locally: the project's own images are
-    /// built when missing, any other missing image is
+    /// built when missing (at most once per run: a failed build's error is
+    /// returned again without building), any other missing image is
     /// [`RuntimeError::ImageNotFound`].
     fn ensure_image<'a>(&'a self, image: &'a str) -> BoxFuture<'a, Result<(), RuntimeError>>;
     /// Creates the network (succeeds when it already exists).

@@ -55,7 +55,8 @@ impl Default for FakeRuntime {
 
 impl FakeRuntime {
     /// A fake engine that has every image except those starting with
-    /// `missing/`.
+    /// `missing/`; containers of images starting with `crash/` exit with
+    /// code 1 as soon as they start (a crash loop).
     pub fn new() -> FakeRuntime {
         let (events, _) = broadcast::channel(256);
         FakeRuntime {
@@ -306,7 +307,12 @@ impl ContainerRuntime for FakeRuntime {
                 }
             }
         };
-        ready(result.map(|c| self.emit(&c, "start")))
+        ready(result.map(|c| {
+            self.emit(&c, "start");
+            if c.spec.image.starts_with("crash/") {
+                self.exit(&c.spec.runtime_name, 1);
+            }
+        }))
     }
 
     fn stop_container<'a>(

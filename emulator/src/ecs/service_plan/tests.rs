@@ -44,6 +44,7 @@ fn task(arn: &str, deployment: &str, status: TaskStatus, target: TargetState) ->
         wants_running: status != TaskStatus::Stopped,
         stop_code: None,
         started_at: (status >= TaskStatus::Running).then_some(NOW - 100.0),
+        stopping_at: None,
         availability_zone: "a".into(),
         instance_active: true,
         container_unhealthy: false,
@@ -56,7 +57,11 @@ fn healthy(arn: &str, deployment: &str) -> ObservedTask {
 }
 
 fn obs(tasks: Vec<ObservedTask>) -> Observed {
-    Observed { tasks, now: NOW }
+    Observed {
+        tasks,
+        now: NOW,
+        ..Default::default()
+    }
 }
 
 fn start(n: u32) -> Step {
@@ -440,4 +445,237 @@ fn service_without_load_balancer_is_healthy_when_running() {
             deployment: "new".into()
         }
     );
+}
+
+// ------------------------------------------------------- launch throttle
+
+const BACKOFF: LaunchBackoff = LaunchBackoff {
+    after_failures: 3,
+    base: Duration::from_secs(10),
+    cap: Duration::from_secs(35),
+    stable: Duration::from_secs(30),
+};
+
+/// A task that stopped by itself at `stopped`, `ran` seconds after it
+/// started (`None`: it never started).
+fn failed(arn: &str, stopped: f64, ran: Option<f64>, code: StopCode) -> ObservedTask {
+    let mut t = task(arn, "new", TaskStatus::Stopped, TargetState::NotRegistered);
+    t.stop_code = Some(code);
+    t.stopping_at = Some(stopped);
+    t.started_at = ran.map(|r| stopped - r);
+    t
+}
+
+fn throttled(tasks: Vec<ObservedTask>) -> Observed {
+    Observed {
+        tasks,
+        now: NOW,
+        backoff: BACKOFF,
+    }
+}
+
+fn throttle_step(steps: &[Step]) -> Option<(LaunchThrottle, bool)> {
+    steps.iter().find_map(|s| match s {
+        Step::ThrottleLaunches { throttle, announce } => Some((throttle.clone(), *announce)),
+        _ => None,
+    })
+}
+
+/// Applies the plan's throttle step to the service, as the executor does.
+fn stored(mut s: Service, steps: &[Step]) -> Service {
+    if let Some((t, _)) = throttle_step(steps) {
+        s.launch_throttle = t;
+    }
+    s
+}
+
+#[test]
+fn launch_failures_below_the_threshold_are_counted_and_relaunched() {
+    let mut s = one(1);
+    s.deployments[0].rollout_state = COMPLETED.into();
+    let steps = plan(
+        &s,
+        &throttled(vec![failed(
+            "a",
+            NOW - 1.0,
+            None,
+            StopCode::TaskFailedToStart,
+        )]),
+    );
+    let (t, announce) = throttle_step(&steps).expect("counted");
+    assert_eq!(
+        (t.failures, t.counted_until, t.not_before),
+        (1, NOW - 1.0, 0.0)
+    );
+    assert!(!announce);
+    assert!(steps.contains(&start(1)), "{steps:?}");
+    // Counted once: the next pass sees the same task and counts nothing.
+    let s = stored(s, &steps);
+    let again = plan(
+        &s,
+        &throttled(vec![failed(
+            "a",
+            NOW - 1.0,
+            None,
+            StopCode::TaskFailedToStart,
+        )]),
+    );
+    assert_eq!(again, vec![start(1)]);
+}
+
+#[test]
+fn repeated_launch_failures_hold_back_launches_with_a_growing_wait() {
+    let mut s = one(1);
+    s.deployments[0].rollout_state = COMPLETED.into();
+    s.launch_throttle.failures = 2;
+    s.launch_throttle.counted_until = NOW - 5.0;
+    // The third failure in a row (an essential container that exited one
+    // second after it started): launches wait `base`, said once.
+    let o = throttled(vec![failed(
+        "c",
+        NOW - 0.5,
+        Some(1.0),
+        StopCode::EssentialContainerExited,
+    )]);
+    let steps = plan(&s, &o);
+    let (t, announce) = throttle_step(&steps).expect("counted");
+    assert!(announce);
+    assert_eq!((t.failures, t.delay_s, t.not_before), (3, 10.0, NOW + 10.0));
+    assert!(
+        !steps.iter().any(|s| matches!(s, Step::StartTasks { .. })),
+        "{steps:?}"
+    );
+    // Later passes within the wait: nothing is started, nothing said.
+    let s = stored(s, &steps);
+    let mut later = o.clone();
+    later.now = NOW + 9.0;
+    assert_eq!(plan(&s, &later), vec![]);
+    // Once it ends: one launch.
+    later.now = NOW + 10.0;
+    assert_eq!(plan(&s, &later), vec![start(1)]);
+    // That one fails too: the wait doubles, then stops at the cap.
+    later
+        .tasks
+        .push(failed("d", NOW + 11.0, None, StopCode::TaskFailedToStart));
+    later.now = NOW + 12.0;
+    let steps = plan(&s, &later);
+    let (t, announce) = throttle_step(&steps).unwrap();
+    assert!(announce);
+    assert_eq!((t.failures, t.delay_s, t.not_before), (4, 20.0, NOW + 32.0));
+    let s = stored(s, &steps);
+    later
+        .tasks
+        .push(failed("e", NOW + 33.0, None, StopCode::TaskFailedToStart));
+    later.now = NOW + 34.0;
+    let (t, _) = throttle_step(&plan(&s, &later)).unwrap();
+    assert_eq!((t.failures, t.delay_s), (5, 35.0));
+}
+
+#[test]
+fn a_task_still_stopping_by_itself_counts_before_its_replacement_is_planned() {
+    let mut s = one(1);
+    s.deployments[0].rollout_state = COMPLETED.into();
+    s.launch_throttle.failures = 2;
+    s.launch_throttle.counted_until = NOW - 5.0;
+    let mut dying = task("a", "new", TaskStatus::Deactivating, TargetState::Healthy);
+    dying.wants_running = false;
+    dying.stop_code = Some(StopCode::EssentialContainerExited);
+    dying.stopping_at = Some(NOW - 0.1);
+    dying.started_at = Some(NOW - 0.5);
+    let steps = plan(&s, &throttled(vec![dying]));
+    let (t, announce) = throttle_step(&steps).expect("counted");
+    assert!(announce && t.failures == 3 && t.counted_until == NOW - 0.1);
+    assert!(
+        !steps.iter().any(|s| matches!(s, Step::StartTasks { .. })),
+        "{steps:?}"
+    );
+}
+
+#[test]
+fn tasks_that_ran_a_while_or_were_stopped_by_the_scheduler_are_not_launch_failures() {
+    let mut s = one(1);
+    s.deployments[0].rollout_state = COMPLETED.into();
+    s.launch_throttle.failures = 5;
+    s.launch_throttle.counted_until = NOW - 50.0;
+    let mut scheduler_stopped = failed("a", NOW - 1.0, Some(1.0), StopCode::TaskFailedToStart);
+    scheduler_stopped.stop_code = Some(StopCode::ServiceSchedulerInitiated);
+    let ran_long = failed(
+        "b",
+        NOW - 1.0,
+        Some(31.0),
+        StopCode::EssentialContainerExited,
+    );
+    // Another deployment's (another service of the same name, deleted).
+    let mut stranger = failed("c", NOW - 1.0, None, StopCode::TaskFailedToStart);
+    stranger.deployment = "gone".into();
+    let steps = plan(&s, &throttled(vec![scheduler_stopped, ran_long, stranger]));
+    assert_eq!(throttle_step(&steps), None);
+    assert!(steps.contains(&start(1)), "{steps:?}");
+}
+
+#[test]
+fn a_task_that_runs_healthy_long_enough_clears_the_throttle() {
+    let mut s = one(3);
+    s.deployments[0].rollout_state = COMPLETED.into();
+    s.launch_throttle = LaunchThrottle {
+        failures: 4,
+        counted_until: NOW - 40.0,
+        delay_s: 20.0,
+        not_before: NOW + 5.0,
+    };
+    // Started before the last failure: it says nothing about launches.
+    let mut old = healthy("a", "new");
+    old.started_at = Some(NOW - 100.0);
+    assert_eq!(plan(&s, &throttled(vec![old.clone()])), vec![]);
+    // Started after it, but not healthy for long enough yet.
+    let mut fresh = healthy("b", "new");
+    fresh.started_at = Some(NOW - 20.0);
+    assert_eq!(
+        plan(&s, &throttled(vec![old.clone(), fresh.clone()])),
+        vec![]
+    );
+    // Healthy for `stable`: cleared, and the missing task starts at once.
+    fresh.started_at = Some(NOW - 30.0);
+    assert_eq!(
+        plan(&s, &throttled(vec![old, fresh])),
+        vec![Step::ClearThrottle, start(1)]
+    );
+}
+
+#[test]
+fn the_circuit_breaker_still_fails_a_throttled_deployment() {
+    let mut s = one(1);
+    s.deployment_configuration.deployment_circuit_breaker = CircuitBreaker {
+        enable: true,
+        rollback: false,
+    };
+    s.deployments[0].failed_tasks = 2;
+    s.deployments[0].failed_task_arns = ["a".to_string(), "b".to_string()].into();
+    s.launch_throttle.failures = 2;
+    s.launch_throttle.counted_until = NOW - 10.0;
+    let o = throttled(vec![failed(
+        "c",
+        NOW - 1.0,
+        None,
+        StopCode::TaskFailedToStart,
+    )]);
+    let steps = plan(&s, &o);
+    let (t, announce) = throttle_step(&steps).unwrap();
+    assert!(announce && t.failures == 3);
+    assert!(
+        steps.contains(&Step::TripCircuitBreaker {
+            deployment: "new".into(),
+            rollback_to: None
+        }),
+        "{steps:?}"
+    );
+}
+
+#[test]
+fn backoff_doubles_from_the_base_up_to_the_cap() {
+    let b = LaunchBackoff::default();
+    assert_eq!(b.next_delay(0.0), 5.0);
+    assert_eq!(b.next_delay(5.0), 10.0);
+    assert_eq!(b.next_delay(200.0), 300.0);
+    assert_eq!(b.next_delay(300.0), 300.0);
 }
