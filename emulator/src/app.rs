@@ -460,6 +460,7 @@ pub async fn apply_stack(engine: &Engine, stack: &Stack) -> Result<(), EngineErr
     engine
         .handle(Command::CreateCluster(request::CreateCluster {
             cluster_name: Some(cluster.clone()),
+            ..Default::default()
         }))
         .await?;
     let snapshot = engine.snapshot();

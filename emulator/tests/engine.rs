@@ -30,6 +30,7 @@ async fn setup(fake: &FakeRuntime) -> Engine {
     let e = engine_with(fake, State::default()).await;
     e.handle(Command::CreateCluster(request::CreateCluster {
         cluster_name: Some("c".into()),
+        ..Default::default()
     }))
     .await
     .unwrap();

@@ -40,6 +40,7 @@ async fn setup() -> (FakeRuntime, Engine, FakeTargets, Scheduler) {
     engine
         .handle(Command::CreateCluster(request::CreateCluster {
             cluster_name: Some("c".into()),
+            ..Default::default()
         }))
         .await
         .unwrap();

@@ -45,7 +45,14 @@ pub struct State {
     pub secrets: SecretsState,
     /// CloudWatch Logs groups made by CreateLogGroup, by name.
     pub log_groups: Map<LogGroup>,
+    /// Every service's resource tags, by resource ARN (key -> value).
+    pub tags: Map<TagSet>,
+    /// ECS account settings, by `principal ARN|name`.
+    pub account_settings: Map<crate::model::account::AccountSetting>,
 }
+
+/// A resource's tags: key -> value (AWS keys are unique per resource).
+pub type TagSet = std::collections::BTreeMap<String, String>;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -121,6 +128,32 @@ impl State {
     /// The newest revision of a family (ACTIVE or not).
     pub fn latest_revision(&self, family: &str) -> Option<&TaskDefinition> {
         self.revisions(family).next_back()
+    }
+}
+
+impl State {
+    /// Adds (or overwrites) tags of a resource.
+    pub fn tag(&mut self, arn: &str, tags: impl IntoIterator<Item = (String, String)>) {
+        let mut set = self.tags.get(arn).cloned().unwrap_or_default();
+        set.extend(tags);
+        if !set.is_empty() {
+            self.tags.insert(arn.to_string(), set);
+        }
+    }
+
+    /// Removes tags of a resource by key.
+    pub fn untag(&mut self, arn: &str, keys: &[String]) {
+        if let Some(set) = self.tags.get_mut(arn) {
+            set.retain(|k, _| !keys.contains(k));
+            if set.is_empty() {
+                self.tags.remove(arn);
+            }
+        }
+    }
+
+    /// The tags of a resource (empty when none).
+    pub fn tags_of(&self, arn: &str) -> TagSet {
+        self.tags.get(arn).cloned().unwrap_or_default()
     }
 }
 
@@ -226,6 +259,8 @@ collections! {
     "parameters" => secrets.parameters: Parameter,
     "secrets" => secrets.secrets: SecretEntry,
     "logGroups" => log_groups: LogGroup,
+    "tags" => tags: TagSet,
+    "accountSettings" => account_settings: crate::model::account::AccountSetting,
 }
 
 #[cfg(test)]

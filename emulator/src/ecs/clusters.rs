@@ -1,10 +1,11 @@
-//! Clusters: CreateCluster, DescribeClusters, ListClusters, DeleteCluster.
+//! Clusters: CreateCluster, DescribeClusters, ListClusters, DeleteCluster,
+//! UpdateCluster, UpdateClusterSettings.
 
 use super::command::{EngineError, Reply};
-#[allow(unused_imports)]
-use super::container_instances::used_resources;
 use super::engine::Engine;
+use super::tags::{add_tags, tags_of, validate_tags};
 use crate::model::arn::{self};
+use crate::model::request;
 use crate::model::ClusterStatus;
 use crate::model::{Cluster, Failure, TaskStatus};
 
@@ -19,7 +20,13 @@ impl Engine {
         }
     }
 
-    pub(super) async fn create_cluster(&self, name: &str) -> Result<Reply, EngineError> {
+    pub(super) async fn create_cluster(
+        &self,
+        r: request::CreateCluster,
+    ) -> Result<Reply, EngineError> {
+        let name = r.cluster_name.as_deref().unwrap_or("default");
+        validate_tags(&r.tags)?;
+        validate_settings(&r.settings)?;
         let ok = !name.is_empty()
             && name.len() <= 255
             && name
@@ -42,8 +49,13 @@ impl Engine {
                     ..Default::default()
                 });
             c.status = ClusterStatus::Active;
+            if !r.settings.is_empty() {
+                c.settings = r.settings.clone();
+            }
+            let arn = c.cluster_arn.clone();
+            add_tags(s, &arn, &r.tags)
         })
-        .await?;
+        .await??;
         self.cluster_view(name)
             .map(Reply::Cluster)
             .ok_or_else(|| EngineError::ClusterNotFound(name.to_string()))
@@ -62,15 +74,31 @@ impl Engine {
             .filter(|t| t.status() == TaskStatus::Running)
             .count() as u32;
         c.pending_tasks_count = tasks().filter(|t| t.status() < TaskStatus::Running).count() as u32;
+        c.active_services_count = state
+            .services
+            .values()
+            .filter(|s| {
+                s.cluster_arn == c.cluster_arn && s.status == crate::model::ServiceStatus::Active
+            })
+            .count() as u32;
         Some(c)
     }
 
-    pub(super) fn describe_clusters(&self, names: Vec<String>) -> Reply {
+    pub(super) fn describe_clusters(&self, names: Vec<String>, include: &[String]) -> Reply {
+        let with = |what: &str| include.iter().any(|i| i == what);
         let mut clusters = Vec::new();
         let mut failures = Vec::new();
         for n in names {
             match self.cluster_view(arn::short_name(&n)) {
-                Some(c) => clusters.push(c),
+                Some(mut c) => {
+                    if with("TAGS") {
+                        c.tags = self.read(|s| tags_of(s, &c.cluster_arn));
+                    }
+                    if !with("SETTINGS") {
+                        c.settings.clear();
+                    }
+                    clusters.push(c)
+                }
                 None => failures.push(Failure {
                     arn: Some(if n.starts_with("arn:") {
                         n.clone()
@@ -111,4 +139,43 @@ impl Engine {
             .map(Reply::Cluster)
             .ok_or(EngineError::ClusterNotFound(name))
     }
+
+    pub(super) async fn update_cluster(
+        &self,
+        r: request::UpdateCluster,
+    ) -> Result<Reply, EngineError> {
+        let name = self.cluster_name(Some(&r.cluster))?;
+        validate_settings(&r.settings)?;
+        self.mutate(|s| {
+            if let Some(c) = s.clusters.get_mut(&name) {
+                for setting in &r.settings {
+                    c.settings.retain(|x| x.name != setting.name);
+                    c.settings.push(setting.clone());
+                }
+            }
+        })
+        .await?;
+        self.cluster_view(&name)
+            .map(Reply::Cluster)
+            .ok_or(EngineError::ClusterNotFound(name))
+    }
+}
+
+/// The settings ECS knows: `containerInsights` (enabled, disabled, enhanced).
+fn validate_settings(settings: &[request::ClusterSetting]) -> Result<(), EngineError> {
+    for s in settings {
+        if s.name != "containerInsights" {
+            return Err(EngineError::InvalidParameter(format!(
+                "Unknown cluster setting '{}' (expected containerInsights).",
+                s.name
+            )));
+        }
+        if !["enabled", "disabled", "enhanced"].contains(&s.value.as_str()) {
+            return Err(EngineError::InvalidParameter(format!(
+                "Invalid containerInsights value '{}' (expected enabled, disabled or enhanced).",
+                s.value
+            )));
+        }
+    }
+    Ok(())
 }

@@ -10,7 +10,22 @@ use crate::model::{
 pub enum Command {
     CreateCluster(request::CreateCluster),
     DescribeClusters(request::DescribeClusters),
-    ListClusters,
+    ListClusters(request::ListClusters),
+    UpdateCluster(request::UpdateCluster),
+    UpdateClusterSettings(request::UpdateCluster),
+    TagResource(request::TagResource),
+    UntagResource(request::UntagResource),
+    ListTagsForResource(request::ResourceArn),
+    DeregisterContainerInstance(request::DeregisterContainerInstance),
+    DeleteTaskDefinitions(request::DeleteTaskDefinitions),
+    PutAccountSetting(request::PutAccountSetting),
+    PutAccountSettingDefault(request::PutAccountSetting),
+    DeleteAccountSetting(request::DeleteAccountSetting),
+    ListAccountSettings(request::ListAccountSettings),
+    PutAttributes(request::PutAttributes),
+    DeleteAttributes(request::PutAttributes),
+    ListAttributes(request::ListAttributes),
+    DescribeCapacityProviders(request::DescribeCapacityProviders),
     DeleteCluster(request::DeleteCluster),
     RegisterContainerInstance(request::RegisterContainerInstance),
     ListContainerInstances(request::ListContainerInstances),
@@ -50,6 +65,25 @@ pub enum Reply {
     },
     Task(Task),
     TaskArns(Vec<String>),
+    /// A task definition with the tags it was registered with.
+    TaskDefinitionTagged {
+        task_definition: TaskDefinition,
+        tags: Vec<request::Tag>,
+    },
+    TaskDefinitions {
+        task_definitions: Vec<TaskDefinition>,
+        failures: Vec<Failure>,
+    },
+    Tags(Vec<request::Tag>),
+    Empty,
+    /// An answer already in its AWS shape (account settings, attributes,
+    /// capacity providers).
+    Json(serde_json::Value),
+    /// One page of a List reply, and where the next one starts.
+    Paged {
+        reply: Box<Reply>,
+        next_token: String,
+    },
 }
 
 /// Why a command failed, mapped 1:1 onto an ECS error type.
@@ -69,6 +103,8 @@ pub enum EngineError {
     ClusterContainsTasks,
     #[error("Service not found.")]
     ServiceNotFound(String),
+    #[error("{0}")]
+    ResourceNotFound(String),
     #[error("internal error: {0}")]
     Server(String),
     #[error("the change could not be stored: {0}")]
@@ -86,6 +122,7 @@ impl EngineError {
             EngineError::ClusterContainsInstances => "ClusterContainsContainerInstancesException",
             EngineError::ClusterContainsTasks => "ClusterContainsTasksException",
             EngineError::ServiceNotFound(_) => "ServiceNotFoundException",
+            EngineError::ResourceNotFound(_) => "ResourceNotFoundException",
             EngineError::Server(_) | EngineError::Store(_) => "ServerException",
         }
     }

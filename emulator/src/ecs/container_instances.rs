@@ -123,15 +123,63 @@ impl Engine {
     ) -> Result<Reply, EngineError> {
         let cluster = self.cluster_name(r.cluster.as_deref())?;
         let state = self.snapshot();
-        Ok(Reply::ContainerInstanceArns(
-            state
-                .container_instances
+        let arns: Vec<String> = state
+            .container_instances
+            .values()
+            .filter(|i| i.cluster_name() == cluster)
+            .filter(|i| r.status.as_deref().is_none_or(|s| s == i.status.as_str()))
+            .map(|i| i.container_instance_arn.clone())
+            .collect();
+        let (arns, next) = super::tags::paginate(arns, &r.page, 100)?;
+        Ok(super::tags::paged(Reply::ContainerInstanceArns(arns), next))
+    }
+
+    /// DeregisterContainerInstance: the instance goes (INACTIVE in the
+    /// answer); with tasks still on it only when `force`, and those tasks
+    /// are then stopped, having no host left.
+    pub(super) async fn deregister_container_instance(
+        &self,
+        r: request::DeregisterContainerInstance,
+    ) -> Result<Reply, EngineError> {
+        let cluster = self.cluster_name(r.cluster.as_deref())?;
+        let arn = self
+            .inner
+            .config
+            .partition
+            .container_instance(&cluster, arn::short_name(&r.container_instance));
+        let Some(mut view) = self.instance_view(&arn) else {
+            return Err(EngineError::InvalidParameter(format!(
+                "Container instance {} not found.",
+                r.container_instance
+            )));
+        };
+        let live: Vec<String> = self.read(|s| {
+            s.tasks
                 .values()
-                .filter(|i| i.cluster_name() == cluster)
-                .filter(|i| r.status.as_deref().is_none_or(|s| s == i.status.as_str()))
-                .map(|i| i.container_instance_arn.clone())
-                .collect(),
-        ))
+                .filter(|t| t.container_instance_arn == arn && t.status() != TaskStatus::Stopped)
+                .map(|t| t.task_arn.clone())
+                .collect()
+        });
+        if !live.is_empty() && !r.force {
+            return Err(EngineError::InvalidParameter(
+                "The specified container instance has tasks; stop them first or use force.".into(),
+            ));
+        }
+        self.mutate(|s| {
+            s.container_instances.remove(&arn);
+            s.tags.remove(&arn);
+        })
+        .await?;
+        for t in live {
+            self.request_stop(
+                &t,
+                "Container instance deregistered",
+                crate::model::StopCode::UserInitiated,
+            )
+            .await?;
+        }
+        view.status = InstanceStatus::Inactive;
+        Ok(Reply::ContainerInstance(view))
     }
 
     pub(super) fn describe_container_instances(

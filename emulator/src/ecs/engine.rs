@@ -372,31 +372,57 @@ impl Engine {
     /// Handles one command: the single `match` every request goes through.
     pub async fn handle(&self, cmd: Command) -> Result<Reply, EngineError> {
         match cmd {
-            Command::CreateCluster(r) => {
-                self.create_cluster(r.cluster_name.as_deref().unwrap_or("default"))
-                    .await
-            }
+            Command::CreateCluster(r) => self.create_cluster(r).await,
             Command::DescribeClusters(r) => {
-                Ok(self.describe_clusters(r.clusters.unwrap_or_else(|| vec!["default".into()])))
+                let names = r.clusters.unwrap_or_else(|| vec!["default".into()]);
+                Ok(self.describe_clusters(names, &r.include))
             }
-            Command::ListClusters => Ok(Reply::ClusterArns(
-                self.snapshot()
+            Command::ListClusters(r) => {
+                let arns = self
+                    .snapshot()
                     .clusters
                     .values()
                     .filter(|c| c.status == crate::model::ClusterStatus::Active)
                     .map(|c| c.cluster_arn.clone())
-                    .collect(),
-            )),
+                    .collect();
+                let (arns, next) = super::tags::paginate(arns, &r.page, 100)?;
+                Ok(super::tags::paged(Reply::ClusterArns(arns), next))
+            }
+            Command::UpdateCluster(r) | Command::UpdateClusterSettings(r) => {
+                self.update_cluster(r).await
+            }
+            Command::TagResource(r) => self.tag_resource(r).await,
+            Command::UntagResource(r) => self.untag_resource(r).await,
+            Command::ListTagsForResource(r) => self.list_tags(&r),
+            Command::DeregisterContainerInstance(r) => self.deregister_container_instance(r).await,
+            Command::DeleteTaskDefinitions(r) => self.delete_task_definitions(r).await,
+            Command::PutAccountSetting(r) => self.put_account_setting(r, false).await,
+            Command::PutAccountSettingDefault(r) => self.put_account_setting(r, true).await,
+            Command::DeleteAccountSetting(r) => self.delete_account_setting(r).await,
+            Command::ListAccountSettings(r) => self.list_account_settings(r),
+            Command::PutAttributes(r) => self.put_attributes(r, false).await,
+            Command::DeleteAttributes(r) => self.put_attributes(r, true).await,
+            Command::ListAttributes(r) => self.list_attributes(r),
+            Command::DescribeCapacityProviders(r) => self.describe_capacity_providers(r),
             Command::DeleteCluster(r) => self.delete_cluster(&r.cluster).await,
             Command::RegisterContainerInstance(r) => self.register_container_instance(r).await,
             Command::ListContainerInstances(r) => self.list_container_instances(r),
             Command::DescribeContainerInstances(r) => self.describe_container_instances(r),
             Command::RegisterTaskDefinition(td) => self.register_task_definition(*td).await,
-            Command::DescribeTaskDefinition(r) => self
-                .resolve_task_definition(&r.task_definition, true)
-                .map(Reply::TaskDefinition),
-            Command::ListTaskDefinitions(r) => Ok(self.list_task_definitions(r)),
-            Command::ListTaskDefinitionFamilies(r) => Ok(self.list_families(r)),
+            Command::DescribeTaskDefinition(r) => {
+                let td = self.resolve_task_definition(&r.task_definition, true)?;
+                if r.include.iter().any(|i| i == "TAGS") {
+                    let arn = td.task_definition_arn.clone().unwrap_or_default();
+                    let tags = self.read(|s| super::tags::tags_of(s, &arn));
+                    return Ok(Reply::TaskDefinitionTagged {
+                        task_definition: td,
+                        tags,
+                    });
+                }
+                Ok(Reply::TaskDefinition(td))
+            }
+            Command::ListTaskDefinitions(r) => self.list_task_definitions(r),
+            Command::ListTaskDefinitionFamilies(r) => self.list_families(r),
             Command::DeregisterTaskDefinition(r) => {
                 self.deregister_task_definition(&r.task_definition).await
             }

@@ -15,6 +15,7 @@
 //!   the [`scheduler`] loop through [`targets`] (the load balancer behind a
 //!   trait).
 
+mod account;
 mod clusters;
 pub mod command;
 mod container_instances;
@@ -23,6 +24,7 @@ pub mod placement;
 pub mod scheduler;
 pub mod service_plan;
 mod services;
+mod tags;
 pub mod targets;
 mod task_definitions;
 pub mod task_plan;

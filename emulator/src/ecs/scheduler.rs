@@ -472,6 +472,8 @@ impl Scheduler {
                     placement_strategy: service.placement_strategy.clone(),
                     overrides: None,
                     tags: vec![],
+                    propagate_tags: None,
+                    enable_ecs_managed_tags: false,
                 }))
                 .await;
             match reply {

@@ -22,6 +22,8 @@ impl Engine {
         mut td: TaskDefinition,
     ) -> Result<Reply, EngineError> {
         td.validate()?;
+        super::tags::validate_tags(&td.tags)?;
+        let tags = std::mem::take(&mut td.tags);
         let partition = self.inner.config.partition.clone();
         let td = self
             .mutate(|s| {
@@ -39,10 +41,19 @@ impl Engine {
                 }
                 s.task_definitions
                     .insert(td_key(&td.family, rev), td.clone());
-                td
+                let arn = td.task_definition_arn.clone().unwrap_or_default();
+                super::tags::add_tags(s, &arn, &tags).map(|()| td)
             })
-            .await?;
-        Ok(Reply::TaskDefinition(td))
+            .await??;
+        if tags.is_empty() {
+            return Ok(Reply::TaskDefinition(td));
+        }
+        let arn = td.task_definition_arn.clone().unwrap_or_default();
+        let tags = self.read(|s| super::tags::tags_of(s, &arn));
+        Ok(Reply::TaskDefinitionTagged {
+            task_definition: td,
+            tags,
+        })
     }
 
     /// Finds a task definition by family (latest ACTIVE), family:revision
@@ -76,7 +87,10 @@ impl Engine {
         Ok(td.clone())
     }
 
-    pub(super) fn list_task_definitions(&self, r: request::ListTaskDefinitions) -> Reply {
+    pub(super) fn list_task_definitions(
+        &self,
+        r: request::ListTaskDefinitions,
+    ) -> Result<Reply, EngineError> {
         let status = r.status.unwrap_or_else(|| "ACTIVE".into());
         let prefix = r.family_prefix.or(r.family).unwrap_or_default();
         let state = self.snapshot();
@@ -90,10 +104,14 @@ impl Engine {
         if r.sort.as_deref() == Some("DESC") {
             arns.reverse();
         }
-        Reply::TaskDefinitionArns(arns)
+        let (arns, next) = super::tags::paginate(arns, &r.page, 100)?;
+        Ok(super::tags::paged(Reply::TaskDefinitionArns(arns), next))
     }
 
-    pub(super) fn list_families(&self, r: request::ListTaskDefinitions) -> Reply {
+    pub(super) fn list_families(
+        &self,
+        r: request::ListTaskDefinitions,
+    ) -> Result<Reply, EngineError> {
         let status = r.status.unwrap_or_else(|| "ACTIVE".into());
         let prefix = r.family_prefix.or(r.family).unwrap_or_default();
         let state = self.snapshot();
@@ -110,17 +128,68 @@ impl Engine {
             }
         }
         families.sort();
-        Reply::Families(
-            families
-                .into_iter()
-                .filter(|(_, active)| match status.as_str() {
-                    "ALL" => true,
-                    "INACTIVE" => !active,
-                    _ => *active,
-                })
-                .map(|(f, _)| f)
-                .collect(),
-        )
+        let families: Vec<String> = families
+            .into_iter()
+            .filter(|(_, active)| match status.as_str() {
+                "ALL" => true,
+                "INACTIVE" => !active,
+                _ => *active,
+            })
+            .map(|(f, _)| f)
+            .collect();
+        let (families, next) = super::tags::paginate(families, &r.page, 100)?;
+        Ok(super::tags::paged(Reply::Families(families), next))
+    }
+
+    /// DeleteTaskDefinitions: INACTIVE revisions go (answered as
+    /// DELETE_IN_PROGRESS); an ACTIVE one is a failure, as in ECS.
+    pub(super) async fn delete_task_definitions(
+        &self,
+        r: request::DeleteTaskDefinitions,
+    ) -> Result<Reply, EngineError> {
+        if r.task_definitions.is_empty() || r.task_definitions.len() > 10 {
+            return Err(EngineError::InvalidParameter(
+                "taskDefinitions must name 1 to 10 task definitions.".into(),
+            ));
+        }
+        let mut deleted = Vec::new();
+        let mut failures = Vec::new();
+        for reference in &r.task_definitions {
+            let (_, rev) = arn::task_definition_ref(reference);
+            let td = match (rev, self.resolve_task_definition(reference, true)) {
+                (Some(_), Ok(td)) => td,
+                _ => {
+                    failures.push(crate::model::Failure {
+                        arn: Some(reference.clone()),
+                        reason: "TASK_DEFINITION_NOT_FOUND".into(),
+                        detail: Some("A revision is required: family:revision or the ARN.".into()),
+                    });
+                    continue;
+                }
+            };
+            if td.status.as_deref() == Some("ACTIVE") {
+                failures.push(crate::model::Failure {
+                    arn: td.task_definition_arn.clone(),
+                    reason: "The specified task definition is still in ACTIVE status. Please deregister the target and try again.".into(),
+                    detail: None,
+                });
+                continue;
+            }
+            let key = td_key(&td.family, td.revision.unwrap_or(0));
+            let arn = td.task_definition_arn.clone().unwrap_or_default();
+            self.mutate(|s| {
+                s.task_definitions.remove(&key);
+                s.tags.remove(&arn);
+            })
+            .await?;
+            let mut gone = td;
+            gone.status = Some("DELETE_IN_PROGRESS".into());
+            deleted.push(gone);
+        }
+        Ok(Reply::TaskDefinitions {
+            task_definitions: deleted,
+            failures,
+        })
     }
 
     pub(super) async fn deregister_task_definition(

@@ -77,6 +77,14 @@ impl Engine {
                 )));
             }
         }
+        super::tags::validate_tags(&r.tags)?;
+        if let Some(p) = r.propagate_tags.as_deref() {
+            if !["TASK_DEFINITION", "SERVICE", "NONE"].contains(&p) {
+                return Err(EngineError::InvalidParameter(format!(
+                    "Invalid propagateTags '{p}' (expected TASK_DEFINITION, SERVICE or NONE)."
+                )));
+            }
+        }
         let strategies = placement::Strategy::parse_all(&r.placement_strategy)
             .map_err(|e| EngineError::InvalidParameter(e.to_string()))?;
         if let Some(sb) = &r.started_by {
@@ -129,6 +137,7 @@ impl Engine {
                                 r.overrides.clone(),
                             );
                             state.tasks.insert(task.task_arn.clone(), task.clone());
+                            run_task_tags(state, &task, &td, &r, &cluster);
                             tasks.push(task);
                         }
                         Err(u) => {
@@ -275,9 +284,15 @@ impl Engine {
         }
         let mut tasks = Vec::new();
         let mut failures = Vec::new();
+        let with_tags = r.include.iter().any(|i| i == "TAGS");
         for t in r.tasks {
             match self.find_task_arn(&cluster, &t).and_then(|a| self.task(&a)) {
-                Some(task) => tasks.push(task),
+                Some(mut task) => {
+                    if with_tags {
+                        task.tags = self.read(|s| super::tags::tags_of(s, &task.task_arn));
+                    }
+                    tasks.push(task)
+                }
                 None => failures.push(Failure {
                     arn: Some(t),
                     reason: "MISSING".into(),
@@ -323,35 +338,78 @@ impl Engine {
                 .partition
                 .container_instance(&cluster, arn::short_name(ci))
         });
-        Ok(Reply::TaskArns(
-            state
-                .tasks
-                .values()
-                .filter(|t| t.cluster_name() == cluster)
-                .filter(|t| t.desired_status == Some(desired))
-                .filter(|t| {
-                    r.family.as_deref().is_none_or(|f| {
-                        t.group.as_deref() == Some(&format!("family:{f}"))
-                            || arn::task_definition_ref(&t.task_definition_arn).0 == f
-                    })
+        let arns: Vec<String> = state
+            .tasks
+            .values()
+            .filter(|t| t.cluster_name() == cluster)
+            .filter(|t| t.desired_status == Some(desired))
+            .filter(|t| {
+                r.family.as_deref().is_none_or(|f| {
+                    t.group.as_deref() == Some(&format!("family:{f}"))
+                        || arn::task_definition_ref(&t.task_definition_arn).0 == f
                 })
-                .filter(|t| {
-                    instance
-                        .as_deref()
-                        .is_none_or(|i| t.container_instance_arn == i)
-                })
-                .filter(|t| {
-                    r.started_by
-                        .as_deref()
-                        .is_none_or(|s| t.started_by.as_deref() == Some(s))
-                })
-                .filter(|t| {
-                    service_group
-                        .as_deref()
-                        .is_none_or(|g| t.group.as_deref() == Some(g))
-                })
-                .map(|t| t.task_arn.clone())
-                .collect(),
-        ))
+            })
+            .filter(|t| {
+                instance
+                    .as_deref()
+                    .is_none_or(|i| t.container_instance_arn == i)
+            })
+            .filter(|t| {
+                r.started_by
+                    .as_deref()
+                    .is_none_or(|s| t.started_by.as_deref() == Some(s))
+            })
+            .filter(|t| {
+                service_group
+                    .as_deref()
+                    .is_none_or(|g| t.group.as_deref() == Some(g))
+            })
+            .map(|t| t.task_arn.clone())
+            .collect();
+        let (arns, next) = super::tags::paginate(arns, &r.page, 100)?;
+        Ok(super::tags::paged(Reply::TaskArns(arns), next))
+    }
+}
+
+/// The tags a new task gets: those RunTask names, the task definition's
+/// (`propagateTags: TASK_DEFINITION`) or the service's (`SERVICE`), and
+/// with `enableECSManagedTags` ECS's own (`aws:ecs:clusterName`,
+/// `aws:ecs:serviceName`).
+fn run_task_tags(
+    state: &mut crate::db::State,
+    task: &crate::model::Task,
+    td: &TaskDefinition,
+    r: &request::RunTask,
+    cluster: &str,
+) {
+    let mut tags = std::collections::BTreeMap::new();
+    let from = match r.propagate_tags.as_deref() {
+        Some("TASK_DEFINITION") => td.task_definition_arn.clone(),
+        Some("SERVICE") => r
+            .group
+            .as_deref()
+            .and_then(|g| g.strip_prefix("service:"))
+            .map(|name| {
+                state
+                    .services
+                    .values()
+                    .find(|s| s.service_name == name && s.cluster_arn == task.cluster_arn)
+                    .map(|s| s.service_arn.clone())
+                    .unwrap_or_default()
+            }),
+        _ => None,
+    };
+    if let Some(arn) = from {
+        tags.extend(state.tags_of(&arn));
+    }
+    tags.extend(r.tags.iter().map(|t| (t.key.clone(), t.value.clone())));
+    if r.enable_ecs_managed_tags {
+        tags.insert("aws:ecs:clusterName".into(), cluster.to_string());
+        if let Some(name) = r.group.as_deref().and_then(|g| g.strip_prefix("service:")) {
+            tags.insert("aws:ecs:serviceName".into(), name.to_string());
+        }
+    }
+    if !tags.is_empty() {
+        state.tag(&task.task_arn, tags);
     }
 }

@@ -18,4 +18,10 @@ pub struct Cluster {
     pub pending_tasks_count: u32,
     #[serde(default)]
     pub active_services_count: u32,
+    /// Stored; described with `include: SETTINGS`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<super::request::ClusterSetting>,
+    /// Only in answers that `include` TAGS (kept in the store's tags).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<super::request::Tag>,
 }

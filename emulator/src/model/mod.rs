@@ -4,6 +4,7 @@
 //! a task definition written for real ECS loads unchanged, and what
 //! `DescribeTasks` returns is what the store holds.
 
+pub mod account;
 pub mod arn;
 pub mod autoscaling;
 pub mod cluster;
@@ -58,7 +59,7 @@ status_enum!(
 );
 status_enum!(
     /// A container instance's `status`.
-    InstanceStatus { Active = "ACTIVE", Draining = "DRAINING" }
+    InstanceStatus { Active = "ACTIVE", Draining = "DRAINING", Inactive = "INACTIVE" }
 );
 status_enum!(
     /// A service's `status`: DRAINING while being deleted.

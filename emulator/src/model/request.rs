@@ -6,11 +6,42 @@ use serde::Deserialize;
 
 use super::task_definition::PlacementConstraint;
 
+/// `maxResults` / `nextToken` of the List operations.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page {
+    #[serde(default)]
+    pub max_results: Option<i64>,
+    #[serde(default)]
+    pub next_token: Option<String>,
+}
+
+/// An ECS tag (`key`, `value`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tag {
+    pub key: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+/// A cluster setting (`containerInsights`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterSetting {
+    pub name: String,
+    pub value: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateCluster {
     #[serde(default)]
     pub cluster_name: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    #[serde(default)]
+    pub settings: Vec<ClusterSetting>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -18,6 +49,62 @@ pub struct CreateCluster {
 pub struct DescribeClusters {
     #[serde(default)]
     pub clusters: Option<Vec<String>>,
+    /// TAGS, SETTINGS, STATISTICS, ...
+    #[serde(default)]
+    pub include: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListClusters {
+    #[serde(flatten)]
+    pub page: Page,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateCluster {
+    pub cluster: String,
+    #[serde(default)]
+    pub settings: Vec<ClusterSetting>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagResource {
+    pub resource_arn: String,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UntagResource {
+    pub resource_arn: String,
+    #[serde(default)]
+    pub tag_keys: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceArn {
+    pub resource_arn: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeregisterContainerInstance {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    pub container_instance: String,
+    #[serde(default)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteTaskDefinitions {
+    pub task_definitions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -30,6 +117,8 @@ pub struct DeleteCluster {
 #[serde(rename_all = "camelCase")]
 pub struct TaskDefinitionRef {
     pub task_definition: String,
+    #[serde(default)]
+    pub include: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -43,6 +132,8 @@ pub struct ListTaskDefinitions {
     pub status: Option<String>,
     #[serde(default)]
     pub sort: Option<String>,
+    #[serde(flatten)]
+    pub page: Page,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -66,7 +157,13 @@ pub struct RunTask {
     #[serde(default)]
     pub overrides: Option<serde_json::Value>,
     #[serde(default)]
-    pub tags: Vec<serde_json::Value>,
+    pub tags: Vec<Tag>,
+    /// TASK_DEFINITION or SERVICE: the task gets those tags too.
+    #[serde(default)]
+    pub propagate_tags: Option<String>,
+    /// `aws:ecs:clusterName` (and `aws:ecs:serviceName`) on the task.
+    #[serde(default, rename = "enableECSManagedTags")]
+    pub enable_ecs_managed_tags: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -100,6 +197,8 @@ pub struct DescribeTasks {
     #[serde(default)]
     pub cluster: Option<String>,
     pub tasks: Vec<String>,
+    #[serde(default)]
+    pub include: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -117,6 +216,8 @@ pub struct ListTasks {
     pub started_by: Option<String>,
     #[serde(default)]
     pub service_name: Option<String>,
+    #[serde(flatten)]
+    pub page: Page,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -126,6 +227,8 @@ pub struct ListContainerInstances {
     pub cluster: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
+    #[serde(flatten)]
+    pub page: Page,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -151,4 +254,67 @@ pub struct RegisterContainerInstance {
     pub total_resources: Vec<super::Resource>,
     #[serde(default)]
     pub attributes: Vec<super::Attribute>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutAccountSetting {
+    pub name: String,
+    pub value: String,
+    #[serde(default)]
+    pub principal_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteAccountSetting {
+    pub name: String,
+    #[serde(default)]
+    pub principal_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListAccountSettings {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub principal_arn: Option<String>,
+    #[serde(default)]
+    pub effective_settings: bool,
+    #[serde(flatten)]
+    pub page: Page,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutAttributes {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    pub attributes: Vec<super::account::TargetAttribute>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListAttributes {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    pub target_type: String,
+    #[serde(default)]
+    pub attribute_name: Option<String>,
+    #[serde(default)]
+    pub attribute_value: Option<String>,
+    #[serde(flatten)]
+    pub page: Page,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DescribeCapacityProviders {
+    #[serde(default)]
+    pub capacity_providers: Vec<String>,
+    #[serde(flatten)]
+    pub page: Page,
 }

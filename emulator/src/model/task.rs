@@ -108,8 +108,9 @@ pub struct Task {
     pub health_status: String,
     #[serde(default)]
     pub version: u64,
+    /// Only in answers that `include` TAGS (kept in the store's tags).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tags: Vec<serde_json::Value>,
+    pub tags: Vec<super::request::Tag>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overrides: Option<serde_json::Value>,
 }

@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskDefinition {
+    /// The `tags` of RegisterTaskDefinition: moved to the store's tags at
+    /// registration, never part of the definition.
+    #[serde(default, skip_serializing)]
+    pub tags: Vec<super::request::Tag>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_definition_arn: Option<String>,
     #[serde(default)]

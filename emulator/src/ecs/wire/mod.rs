@@ -17,10 +17,22 @@ pub fn command(operation: &str, body: &[u8]) -> Result<Command, ApiError> {
     Ok(match operation {
         "CreateCluster" => Command::CreateCluster(parse_body(body)?),
         "DescribeClusters" => Command::DescribeClusters(parse_body(body)?),
-        "ListClusters" => {
-            parse_body::<Value>(body)?;
-            Command::ListClusters
-        }
+        "ListClusters" => Command::ListClusters(parse_body(body)?),
+        "UpdateCluster" => Command::UpdateCluster(parse_body(body)?),
+        "UpdateClusterSettings" => Command::UpdateClusterSettings(parse_body(body)?),
+        "TagResource" => Command::TagResource(parse_body(body)?),
+        "UntagResource" => Command::UntagResource(parse_body(body)?),
+        "ListTagsForResource" => Command::ListTagsForResource(parse_body(body)?),
+        "DeregisterContainerInstance" => Command::DeregisterContainerInstance(parse_body(body)?),
+        "DeleteTaskDefinitions" => Command::DeleteTaskDefinitions(parse_body(body)?),
+        "PutAccountSetting" => Command::PutAccountSetting(parse_body(body)?),
+        "PutAccountSettingDefault" => Command::PutAccountSettingDefault(parse_body(body)?),
+        "DeleteAccountSetting" => Command::DeleteAccountSetting(parse_body(body)?),
+        "ListAccountSettings" => Command::ListAccountSettings(parse_body(body)?),
+        "PutAttributes" => Command::PutAttributes(parse_body(body)?),
+        "DeleteAttributes" => Command::DeleteAttributes(parse_body(body)?),
+        "ListAttributes" => Command::ListAttributes(parse_body(body)?),
+        "DescribeCapacityProviders" => Command::DescribeCapacityProviders(parse_body(body)?),
         "DeleteCluster" => Command::DeleteCluster(parse_body(body)?),
         "RegisterContainerInstance" => Command::RegisterContainerInstance(parse_body(body)?),
         "ListContainerInstances" => Command::ListContainerInstances(parse_body(body)?),
@@ -66,6 +78,22 @@ pub fn render(reply: Reply) -> Value {
         Reply::Tasks { tasks, failures } => json!({ "tasks": tasks, "failures": failures }),
         Reply::Task(t) => json!({ "task": t }),
         Reply::TaskArns(a) => json!({ "taskArns": a }),
+        Reply::TaskDefinitionTagged {
+            task_definition,
+            tags,
+        } => json!({ "taskDefinition": task_definition, "tags": tags }),
+        Reply::TaskDefinitions {
+            task_definitions,
+            failures,
+        } => json!({ "taskDefinitions": task_definitions, "failures": failures }),
+        Reply::Tags(tags) => json!({ "tags": tags }),
+        Reply::Empty => json!({}),
+        Reply::Json(v) => v,
+        Reply::Paged { reply, next_token } => {
+            let mut v = render(*reply);
+            v["nextToken"] = json!(next_token);
+            v
+        }
     }
 }
 

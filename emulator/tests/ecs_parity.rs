@@ -1,0 +1,437 @@
+//! ECS operations beyond the tutorial's, as AWS answers them: tags kept
+//! from every Create/Register/Run call and managed by Tag/Untag/List,
+//! `include` on Describe calls, List calls that page, cluster settings,
+//! DeregisterContainerInstance and DeleteTaskDefinitions. In memory: fast.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use emulator::app::{start_with_runtime, Config};
+use emulator::runtime::testing::FakeRuntime;
+use serde_json::{json, Value};
+
+const AUTH: &str = "AWS4-HMAC-SHA256 Credential=t/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=0";
+
+struct Api {
+    ep: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn call(&self, op: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/", self.ep))
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("authorization", AUTH)
+            .header(
+                "x-amz-target",
+                format!("AmazonEC2ContainerServiceV20141113.{op}"),
+            )
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+    async fn ok(&self, op: &str, body: Value) -> Value {
+        let (s, v) = self.call(op, body).await;
+        assert_eq!(s, 200, "{op}: {v}");
+        v
+    }
+    async fn err(&self, op: &str, body: Value, code: &str) {
+        let (s, v) = self.call(op, body).await;
+        assert_eq!(s, 400, "{op}: {v}");
+        assert_eq!(v["__type"], code, "{op}: {v}");
+    }
+}
+
+async fn start() -> (emulator::Running, Api, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new(dir.path().to_path_buf());
+    config.api_addr = "127.0.0.1:0".parse().unwrap();
+    config.resync = Duration::from_millis(50);
+    let running = start_with_runtime(config, Arc::new(FakeRuntime::new()))
+        .await
+        .unwrap();
+    let api = Api {
+        ep: format!("http://{}", running.api_addr),
+        http: reqwest::Client::new(),
+    };
+    (running, api, dir)
+}
+
+fn tags(v: &Value) -> Vec<(String, String)> {
+    let mut t: Vec<(String, String)> = v
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|t| {
+                    (
+                        t["key"].as_str().unwrap().to_string(),
+                        t["value"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    t.sort();
+    t
+}
+
+fn kv(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn tags_are_kept_managed_and_described_on_request() {
+    let (running, api, _dir) = start().await;
+    let c = api
+        .ok(
+            "CreateCluster",
+            json!({"clusterName": "c", "tags": [{"key": "team", "value": "a"}],
+                   "settings": [{"name": "containerInsights", "value": "enabled"}]}),
+        )
+        .await;
+    let cluster_arn = c["cluster"]["clusterArn"].as_str().unwrap().to_string();
+    assert!(c["cluster"].get("tags").is_none(), "tags only when asked");
+    let d = api
+        .ok(
+            "DescribeClusters",
+            json!({"clusters": ["c"], "include": ["TAGS", "SETTINGS"]}),
+        )
+        .await;
+    assert_eq!(tags(&d["clusters"][0]["tags"]), kv(&[("team", "a")]));
+    assert_eq!(d["clusters"][0]["settings"][0]["value"], "enabled");
+    let d = api.ok("DescribeClusters", json!({"clusters": ["c"]})).await;
+    assert!(d["clusters"][0].get("tags").is_none() && d["clusters"][0].get("settings").is_none());
+
+    api.ok(
+        "TagResource",
+        json!({"resourceArn": cluster_arn, "tags": [{"key": "env", "value": "dev"}]}),
+    )
+    .await;
+    api.ok(
+        "UntagResource",
+        json!({"resourceArn": cluster_arn, "tagKeys": ["team"]}),
+    )
+    .await;
+    let l = api
+        .ok("ListTagsForResource", json!({"resourceArn": cluster_arn}))
+        .await;
+    assert_eq!(tags(&l["tags"]), kv(&[("env", "dev")]));
+    api.err(
+        "TagResource",
+        json!({"resourceArn": cluster_arn, "tags": [{"key": "aws:x", "value": "1"}]}),
+        "InvalidParameterException",
+    )
+    .await;
+    api.err(
+        "ListTagsForResource",
+        json!({"resourceArn": "arn:aws:ecs:us-east-1:000000000000:cluster/nope"}),
+        "ClusterNotFoundException",
+    )
+    .await;
+    api.err(
+        "ListTagsForResource",
+        json!({"resourceArn": "arn:aws:ecs:us-east-1:000000000000:task/c/nope"}),
+        "ResourceNotFoundException",
+    )
+    .await;
+
+    // A task definition registered with tags answers them, and describes
+    // them when asked.
+    let td = api
+        .ok(
+            "RegisterTaskDefinition",
+            json!({"family": "web", "tags": [{"key": "app", "value": "web"}],
+                   "containerDefinitions": [{"name": "app", "image": "img", "memory": 32}]}),
+        )
+        .await;
+    assert_eq!(tags(&td["tags"]), kv(&[("app", "web")]));
+    let d = api
+        .ok(
+            "DescribeTaskDefinition",
+            json!({"taskDefinition": "web", "include": ["TAGS"]}),
+        )
+        .await;
+    assert_eq!(tags(&d["tags"]), kv(&[("app", "web")]));
+    assert!(d["taskDefinition"].get("tags").is_none());
+
+    // A task: its own tags, the definition's (propagated) and ECS's.
+    api.ok(
+        "RegisterContainerInstance",
+        json!({"cluster": "c", "instanceType": "t2.small"}),
+    )
+    .await;
+    let run = api
+        .ok(
+            "RunTask",
+            json!({"cluster": "c", "taskDefinition": "web", "tags": [{"key": "run", "value": "1"}],
+                   "propagateTags": "TASK_DEFINITION", "enableECSManagedTags": true}),
+        )
+        .await;
+    let task = run["tasks"][0]["taskArn"].as_str().unwrap().to_string();
+    let d = api
+        .ok(
+            "DescribeTasks",
+            json!({"cluster": "c", "tasks": [task], "include": ["TAGS"]}),
+        )
+        .await;
+    assert_eq!(
+        tags(&d["tasks"][0]["tags"]),
+        kv(&[("app", "web"), ("aws:ecs:clusterName", "c"), ("run", "1")])
+    );
+    running.stop(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn list_calls_page_and_bad_tokens_are_refused() {
+    let (running, api, _dir) = start().await;
+    for _ in 0..5 {
+        api.ok(
+            "RegisterTaskDefinition",
+            json!({"family": "p", "containerDefinitions": [{"name": "a", "image": "i", "memory": 8}]}),
+        )
+        .await;
+    }
+    let mut token: Option<String> = None;
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let mut body = json!({"familyPrefix": "p", "maxResults": 2});
+        if let Some(t) = &token {
+            body["nextToken"] = json!(t);
+        }
+        let v = api.ok("ListTaskDefinitions", body).await;
+        pages += 1;
+        seen.extend(
+            v["taskDefinitionArns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_string()),
+        );
+        match v["nextToken"].as_str() {
+            Some(t) => token = Some(t.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen.len(), 5);
+    seen.dedup();
+    assert_eq!(seen.len(), 5, "no revision twice");
+    api.err(
+        "ListTaskDefinitions",
+        json!({"nextToken": "bogus"}),
+        "InvalidParameterException",
+    )
+    .await;
+    api.err(
+        "ListClusters",
+        json!({"maxResults": 0}),
+        "InvalidParameterException",
+    )
+    .await;
+    api.err(
+        "ListClusters",
+        json!({"maxResults": 101}),
+        "InvalidParameterException",
+    )
+    .await;
+    running.stop(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn cluster_settings_instances_and_task_definitions_can_be_changed_and_removed() {
+    let (running, api, _dir) = start().await;
+    api.ok("CreateCluster", json!({"clusterName": "c"})).await;
+    let u = api
+        .ok(
+            "UpdateClusterSettings",
+            json!({"cluster": "c", "settings": [{"name": "containerInsights", "value": "enhanced"}]}),
+        )
+        .await;
+    assert_eq!(u["cluster"]["clusterName"], "c");
+    let d = api
+        .ok(
+            "DescribeClusters",
+            json!({"clusters": ["c"], "include": ["SETTINGS"]}),
+        )
+        .await;
+    assert_eq!(d["clusters"][0]["settings"][0]["value"], "enhanced");
+    api.err(
+        "UpdateCluster",
+        json!({"cluster": "c", "settings": [{"name": "containerInsights", "value": "loud"}]}),
+        "InvalidParameterException",
+    )
+    .await;
+
+    let ci = api
+        .ok(
+            "RegisterContainerInstance",
+            json!({"cluster": "c", "instanceType": "t2.small"}),
+        )
+        .await;
+    let ci_arn = ci["containerInstance"]["containerInstanceArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    api.ok(
+        "RegisterTaskDefinition",
+        json!({"family": "w", "containerDefinitions": [{"name": "a", "image": "i", "memory": 8}]}),
+    )
+    .await;
+    api.ok("RunTask", json!({"cluster": "c", "taskDefinition": "w"}))
+        .await;
+    // An instance with tasks goes only when forced; then it is gone.
+    api.err(
+        "DeregisterContainerInstance",
+        json!({"cluster": "c", "containerInstance": ci_arn}),
+        "InvalidParameterException",
+    )
+    .await;
+    let d = api
+        .ok(
+            "DeregisterContainerInstance",
+            json!({"cluster": "c", "containerInstance": ci_arn, "force": true}),
+        )
+        .await;
+    assert_eq!(d["containerInstance"]["status"], "INACTIVE");
+    let l = api
+        .ok("ListContainerInstances", json!({"cluster": "c"}))
+        .await;
+    assert_eq!(l["containerInstanceArns"], json!([]));
+
+    // An ACTIVE revision cannot be deleted; a deregistered one can.
+    let v = api
+        .ok("DeleteTaskDefinitions", json!({"taskDefinitions": ["w:1"]}))
+        .await;
+    assert_eq!(v["taskDefinitions"], json!([]));
+    assert!(v["failures"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("ACTIVE"));
+    api.ok("DeregisterTaskDefinition", json!({"taskDefinition": "w:1"}))
+        .await;
+    let v = api
+        .ok("DeleteTaskDefinitions", json!({"taskDefinitions": ["w:1"]}))
+        .await;
+    assert_eq!(v["taskDefinitions"][0]["status"], "DELETE_IN_PROGRESS");
+    api.err(
+        "DescribeTaskDefinition",
+        json!({"taskDefinition": "w:1"}),
+        "ClientException",
+    )
+    .await;
+    running.stop(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn account_settings_attributes_and_capacity_providers() {
+    let (running, api, _dir) = start().await;
+    // Effective settings: AWS's defaults until one is set.
+    let v = api
+        .ok(
+            "ListAccountSettings",
+            json!({"name": "containerInsights", "effectiveSettings": true}),
+        )
+        .await;
+    assert_eq!(v["settings"][0]["value"], "disabled");
+    assert_eq!(v["settings"][0]["type"], "aws_managed");
+    api.ok(
+        "PutAccountSettingDefault",
+        json!({"name": "containerInsights", "value": "enabled"}),
+    )
+    .await;
+    let v = api
+        .ok(
+            "ListAccountSettings",
+            json!({"name": "containerInsights", "effectiveSettings": true}),
+        )
+        .await;
+    assert_eq!(v["settings"][0]["value"], "enabled");
+    assert_eq!(v["settings"][0]["type"], "user");
+    api.err(
+        "PutAccountSetting",
+        json!({"name": "nope", "value": "enabled"}),
+        "InvalidParameterException",
+    )
+    .await;
+    api.err(
+        "PutAccountSetting",
+        json!({"name": "taskLongArnFormat", "value": "maybe"}),
+        "InvalidParameterException",
+    )
+    .await;
+    let v = api
+        .ok("DeleteAccountSetting", json!({"name": "containerInsights"}))
+        .await;
+    assert_eq!(v["setting"]["value"], "enabled");
+    // Paging over the settings: 11 known, 10 per page at most.
+    let v = api
+        .ok("ListAccountSettings", json!({"effectiveSettings": true}))
+        .await;
+    assert_eq!(v["settings"].as_array().unwrap().len(), 10);
+    assert!(v["nextToken"].is_string());
+
+    // Attributes on container instances, found by ListAttributes, usable
+    // by placement constraints (memberOf attribute:...).
+    api.ok("CreateCluster", json!({"clusterName": "c"})).await;
+    let ci = api
+        .ok(
+            "RegisterContainerInstance",
+            json!({"cluster": "c", "instanceType": "t2.small"}),
+        )
+        .await;
+    let arn = ci["containerInstance"]["containerInstanceArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    api.ok(
+        "PutAttributes",
+        json!({"cluster": "c", "attributes": [{"name": "stack", "value": "blue", "targetType": "container-instance", "targetId": arn}]}),
+    )
+    .await;
+    let v = api
+        .ok(
+            "ListAttributes",
+            json!({"cluster": "c", "targetType": "container-instance", "attributeName": "stack"}),
+        )
+        .await;
+    assert_eq!(v["attributes"][0]["value"], "blue");
+    assert_eq!(v["attributes"][0]["targetId"], json!(arn));
+    api.ok(
+        "DeleteAttributes",
+        json!({"cluster": "c", "attributes": [{"name": "stack", "targetId": arn}]}),
+    )
+    .await;
+    let v = api
+        .ok(
+            "ListAttributes",
+            json!({"cluster": "c", "targetType": "container-instance", "attributeName": "stack"}),
+        )
+        .await;
+    assert_eq!(v["attributes"], json!([]));
+
+    let v = api.ok("DescribeCapacityProviders", json!({})).await;
+    let names: Vec<&str> = v["capacityProviders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["FARGATE", "FARGATE_SPOT"]);
+    let v = api
+        .ok(
+            "DescribeCapacityProviders",
+            json!({"capacityProviders": ["mine"]}),
+        )
+        .await;
+    assert_eq!(v["failures"][0]["reason"], "MISSING");
+    running.stop(Duration::from_secs(5)).await;
+}
