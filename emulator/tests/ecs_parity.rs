@@ -435,3 +435,76 @@ async fn account_settings_attributes_and_capacity_providers() {
     assert_eq!(v["failures"][0]["reason"], "MISSING");
     running.stop(Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn services_keep_tags_propagate_them_and_page() {
+    let (running, api, _dir) = start().await;
+    api.ok("CreateCluster", json!({"clusterName": "c"})).await;
+    api.ok(
+        "RegisterContainerInstance",
+        json!({"cluster": "c", "instanceType": "t2.large"}),
+    )
+    .await;
+    api.ok(
+        "RegisterTaskDefinition",
+        json!({"family": "w", "containerDefinitions": [{"name": "a", "image": "i", "memory": 8}]}),
+    )
+    .await;
+    for i in 0..12 {
+        api.ok(
+            "CreateService",
+            json!({"cluster": "c", "serviceName": format!("s{i:02}"), "taskDefinition": "w",
+                   "desiredCount": if i == 0 { 1 } else { 0 },
+                   "tags": [{"key": "svc", "value": format!("s{i:02}")}],
+                   "propagateTags": "SERVICE", "enableECSManagedTags": true}),
+        )
+        .await;
+    }
+    // ECS pages services by 10 unless asked.
+    let v = api.ok("ListServices", json!({"cluster": "c"})).await;
+    assert_eq!(v["serviceArns"].as_array().unwrap().len(), 10);
+    let v2 = api
+        .ok(
+            "ListServices",
+            json!({"cluster": "c", "nextToken": v["nextToken"]}),
+        )
+        .await;
+    assert_eq!(v2["serviceArns"].as_array().unwrap().len(), 2);
+    assert!(v2.get("nextToken").is_none());
+    let d = api
+        .ok(
+            "DescribeServices",
+            json!({"cluster": "c", "services": ["s00"], "include": ["TAGS"]}),
+        )
+        .await;
+    assert_eq!(tags(&d["services"][0]["tags"]), kv(&[("svc", "s00")]));
+    assert_eq!(d["services"][0]["propagateTags"], "SERVICE");
+    // The service's task carries the service's tags and ECS's own.
+    let mut task = None;
+    for _ in 0..100 {
+        let l = api
+            .ok("ListTasks", json!({"cluster": "c", "serviceName": "s00"}))
+            .await;
+        if let Some(t) = l["taskArns"][0].as_str() {
+            task = Some(t.to_string());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let task = task.expect("the service started its task");
+    let d = api
+        .ok(
+            "DescribeTasks",
+            json!({"cluster": "c", "tasks": [task], "include": ["TAGS"]}),
+        )
+        .await;
+    assert_eq!(
+        tags(&d["tasks"][0]["tags"]),
+        kv(&[
+            ("aws:ecs:clusterName", "c"),
+            ("aws:ecs:serviceName", "s00"),
+            ("svc", "s00")
+        ])
+    );
+    running.stop(Duration::from_secs(5)).await;
+}

@@ -75,6 +75,7 @@ async fn describe(s: &Scheduler) -> Service {
             emulator::model::service::DescribeServices {
                 cluster: Some("c".into()),
                 services: vec!["web".into()],
+                ..Default::default()
             },
         ))
         .await

@@ -472,8 +472,10 @@ impl Scheduler {
                     placement_strategy: service.placement_strategy.clone(),
                     overrides: None,
                     tags: vec![],
-                    propagate_tags: None,
-                    enable_ecs_managed_tags: false,
+                    propagate_tags: (service.propagate_tags != "NONE")
+                        .then(|| service.propagate_tags.clone())
+                        .filter(|p| !p.is_empty()),
+                    enable_ecs_managed_tags: service.enable_ecs_managed_tags,
                 }))
                 .await;
             match reply {

@@ -76,7 +76,10 @@ pub enum ServiceReply {
         services: Vec<Service>,
         failures: Vec<Failure>,
     },
-    ServiceArns(Vec<String>),
+    ServiceArns {
+        arns: Vec<String>,
+        next_token: Option<String>,
+    },
     ContainerInstances {
         instances: Vec<ContainerInstance>,
         failures: Vec<Failure>,
@@ -205,6 +208,13 @@ impl Scheduler {
             .engine
             .resolve_task_definition(reference, false)?;
         let dc = r.deployment_configuration.clone().unwrap_or_default();
+        super::tags::validate_tags(&r.tags)?;
+        let propagate = r.propagate_tags.clone().unwrap_or_else(|| "NONE".into());
+        if !["TASK_DEFINITION", "SERVICE", "NONE"].contains(&propagate.as_str()) {
+            return Err(invalid(format!(
+                "Invalid propagateTags '{propagate}' (expected TASK_DEFINITION, SERVICE or NONE)."
+            )));
+        }
         self.validate(
             &td,
             &r.load_balancers,
@@ -234,8 +244,11 @@ impl Scheduler {
             health_check_grace_period_seconds: r.health_check_grace_period_seconds,
             scheduling_strategy: "REPLICA".into(),
             deployment_controller: serde_json::json!({"type": "ECS"}),
+            propagate_tags: propagate,
+            enable_ecs_managed_tags: r.enable_ecs_managed_tags,
             ..Default::default()
         };
+        let tags = r.tags.clone();
         let created = self
             .inner
             .engine
@@ -243,6 +256,8 @@ impl Scheduler {
                 Some(existing) if existing.status != ServiceStatus::Inactive => false,
                 _ => {
                     s.services.insert(arn.clone(), service);
+                    s.tags.remove(&arn);
+                    s.tag(&arn, tags.iter().map(|t| (t.key.clone(), t.value.clone())));
                     forget_deleted(s, DELETED_KEPT);
                     true
                 }
@@ -359,10 +374,19 @@ impl Scheduler {
         }
         let mut services = Vec::new();
         let mut failures = Vec::new();
+        let with_tags = r.include.iter().any(|i| i == "TAGS");
         for name in r.services {
             let arn = self.service_arn(&cluster, arn::short_name(&name));
             match self.view(&arn) {
-                Some(s) => services.push(s),
+                Some(mut s) => {
+                    if with_tags {
+                        s.tags = self
+                            .inner
+                            .engine
+                            .read(|st| super::tags::tags_of(st, &s.service_arn));
+                    }
+                    services.push(s)
+                }
                 None => failures.push(Failure {
                     arn: Some(arn),
                     reason: "MISSING".into(),
@@ -416,16 +440,23 @@ impl Scheduler {
     fn list(&self, r: ListServices) -> Result<ServiceReply, ServiceError> {
         let cluster = self.cluster(r.cluster.as_deref())?;
         let cluster_arn = self.inner.engine.config().partition.cluster(&cluster);
-        Ok(ServiceReply::ServiceArns(
-            self.inner
-                .engine
-                .snapshot()
-                .services
-                .values()
-                .filter(|s| s.cluster_arn == cluster_arn && s.status != ServiceStatus::Inactive)
-                .map(|s| s.service_arn.clone())
-                .collect(),
-        ))
+        let arns: Vec<String> = self
+            .inner
+            .engine
+            .snapshot()
+            .services
+            .values()
+            .filter(|s| s.cluster_arn == cluster_arn && s.status != ServiceStatus::Inactive)
+            .map(|s| s.service_arn.clone())
+            .collect();
+        // ECS answers 10 services a page unless asked for up to 100.
+        let mut page = r.page.clone();
+        page.max_results = page.max_results.or(Some(10));
+        let (arns, next) = super::tags::paginate(arns, &page, 100)?;
+        Ok(ServiceReply::ServiceArns {
+            arns,
+            next_token: next,
+        })
     }
 
     async fn delete(&self, r: DeleteService) -> Result<ServiceReply, ServiceError> {

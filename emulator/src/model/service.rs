@@ -55,6 +55,14 @@ pub struct Service {
     pub scheduling_strategy: String,
     #[serde(default)]
     pub deployment_controller: serde_json::Value,
+    /// TASK_DEFINITION, SERVICE or NONE: where its tasks' tags come from.
+    #[serde(default = "none_propagation")]
+    pub propagate_tags: String,
+    #[serde(default, rename = "enableECSManagedTags")]
+    pub enable_ecs_managed_tags: bool,
+    /// Only in answers that `include` TAGS (kept in the store's tags).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<super::request::Tag>,
     /// Scheduler bookkeeping: the steady-state event was sent and nothing
     /// changed since.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -63,6 +71,10 @@ pub struct Service {
     /// the next launches.
     #[serde(default, skip_serializing_if = "LaunchThrottle::is_clear")]
     pub launch_throttle: LaunchThrottle,
+}
+
+fn none_propagation() -> String {
+    "NONE".into()
 }
 
 /// ECS's service throttle: when a service's tasks keep failing to start
@@ -315,6 +327,12 @@ pub struct CreateService {
     pub launch_type: Option<String>,
     #[serde(default)]
     pub scheduling_strategy: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<super::request::Tag>,
+    #[serde(default)]
+    pub propagate_tags: Option<String>,
+    #[serde(default, rename = "enableECSManagedTags")]
+    pub enable_ecs_managed_tags: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -347,6 +365,8 @@ pub struct DescribeServices {
     #[serde(default)]
     pub cluster: Option<String>,
     pub services: Vec<String>,
+    #[serde(default)]
+    pub include: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -354,6 +374,8 @@ pub struct DescribeServices {
 pub struct ListServices {
     #[serde(default)]
     pub cluster: Option<String>,
+    #[serde(flatten)]
+    pub page: super::request::Page,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -50,7 +50,10 @@ pub fn render(reply: ServiceReply) -> Value {
         ServiceReply::Services { services, failures } => {
             json!({ "services": services, "failures": failures })
         }
-        ServiceReply::ServiceArns(a) => json!({ "serviceArns": a }),
+        ServiceReply::ServiceArns { arns, next_token } => match next_token {
+            Some(t) => json!({ "serviceArns": arns, "nextToken": t }),
+            None => json!({ "serviceArns": arns }),
+        },
         ServiceReply::ContainerInstances {
             instances,
             failures,
