@@ -56,6 +56,7 @@ pub mod app;
 pub mod autoscaling;
 pub mod cli;
 pub mod db;
+pub mod ec2;
 pub mod ecs;
 pub mod elbv2;
 pub mod logs;

@@ -256,6 +256,18 @@ async fn web_pages_cannot_drive_the_api() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert!(!r.text().await.unwrap().contains("pwned"));
+    // Every answer, refusals included, names its request.
+    let r = http
+        .post(format!("{ep}/"))
+        .header("content-type", "text/plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["x-amzn-requestid"].to_str().unwrap().len(),
+        36,
+        "a UUID request id"
+    );
     // Same-origin (the console) and `localhost` are fine.
     let (status, _) = call(
         &ep,

@@ -284,6 +284,69 @@ async fn log_errors(req: Request, next: Next) -> Response {
     resp
 }
 
+/// `POST /`: AWS JSON 1.1 and ELBv2 Query go on to ELBv2's entry (which
+/// passes JSON on to [`dispatch`]); a Query request of EC2's version goes
+/// to [`crate::ec2`]; one of another version (IAM, STS, ...) is told that
+/// service is not emulated.
+async fn entry(State(state): State<ApiState>, req: Request) -> Response {
+    let form = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return elbv2::entry(State(state), req).await;
+    }
+    let body = match axum::body::to_bytes(req.into_body(), 1 << 20).await {
+        Ok(b) => b,
+        Err(e) => {
+            return crate::ec2::wire::error(
+                StatusCode::BAD_REQUEST,
+                "ValidationError",
+                &format!("Cannot read the request body: {e}"),
+                &uuid::Uuid::new_v4().to_string(),
+            )
+        }
+    };
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let version = pairs
+        .iter()
+        .find(|(k, _)| k == "Version")
+        .map(|(_, v)| v.clone());
+    match version.as_deref() {
+        Some(crate::ec2::VERSION) => crate::ec2::wire::handle(&state.engine, pairs).await,
+        Some(v) if v != elbv2::VERSION => {
+            let action = pairs
+                .iter()
+                .find(|(k, _)| k == "Action")
+                .map(|(_, a)| a.as_str())
+                .unwrap_or("");
+            crate::ec2::wire::error(
+                StatusCode::BAD_REQUEST,
+                "UnsupportedService",
+                &format!(
+                    "{action} (API version {v}) is a service this emulator does not emulate: it answers ECS, ELBv2, Application Auto Scaling, CloudWatch Logs, SSM, Secrets Manager and a few EC2 reads."
+                ),
+                &uuid::Uuid::new_v4().to_string(),
+            )
+        }
+        _ => elbv2::handle(&state.elb, &body).await,
+    }
+}
+
+/// Every answer names its request, as AWS's do (`x-amzn-RequestId`; a
+/// Query answer's body may name it too, and then the header agrees).
+async fn request_id(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    if !resp.headers().contains_key("x-amzn-requestid") {
+        let id = uuid::Uuid::new_v4().to_string();
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            resp.headers_mut().insert("x-amzn-requestid", v);
+        }
+    }
+    resp
+}
+
 async fn not_found() -> ApiError {
     ApiError {
         status: StatusCode::NOT_FOUND,
@@ -295,7 +358,7 @@ async fn not_found() -> ApiError {
 /// The API router.
 pub fn router(state: ApiState) -> Router {
     Router::new()
-        .route("/", post(elbv2::entry))
+        .route("/", post(entry))
         .route("/metrics", get(metrics))
         .route("/_emulator/listeners", get(listeners))
         .route("/_emulator/logs", get(logs::for_target))
@@ -308,6 +371,7 @@ pub fn router(state: ApiState) -> Router {
             state.guard.clone(),
             guard::guard,
         ))
+        .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
 

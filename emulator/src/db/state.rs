@@ -49,6 +49,8 @@ pub struct State {
     pub tags: Map<TagSet>,
     /// ECS account settings, by `principal ARN|name`.
     pub account_settings: Map<crate::model::account::AccountSetting>,
+    /// EC2 security groups (data only), by group id.
+    pub security_groups: Map<crate::model::ec2::SecurityGroup>,
 }
 
 /// A resource's tags: key -> value (AWS keys are unique per resource).
@@ -261,6 +263,7 @@ collections! {
     "logGroups" => log_groups: LogGroup,
     "tags" => tags: TagSet,
     "accountSettings" => account_settings: crate::model::account::AccountSetting,
+    "securityGroups" => security_groups: crate::model::ec2::SecurityGroup,
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod arn;
 pub mod autoscaling;
 pub mod cluster;
 pub mod container_instance;
+pub mod ec2;
 pub mod elb;
 pub mod logs;
 pub mod request;
