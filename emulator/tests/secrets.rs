@@ -118,7 +118,8 @@ async fn parameters_and_secrets_answer_like_ssm_and_secrets_manager() {
             "the ciphertext stand-in must not carry the value"
         );
     }
-    // `name:version` selects a version; only the latest is kept.
+    // `name:version` selects a version (history and labels are in
+    // `secrets_parity.rs`).
     let v = api
         .ok(
             &ssm("GetParameter"),
@@ -126,10 +127,17 @@ async fn parameters_and_secrets_answer_like_ssm_and_secrets_manager() {
         )
         .await;
     assert_eq!(v["Parameter"]["Value"], "hunter3");
+    let v1 = api
+        .ok(
+            &ssm("GetParameter"),
+            json!({"Name": "/pingpong/db-password:1", "WithDecryption": true}),
+        )
+        .await;
+    assert_eq!(v1["Parameter"]["Value"], "hunter2");
     api.err(
         &ssm("GetParameter"),
-        json!({"Name": "/pingpong/db-password:1"}),
-        "ParameterNotFound",
+        json!({"Name": "/pingpong/db-password:9"}),
+        "ParameterVersionNotFound",
     )
     .await;
     // A type error does not echo what was sent (it may be a secret).

@@ -7,10 +7,20 @@
 //!
 //! Values live in the durable state (the state file is written 0600) and
 //! never appear in logs, errors or `Debug` output; only GetParameter(s),
-//! GetParametersByPath and GetSecretValue return them.
+//! GetParametersByPath, GetParameterHistory (with decryption) and
+//! GetSecretValue return them.
+//!
+//! Layout: `ssm` (parameters: put, get, delete, selectors), `params`
+//! (history, labels, tags, listing by path and with filters),
+//! `secretsmanager` (secrets: create, read, update, delete), `versions`
+//! (versions and staging labels, listing, tags, random passwords),
+//! `tags` (the tag rules both services share).
 
+mod params;
 mod secretsmanager;
 mod ssm;
+mod tags;
+mod versions;
 pub mod wire;
 
 use serde::Deserialize;
@@ -19,7 +29,7 @@ use serde_json::{json, Value};
 use crate::ecs::Engine;
 use crate::model::arn::Partition;
 use crate::model::now_epoch;
-use crate::model::secrets::{Parameter, SecretEntry, SecretsState};
+use crate::model::secrets::{Parameter, ParameterVersion, SecretEntry, SecretsState, AWSCURRENT};
 
 /// The `X-Amz-Target` prefix of SSM.
 pub const SSM_PREFIX: &str = "AmazonSSM";
@@ -33,18 +43,50 @@ pub enum SecretsError {
     Validation(String),
     #[error("Parameter {0} not found.")]
     ParameterNotFound(String),
+    #[error("{0}")]
+    ParameterVersionNotFound(String),
     #[error("The parameter already exists. To overwrite this value, set the overwrite option in the request to true.")]
     ParameterAlreadyExists,
+    #[error("{0}")]
+    ParameterMaxVersionLimitExceeded(String),
+    #[error("{0}")]
+    ParameterVersionLabelLimitExceeded(String),
+    #[error("{0}")]
+    InvalidResourceType(String),
+    #[error("{0}")]
+    InvalidResourceId(String),
+    #[error("{0}")]
+    TooManyTags(String),
+    #[error("{0}")]
+    InvalidFilterKey(String),
+    #[error("{0}")]
+    InvalidFilterOption(String),
+    #[error("{0}")]
+    InvalidFilterValue(String),
+    /// SSM's `InvalidNextToken`.
+    #[error("The specified token is not valid.")]
+    SsmInvalidNextToken,
     #[error("Secrets Manager can't find the specified secret.")]
     SecretNotFound,
     #[error("The operation failed because the secret {0} already exists.")]
     SecretExists(String),
+    /// ClientRequestToken names a version that holds another value.
+    #[error("You can't modify an existing version, you can only create new versions.")]
+    VersionExists,
     #[error("You can't perform this operation on the secret because it was marked for deletion.")]
     MarkedForDeletion,
-    #[error("Secrets Manager can't find the specified secret value for staging label: AWSCURRENT")]
-    NoValue,
+    /// No version for this stage or id (`staging label: X`, `VersionId: X`).
+    #[error("Secrets Manager can't find the specified secret value for {0}")]
+    NoValue(String),
     #[error("{0}")]
     InvalidParameter(String),
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// Secrets Manager's `InvalidNextTokenException`.
+    #[error("The NextToken value is invalid.")]
+    SmInvalidNextToken,
     #[error("Operation '{0}' is not supported by this emulator.")]
     UnknownOperation(String),
     /// `InternalServerError` (SSM) / `InternalServiceError` (Secrets
@@ -64,11 +106,29 @@ impl SecretsError {
         match self {
             SecretsError::Validation(_) => "ValidationException",
             SecretsError::ParameterNotFound(_) => "ParameterNotFound",
+            SecretsError::ParameterVersionNotFound(_) => "ParameterVersionNotFound",
             SecretsError::ParameterAlreadyExists => "ParameterAlreadyExists",
-            SecretsError::SecretNotFound | SecretsError::NoValue => "ResourceNotFoundException",
-            SecretsError::SecretExists(_) => "ResourceExistsException",
-            SecretsError::MarkedForDeletion => "InvalidRequestException",
+            SecretsError::ParameterMaxVersionLimitExceeded(_) => "ParameterMaxVersionLimitExceeded",
+            SecretsError::ParameterVersionLabelLimitExceeded(_) => {
+                "ParameterVersionLabelLimitExceeded"
+            }
+            SecretsError::InvalidResourceType(_) => "InvalidResourceType",
+            SecretsError::InvalidResourceId(_) => "InvalidResourceId",
+            SecretsError::TooManyTags(_) => "TooManyTagsError",
+            SecretsError::InvalidFilterKey(_) => "InvalidFilterKey",
+            SecretsError::InvalidFilterOption(_) => "InvalidFilterOption",
+            SecretsError::InvalidFilterValue(_) => "InvalidFilterValue",
+            SecretsError::SsmInvalidNextToken => "InvalidNextToken",
+            SecretsError::SecretNotFound | SecretsError::NoValue(_) => "ResourceNotFoundException",
+            SecretsError::SecretExists(_) | SecretsError::VersionExists => {
+                "ResourceExistsException"
+            }
+            SecretsError::MarkedForDeletion | SecretsError::InvalidRequest(_) => {
+                "InvalidRequestException"
+            }
             SecretsError::InvalidParameter(_) => "InvalidParameterException",
+            SecretsError::LimitExceeded(_) => "LimitExceededException",
+            SecretsError::SmInvalidNextToken => "InvalidNextTokenException",
             SecretsError::UnknownOperation(_) => "UnknownOperationException",
             SecretsError::Store(_) => "InternalServerError",
         }
@@ -92,6 +152,29 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &Value) -> Result<T, SecretsError> 
         };
         SecretsError::Validation(format!("Invalid request: {msg}"))
     })
+}
+
+/// `MaxResults` within `1..=max` (AWS's constraint), else `default`; the
+/// error is built by the caller (each service names it its way).
+fn max_results(
+    given: Option<i64>,
+    max: usize,
+    default: usize,
+    err: impl FnOnce(String) -> SecretsError,
+) -> Result<usize, SecretsError> {
+    match given {
+        None => Ok(default),
+        Some(n) if n >= 1 && n as usize <= max => Ok(n as usize),
+        Some(n) => Err(err(format!(
+            "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy \
+             constraint: Member must have value {}",
+            if n < 1 {
+                "greater than or equal to 1".to_string()
+            } else {
+                format!("less than or equal to {max}")
+            }
+        ))),
+    }
 }
 
 fn parameter_arn(p: &Partition, name: &str) -> String {
@@ -125,27 +208,42 @@ fn validate_parameter_name(name: &str) -> Result<(), SecretsError> {
     Ok(())
 }
 
-/// A parameter as GetParameter shows it. Without decryption a
-/// `SecureString` shows its (here: base64, not encrypted) ciphertext.
-fn parameter_json(p: &Partition, param: &Parameter, decrypt: bool) -> Value {
-    let value = if param.kind == "SecureString" && !decrypt {
-        if param.ciphertext.is_empty() {
-            ciphertext(param.value.len())
+/// What a version's value reads as: a `SecureString` without decryption
+/// shows its (here: random, not encrypted) ciphertext.
+fn shown_value(v: &ParameterVersion, decrypt: bool) -> String {
+    if v.kind == "SecureString" && !decrypt {
+        if v.ciphertext.is_empty() {
+            ciphertext(v.value.len())
         } else {
-            param.ciphertext.clone()
+            v.ciphertext.clone()
         }
     } else {
-        param.value.clone()
-    };
-    json!({
+        v.value.clone()
+    }
+}
+
+/// A parameter version as GetParameter shows it (`selector`: the
+/// `:version` or `:label` it was asked for by).
+fn parameter_json(
+    p: &Partition,
+    param: &Parameter,
+    v: &ParameterVersion,
+    selector: Option<&str>,
+    decrypt: bool,
+) -> Value {
+    let mut out = json!({
         "Name": param.name,
-        "Type": param.kind,
-        "Value": value,
-        "Version": param.version,
-        "LastModifiedDate": param.last_modified_date,
+        "Type": v.kind,
+        "Value": shown_value(v, decrypt),
+        "Version": v.version,
+        "LastModifiedDate": v.last_modified_date,
         "ARN": parameter_arn(p, &param.name),
         "DataType": "text",
-    })
+    });
+    if let Some(s) = selector {
+        out["Selector"] = json!(format!(":{s}"));
+    }
+    out
 }
 
 /// An opaque stand-in for KMS ciphertext: base64 of random bytes, a little
@@ -157,22 +255,67 @@ fn ciphertext(len: usize) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// Finds a parameter by name or ARN.
-fn find_parameter<'a>(st: &'a SecretsState, name_or_arn: &str) -> Option<&'a Parameter> {
-    let name = match name_or_arn.split_once(":parameter") {
+/// A parameter name or ARN, less the ARN prefix.
+fn strip_parameter_arn(name_or_arn: &str) -> &str {
+    match name_or_arn.split_once(":parameter") {
         Some((prefix, tail)) if prefix.starts_with("arn:") => tail,
         _ => name_or_arn,
+    }
+}
+
+/// The key of a parameter (by name or ARN, without selector).
+fn parameter_key(st: &SecretsState, name_or_arn: &str) -> Option<String> {
+    let name = strip_parameter_arn(name_or_arn);
+    [name, name.trim_start_matches('/')]
+        .into_iter()
+        .find(|n| st.parameters.contains_key(*n))
+        .map(str::to_string)
+}
+
+/// A parameter and the version a name selects: the latest, or
+/// `name:version`, or `name:label`.
+struct Selected<'a> {
+    param: &'a Parameter,
+    version: ParameterVersion,
+    selector: Option<String>,
+}
+
+fn select_parameter<'a>(
+    st: &'a SecretsState,
+    name_or_arn: &str,
+) -> Result<Selected<'a>, SecretsError> {
+    let stripped = strip_parameter_arn(name_or_arn);
+    let (name, selector) = match stripped.split_once(':') {
+        Some((n, s)) => (n, Some(s)),
+        None => (stripped, None),
     };
-    // `name:N` selects version N. Only the latest version is kept, so
-    // another number (or a label) finds nothing.
-    let (name, selector) = match name.split_once(':') {
-        Some((n, v)) => (n, Some(v)),
-        None => (name, None),
+    let not_found = || SecretsError::ParameterNotFound(name_or_arn.to_string());
+    let key = parameter_key(st, name).ok_or_else(not_found)?;
+    let param = &st.parameters[&key];
+    let versions = param.versions();
+    let version = match selector {
+        None => versions.last().cloned().ok_or_else(not_found)?,
+        Some(sel) if sel.parse::<u64>().is_ok() => versions
+            .iter()
+            .find(|v| v.version.to_string() == sel)
+            .cloned()
+            .ok_or_else(|| {
+                SecretsError::ParameterVersionNotFound(format!(
+                    "Systems Manager could not find version {sel} of {name}. \
+                     Verify the version and try again."
+                ))
+            })?,
+        Some(label) => versions
+            .iter()
+            .find(|v| v.labels.iter().any(|l| l == label))
+            .cloned()
+            .ok_or_else(not_found)?,
     };
-    st.parameters
-        .get(name)
-        .or_else(|| st.parameters.get(name.trim_start_matches('/')))
-        .filter(|p| selector.is_none_or(|v| v.parse::<u64>().ok() == Some(p.version)))
+    Ok(Selected {
+        param,
+        version,
+        selector: selector.map(str::to_string),
+    })
 }
 
 /// Finds a secret by name, full ARN or partial ARN (without the random
@@ -192,7 +335,8 @@ fn secret_key(st: &SecretsState, id: &str) -> Result<String, SecretsError> {
 }
 
 /// The value a container gets for one `secrets[].valueFrom`: an SSM
-/// parameter (name or ARN), or a Secrets Manager secret (ARN, optionally
+/// parameter (name or ARN, with a `:version` or `:label` selector), or a
+/// Secrets Manager secret (ARN, optionally
 /// `:json-key:version-stage:version-id`). The error is the agent's reason,
 /// naming the reference but never a value.
 pub fn resolve(st: &SecretsState, value_from: &str) -> Result<String, String> {
@@ -202,16 +346,33 @@ pub fn resolve(st: &SecretsState, value_from: &str) -> Result<String, String> {
             // arn:aws:secretsmanager:R:A:secret:NAME-xxxxxx[:key:stage:version]
             let parts: Vec<&str> = value_from.splitn(11, ':').collect();
             let base = parts.get(..7).map(|p| p.join(":")).unwrap_or_default();
-            let json_key = parts.get(7).copied().filter(|k| !k.is_empty());
+            let part = |i: usize| parts.get(i).copied().filter(|k| !k.is_empty());
+            let (json_key, stage, id) = (part(7), part(8), part(9));
+            let not_found = || {
+                format!("retrieve secret from Secrets Manager: ResourceNotFoundException: Secrets Manager can't find the specified secret: {base}")
+            };
             let secret = find_secret(st, &base)
-                .filter(|s| s.deleted_date.is_none() && !s.version_id.is_empty())
-                .ok_or_else(|| {
-                    format!("retrieve secret from Secrets Manager: ResourceNotFoundException: Secrets Manager can't find the specified secret: {base}")
-                })?;
+                .filter(|s| s.deleted_date.is_none())
+                .ok_or_else(not_found)?;
+            let version = match id {
+                Some(id) => secret
+                    .by_id(id)
+                    .filter(|v| stage.is_none_or(|s| v.stages.iter().any(|x| x == s))),
+                None => secret.by_stage(stage.unwrap_or(AWSCURRENT)),
+            }
+            .ok_or_else(|| {
+                format!(
+                    "retrieve secret from Secrets Manager: ResourceNotFoundException: Secrets Manager can't find the specified secret value for {}: {base}",
+                    match (id, stage) {
+                        (Some(id), _) => format!("VersionId {id}"),
+                        (None, s) => format!("staging label {}", s.unwrap_or(AWSCURRENT)),
+                    }
+                )
+            })?;
             return match json_key {
-                None => Ok(secret.secret_string.clone()),
+                None => Ok(version.secret_string),
                 Some(key) => {
-                    let doc: Value = serde_json::from_str(&secret.secret_string).map_err(|_| {
+                    let doc: Value = serde_json::from_str(&version.secret_string).map_err(|_| {
                         format!("retrieve secret from Secrets Manager: the secret {base} is not JSON, so it has no key {key}")
                     })?;
                     match doc.get(key) {
@@ -230,74 +391,11 @@ pub fn resolve(st: &SecretsState, value_from: &str) -> Result<String, String> {
             ));
         }
     }
-    find_parameter(st, value_from)
-        .map(|p| p.value.clone())
-        .ok_or_else(|| {
+    select_parameter(st, value_from)
+        .map(|s| s.version.value)
+        .map_err(|_| {
             format!("fetch secret data from SSM Parameter Store: invalid parameters: {value_from}")
         })
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct PutParameter {
-    name: String,
-    value: String,
-    #[serde(default, rename = "Type")]
-    kind: Option<String>,
-    #[serde(default)]
-    overwrite: bool,
-    #[serde(default)]
-    description: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct NameArg {
-    name: String,
-    #[serde(default)]
-    with_decryption: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct NamesArg {
-    names: Vec<String>,
-    #[serde(default)]
-    with_decryption: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct PathArg {
-    path: String,
-    #[serde(default)]
-    recursive: bool,
-    #[serde(default)]
-    with_decryption: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct CreateSecret {
-    name: String,
-    #[serde(default)]
-    secret_string: Option<String>,
-    #[serde(default)]
-    description: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct SecretIdArg {
-    secret_id: String,
-    #[serde(default)]
-    secret_string: Option<String>,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    force_delete_without_recovery: bool,
-    #[serde(default)]
-    recovery_window_in_days: Option<i64>,
 }
 
 /// The two stores over the engine's durable state.
@@ -322,23 +420,14 @@ impl Secrets {
     async fn write<R>(&self, f: impl FnOnce(&mut SecretsState) -> R) -> Result<R, SecretsError> {
         Ok(self.engine.update_state(|s| f(&mut s.secrets)).await?)
     }
-}
 
-fn secret_json(s: &SecretEntry) -> Value {
-    let mut v = json!({
-        "ARN": s.arn, "Name": s.name,
-        "CreatedDate": s.created_date, "LastChangedDate": s.last_changed_date,
-    });
-    if !s.version_id.is_empty() {
-        v["VersionIdsToStages"] = json!({s.version_id.clone(): ["AWSCURRENT"]});
+    /// A write that also reaches the tags (`State::tags`).
+    async fn write_state<R>(
+        &self,
+        f: impl FnOnce(&mut crate::db::State) -> R,
+    ) -> Result<R, SecretsError> {
+        Ok(self.engine.update_state(f).await?)
     }
-    if let Some(d) = &s.description {
-        v["Description"] = json!(d);
-    }
-    if let Some(d) = s.deleted_date {
-        v["DeletedDate"] = json!(d);
-    }
-    v
 }
 
 #[cfg(test)]
