@@ -418,11 +418,13 @@ async fn bad_inputs_get_aws_xml_errors_and_the_emulator_keeps_serving() {
     let cases: Vec<(String, &str)> = vec![
         ("Action=CreateTargetGroup&Port=80".into(), "ValidationError"),
         ("Action=CreateTargetGroup&Name=bad_name&Port=80".into(), "ValidationError"),
-        ("Action=CreateTargetGroup&Name=t&Port=80&HealthCheckIntervalSeconds=5&HealthCheckTimeoutSeconds=2".into(), "DuplicateTargetGroupName"),
+        // The same name with other settings (the same ones again are the
+        // same group: elb_parity.rs).
+        ("Action=CreateTargetGroup&Name=t&Port=81&HealthCheckIntervalSeconds=5&HealthCheckTimeoutSeconds=2".into(), "DuplicateTargetGroupName"),
         ("Action=CreateTargetGroup&Name=u&Port=80&HealthCheckIntervalSeconds=4".into(), "ValidationError"),
         ("Action=CreateTargetGroup&Name=u&Port=80&Matcher.HttpCode=99".into(), "ValidationError"),
         ("Action=CreateTargetGroup&Name=u&Port=eighty".into(), "ValidationError"),
-        ("Action=CreateLoadBalancer&Name=lb".into(), "DuplicateLoadBalancerName"),
+        ("Action=CreateLoadBalancer&Name=lb&Scheme=internal".into(), "DuplicateLoadBalancerName"),
         (format!("Action=DescribeTargetHealth&TargetGroupArn={missing_tg}"), "TargetGroupNotFound"),
         ("Action=DescribeLoadBalancers&Names.member.1=nope".into(), "LoadBalancerNotFound"),
         ("Action=DescribeListeners&ListenerArns.member.1=nope".into(), "ListenerNotFound"),

@@ -3,9 +3,21 @@
 
 use std::collections::BTreeMap;
 
+use crate::db::state::TagSet;
 use crate::model::elb::{
     ActionSpec, ConditionSpec, HealthCheck, Listener, LoadBalancer, TargetGroup,
 };
+
+/// `Tags.member.N`: key, value (duplicates kept, to be refused).
+pub type TagList = Vec<(String, String)>;
+
+/// `PageSize` (1-400, checked by the wire) and `Marker` of a Describe
+/// call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    pub size: Option<u32>,
+    pub marker: Option<String>,
+}
 
 /// Health check fields of CreateTargetGroup / ModifyTargetGroup; `None`
 /// keeps the current (or default) value.
@@ -49,19 +61,30 @@ pub struct CreateTargetGroup {
     pub vpc_id: Option<String>,
     pub target_type: Option<String>,
     pub health_check: HealthCheckChange,
+    pub tags: TagList,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreateLoadBalancer {
+    pub name: String,
+    pub scheme: Option<String>,
+    /// `Type`: only `application`.
+    pub kind: Option<String>,
+    /// `Subnets` and `SubnetMappings.N.SubnetId`.
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub ip_address_type: Option<String>,
+    pub tags: TagList,
 }
 
 /// One ELBv2 request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ElbCommand {
-    CreateLoadBalancer {
-        name: String,
-        scheme: Option<String>,
-        kind: Option<String>,
-    },
+    CreateLoadBalancer(CreateLoadBalancer),
     DescribeLoadBalancers {
         arns: Vec<String>,
         names: Vec<String>,
+        page: Page,
     },
     DeleteLoadBalancer {
         arn: String,
@@ -71,6 +94,7 @@ pub enum ElbCommand {
         load_balancer_arn: Option<String>,
         arns: Vec<String>,
         names: Vec<String>,
+        page: Page,
     },
     ModifyTargetGroup {
         arn: String,
@@ -103,6 +127,7 @@ pub enum ElbCommand {
         protocol: Option<String>,
         port: Option<u16>,
         default_actions: Vec<ActionSpec>,
+        tags: TagList,
     },
     /// Port, protocol or default actions; `None`/empty leaves them.
     ModifyListener {
@@ -114,6 +139,7 @@ pub enum ElbCommand {
     DescribeListeners {
         load_balancer_arn: Option<String>,
         arns: Vec<String>,
+        page: Page,
     },
     DeleteListener {
         arn: String,
@@ -123,10 +149,12 @@ pub enum ElbCommand {
         priority: u32,
         conditions: Vec<ConditionSpec>,
         actions: Vec<ActionSpec>,
+        tags: TagList,
     },
     DescribeRules {
         listener_arn: Option<String>,
         arns: Vec<String>,
+        page: Page,
     },
     ModifyRule {
         arn: String,
@@ -138,6 +166,47 @@ pub enum ElbCommand {
     },
     SetRulePriorities {
         priorities: Vec<(String, u32)>,
+    },
+    DescribeLoadBalancerAttributes {
+        arn: String,
+    },
+    ModifyLoadBalancerAttributes {
+        arn: String,
+        attributes: Vec<(String, String)>,
+    },
+    DescribeListenerAttributes {
+        arn: String,
+    },
+    ModifyListenerAttributes {
+        arn: String,
+        attributes: Vec<(String, String)>,
+    },
+    AddTags {
+        arns: Vec<String>,
+        tags: TagList,
+    },
+    RemoveTags {
+        arns: Vec<String>,
+        keys: Vec<String>,
+    },
+    DescribeTags {
+        arns: Vec<String>,
+    },
+    SetSubnets {
+        arn: String,
+        subnets: Vec<String>,
+        ip_address_type: Option<String>,
+    },
+    SetSecurityGroups {
+        arn: String,
+        security_groups: Vec<String>,
+    },
+    SetIpAddressType {
+        arn: String,
+        ip_address_type: String,
+    },
+    DescribeAccountLimits {
+        page: Page,
     },
 }
 
@@ -152,8 +221,33 @@ impl ElbCommand {
                 | ElbCommand::DescribeTargetHealth { .. }
                 | ElbCommand::DescribeListeners { .. }
                 | ElbCommand::DescribeRules { .. }
+                | ElbCommand::DescribeLoadBalancerAttributes { .. }
+                | ElbCommand::DescribeListenerAttributes { .. }
+                | ElbCommand::DescribeTags { .. }
+                | ElbCommand::DescribeAccountLimits { .. }
         )
     }
+
+    /// Takes out the `Tags` of a Create call (`None`: not a create).
+    pub fn take_create_tags(&mut self) -> Option<TagList> {
+        match self {
+            ElbCommand::CreateLoadBalancer(c) => Some(std::mem::take(&mut c.tags)),
+            ElbCommand::CreateTargetGroup(c) => Some(std::mem::take(&mut c.tags)),
+            ElbCommand::CreateListener { tags, .. } | ElbCommand::CreateRule { tags, .. } => {
+                Some(std::mem::take(tags))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A load balancer as DescribeLoadBalancers reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadBalancerView {
+    pub lb: LoadBalancer,
+    pub dns_name: String,
+    /// (zone, subnet), one per subnet.
+    pub zones: Vec<(String, String)>,
 }
 
 /// A rule as DescribeRules reports it (the default rule included).
@@ -181,10 +275,39 @@ pub struct TargetHealthView {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ElbReply {
     Empty,
-    LoadBalancers(Vec<(LoadBalancer, String)>),
+    LoadBalancers(Vec<LoadBalancerView>),
     TargetGroups(Vec<(TargetGroup, Vec<String>)>),
     Attributes(BTreeMap<String, String>),
     TargetHealth(Vec<TargetHealthView>),
     Listeners(Vec<Listener>),
     Rules(Vec<RuleView>),
+    /// One page of a Describe call, and the marker of the next one.
+    Paged {
+        reply: Box<ElbReply>,
+        next_marker: Option<String>,
+    },
+    /// DescribeTags: (resource ARN, its tags), in the order asked.
+    Tags(Vec<(String, TagSet)>),
+    /// SetSubnets: (zone, subnet) and the IP address type.
+    AvailabilityZones {
+        zones: Vec<(String, String)>,
+        ip_address_type: String,
+    },
+    SecurityGroupIds(Vec<String>),
+    IpAddressType(String),
+    /// DescribeAccountLimits: (name, max).
+    Limits(Vec<(String, String)>),
+}
+
+impl ElbReply {
+    /// The ARN of the resource a Create call answered with.
+    pub fn created_arn(&self) -> Option<&str> {
+        match self {
+            ElbReply::LoadBalancers(v) => v.first().map(|l| l.lb.arn.as_str()),
+            ElbReply::TargetGroups(v) => v.first().map(|t| t.0.arn.as_str()),
+            ElbReply::Listeners(v) => v.first().map(|l| l.arn.as_str()),
+            ElbReply::Rules(v) => v.first().map(|r| r.arn.as_str()),
+            _ => None,
+        }
+    }
 }

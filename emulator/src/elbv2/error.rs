@@ -30,6 +30,22 @@ pub enum ElbError {
     #[error("{0}")]
     OperationNotPermitted(String),
     #[error("{0}")]
+    TooManyTags(String),
+    #[error("{0}")]
+    DuplicateTagKeys(String),
+    #[error("{0}")]
+    TooManyRules(String),
+    #[error("{0}")]
+    TooManyLoadBalancers(String),
+    #[error("{0}")]
+    TooManyTargetGroups(String),
+    #[error("{0}")]
+    TooManyListeners(String),
+    #[error("{0}")]
+    InvalidSubnet(String),
+    #[error("{0}")]
+    InvalidSecurityGroup(String),
+    #[error("{0}")]
     Internal(String),
 }
 
@@ -50,6 +66,14 @@ impl ElbError {
             ElbError::ResourceInUse(_) => "ResourceInUse",
             ElbError::InvalidConfiguration(_) => "InvalidConfigurationRequest",
             ElbError::OperationNotPermitted(_) => "OperationNotPermitted",
+            ElbError::TooManyTags(_) => "TooManyTags",
+            ElbError::DuplicateTagKeys(_) => "DuplicateTagKeys",
+            ElbError::TooManyRules(_) => "TooManyRules",
+            ElbError::TooManyLoadBalancers(_) => "TooManyLoadBalancers",
+            ElbError::TooManyTargetGroups(_) => "TooManyTargetGroups",
+            ElbError::TooManyListeners(_) => "TooManyListeners",
+            ElbError::InvalidSubnet(_) => "InvalidSubnet",
+            ElbError::InvalidSecurityGroup(_) => "InvalidSecurityGroup",
             ElbError::Internal(_) => "InternalFailure",
         }
     }

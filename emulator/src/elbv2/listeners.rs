@@ -1,10 +1,16 @@
 //! Listeners and their rules: Create/Modify/Describe/DeleteListener,
-//! Create/Describe/Modify/DeleteRule, SetRulePriorities.
+//! Describe/ModifyListenerAttributes, Create/Describe/Modify/DeleteRule,
+//! SetRulePriorities.
 
 use std::collections::BTreeMap;
 
 use super::command::{ElbCommand, ElbReply};
 use super::error::{validation, ElbError};
+use super::limits::{
+    check_condition_limits, modify_listener_attributes, LISTENERS_PER_LOAD_BALANCER,
+    RULES_PER_LOAD_BALANCER,
+};
+use super::page::{paged, position_key};
 use super::*;
 use crate::db::state::ElbState;
 
@@ -23,6 +29,7 @@ impl Elb {
                 protocol,
                 port,
                 default_actions,
+                tags: _,
             } => {
                 if !st.load_balancers.contains_key(&load_balancer_arn) {
                     return Err(ElbError::LoadBalancerNotFound(load_balancer_arn));
@@ -43,6 +50,16 @@ impl Elb {
                 {
                     return Err(ElbError::DuplicateListener(port));
                 }
+                let on_lb = st
+                    .listeners
+                    .values()
+                    .filter(|l| l.load_balancer_arn == load_balancer_arn)
+                    .count();
+                if on_lb >= LISTENERS_PER_LOAD_BALANCER {
+                    return Err(ElbError::TooManyListeners(format!(
+                        "A load balancer can have at most {LISTENERS_PER_LOAD_BALANCER} listeners"
+                    )));
+                }
                 check_actions(st, &default_actions)?;
                 let lb = alb
                     .load_balancer(&load_balancer_arn)
@@ -53,6 +70,7 @@ impl Elb {
                     protocol,
                     port,
                     default_actions,
+                    attributes: Default::default(),
                 };
                 self.bind_listener(&lb, &l).await?;
                 st.listeners.insert(l.arn.clone(), l.clone());
@@ -125,6 +143,7 @@ impl Elb {
             ElbCommand::DescribeListeners {
                 load_balancer_arn,
                 arns: want,
+                page,
             } => {
                 let mut out = Vec::new();
                 if let Some(lb) = &load_balancer_arn {
@@ -135,7 +154,7 @@ impl Elb {
                         st.listeners
                             .values()
                             .filter(|l| l.load_balancer_arn == *lb)
-                            .cloned(),
+                            .map(|l| (l.arn.clone(), l.clone())),
                     );
                 } else if want.is_empty() {
                     return Err(validation(
@@ -143,14 +162,28 @@ impl Elb {
                     ));
                 }
                 for a in &want {
-                    out.push(
-                        st.listeners
-                            .get(a)
-                            .cloned()
-                            .ok_or_else(|| ElbError::ListenerNotFound(a.clone()))?,
-                    );
+                    let l = st
+                        .listeners
+                        .get(a)
+                        .cloned()
+                        .ok_or_else(|| ElbError::ListenerNotFound(a.clone()))?;
+                    out.push((position_key(out.len()), l));
                 }
-                Ok(ElbReply::Listeners(out))
+                paged(out, &page, ElbReply::Listeners)
+            }
+            ElbCommand::DescribeListenerAttributes { arn } => Ok(ElbReply::Attributes(
+                st.listeners
+                    .get(&arn)
+                    .ok_or_else(|| ElbError::ListenerNotFound(arn.clone()))?
+                    .attributes(),
+            )),
+            ElbCommand::ModifyListenerAttributes { arn, attributes } => {
+                let l = st
+                    .listeners
+                    .get_mut(&arn)
+                    .ok_or_else(|| ElbError::ListenerNotFound(arn.clone()))?;
+                l.attributes = modify_listener_attributes(&l.attributes, &attributes)?;
+                Ok(ElbReply::Attributes(l.attributes()))
             }
             ElbCommand::DeleteListener { arn } => {
                 let l = st
@@ -168,8 +201,25 @@ impl Elb {
                 priority,
                 conditions,
                 actions,
+                tags: _,
             } => {
                 let h = self.listener_of(st, &listener_arn)?;
+                check_condition_limits(&conditions)?;
+                let lb_arn = &st.listeners[&listener_arn].load_balancer_arn;
+                let on_lb = st
+                    .rules
+                    .values()
+                    .filter(|r| {
+                        st.listeners
+                            .get(&r.listener_arn)
+                            .is_some_and(|l| l.load_balancer_arn == *lb_arn)
+                    })
+                    .count();
+                if on_lb >= RULES_PER_LOAD_BALANCER {
+                    return Err(ElbError::TooManyRules(format!(
+                        "A load balancer can have at most {RULES_PER_LOAD_BALANCER} rules besides its listeners' default rules"
+                    )));
+                }
                 if st
                     .rules
                     .values()
@@ -194,6 +244,7 @@ impl Elb {
             ElbCommand::DescribeRules {
                 listener_arn,
                 arns: want,
+                page,
             } => {
                 let mut out = Vec::new();
                 if let Some(la) = &listener_arn {
@@ -207,27 +258,33 @@ impl Elb {
                         .filter(|r| r.listener_arn == *la)
                         .collect();
                     rules.sort_by_key(|r| r.priority);
-                    out.extend(rules.into_iter().map(rule_view));
-                    out.push(default_view(l));
+                    // Keys in priority order, the default rule last.
+                    out.extend(
+                        rules
+                            .into_iter()
+                            .map(|r| (format!("{:05}/{}", r.priority, r.arn), rule_view(r))),
+                    );
+                    out.push(("default".into(), default_view(l)));
                 } else if want.is_empty() {
                     return Err(validation(
                         "You must specify either rule ARNs or a listener ARN",
                     ));
                 }
                 for a in &want {
-                    if let Some(r) = st.rules.get(a) {
-                        out.push(rule_view(r));
+                    let view = if let Some(r) = st.rules.get(a) {
+                        rule_view(r)
                     } else if let Some(l) = st
                         .listeners
                         .values()
                         .find(|l| default_rule_arn(&l.arn) == *a)
                     {
-                        out.push(default_view(l));
+                        default_view(l)
                     } else {
                         return Err(ElbError::RuleNotFound(a.clone()));
-                    }
+                    };
+                    out.push((position_key(out.len()), view));
                 }
-                Ok(ElbReply::Rules(out))
+                paged(out, &page, ElbReply::Rules)
             }
             ElbCommand::ModifyRule {
                 arn,
@@ -272,6 +329,7 @@ impl Elb {
                 }
                 let mut next = rule.clone();
                 if let Some(c) = conditions {
+                    check_condition_limits(&c)?;
                     next.conditions = c;
                 }
                 if let Some(a) = actions {

@@ -17,16 +17,25 @@
 //! [`ElbConfig::ephemeral_listeners`] every listener binds port 0 (tests
 //! run in parallel). [`Elb::listener_addrs`] reports the bound addresses.
 //!
+//! Tags (AddTags, the Create calls' `Tags`) live in the store's `tags`
+//! beside [`ElbState`], recorded with it; a change writes only the tags
+//! it touched, as other services tag their resources there too.
+//!
 //! Layout: [`wire`] parses the Query protocol into [`ElbCommand`]s and
-//! renders [`ElbReply`]s; `load_balancers`, `target_groups` and
-//! `listeners` hold the operations; `error` the ELBv2 error codes.
+//! renders [`ElbReply`]s; `load_balancers`, `target_groups`,
+//! `listeners` and `tags` hold the operations; `page` the pagination of
+//! Describe calls; `limits` AWS's quotas and input rules; `error` the
+//! ELBv2 error codes.
 
 pub mod balancer;
 mod command;
 mod error;
+mod limits;
 mod listeners;
 mod load_balancers;
+mod page;
 pub mod remote;
+mod tags;
 mod target_groups;
 pub mod wire;
 
@@ -34,6 +43,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
+use crate::db::state::State;
 use crate::ecs::Engine;
 use crate::model::elb::{
     default_rule_arn, default_target_group_attributes, new_id, validate_attribute, validate_name,
@@ -113,6 +123,11 @@ impl Elb {
         self.inner.engine.read(|s| s.elb.clone())
     }
 
+    /// The whole store (an O(1) snapshot): the ELBv2 state and the tags.
+    fn store(&self) -> State {
+        self.inner.engine.read(|s| s.clone())
+    }
+
     /// Bound listener addresses by listener ARN.
     pub fn listener_addrs(&self) -> BTreeMap<String, SocketAddr> {
         self.inner.balancer.listener_addrs()
@@ -155,7 +170,10 @@ impl Elb {
             let h = match alb.load_balancer(&lb.arn) {
                 Some(h) => h,
                 None => alb
-                    .create_load_balancer(&lb.arn, alb::LoadBalancerAttributes::default())
+                    .create_load_balancer(
+                        &lb.arn,
+                        lb.alb_attributes(alb::LoadBalancerAttributes::default()),
+                    )
                     .map_err(internal)?,
             };
             for l in state
@@ -252,47 +270,106 @@ impl Elb {
     pub async fn handle(&self, cmd: ElbCommand) -> Result<ElbReply, ElbError> {
         if cmd.is_read_only() {
             // Describe calls work on a snapshot: no lock, no wait.
-            let mut st = self.state();
+            let mut st = self.store();
             return self.apply(&mut st, cmd).await;
         }
         let _writer = self.inner.writer.lock().await;
-        let mut next = self.state();
+        let before = self.store();
+        let mut next = before.clone();
         let reply = self.apply(&mut next, cmd).await?;
+        tags::forget_deleted(&before.elb, &mut next);
         // A balancer process applies the change now: what it refuses
         // (a port in use) fails the call, and leaves the model as before.
         let refused = self.inner.balancer.sync().await;
         if let Some((arn, message)) = refused.into_iter().next() {
-            self.undo_listeners(&next).await;
+            self.undo_listeners(&next.elb).await;
             return Err(ElbError::InvalidConfiguration(format!(
                 "the load balancer could not apply {arn}: {message}"
             )));
         }
+        // The tags this change touched (others' tags may change meanwhile).
+        let tag_changes: Vec<(String, Option<crate::db::state::TagSet>)> = before
+            .tags
+            .diff(&next.tags)
+            .map(|d| match d {
+                imbl::ordmap::DiffItem::Add(k, v) => (k.clone(), Some(v.clone())),
+                imbl::ordmap::DiffItem::Update { new: (k, v), .. } => (k.clone(), Some(v.clone())),
+                imbl::ordmap::DiffItem::Remove(k, _) => (k.clone(), None),
+            })
+            .collect();
         // Only the records that changed are written (none: no write).
         self.inner
             .engine
-            .update_state(|s| s.elb = next)
+            .update_state(|s| {
+                s.elb = next.elb;
+                for (arn, tags) in tag_changes {
+                    match tags {
+                        Some(t) => {
+                            s.tags.insert(arn, t);
+                        }
+                        None => {
+                            s.tags.remove(&arn);
+                        }
+                    }
+                }
+            })
             .await
             .map_err(|e| ElbError::Internal(format!("the change could not be stored: {e}")))?;
         Ok(reply)
     }
 
-    async fn apply(&self, st: &mut ElbState, cmd: ElbCommand) -> Result<ElbReply, ElbError> {
+    async fn apply(&self, st: &mut State, mut cmd: ElbCommand) -> Result<ElbReply, ElbError> {
         use ElbCommand as C;
-        match cmd {
+        // The Create calls' tags, checked before anything is created and
+        // put on the resource (new, or the same one again) after.
+        let create_tags = cmd.take_create_tags();
+        if let Some(t) = &create_tags {
+            limits::check_tags(t)?;
+        }
+        let reply = match cmd {
+            c @ (C::AddTags { .. } | C::RemoveTags { .. } | C::DescribeTags { .. }) => {
+                return tags::handle(st, c)
+            }
+            C::DescribeAccountLimits { page } => {
+                let items = limits::ACCOUNT_LIMITS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (n, max))| (page::position_key(i), (n.to_string(), max.to_string())))
+                    .collect();
+                return page::paged(items, &page, ElbReply::Limits);
+            }
             c @ (C::CreateLoadBalancer { .. }
             | C::DescribeLoadBalancers { .. }
-            | C::DeleteLoadBalancer { .. }) => self.load_balancers(st, c).await,
+            | C::DeleteLoadBalancer { .. }
+            | C::DescribeLoadBalancerAttributes { .. }
+            | C::ModifyLoadBalancerAttributes { .. }
+            | C::SetSubnets { .. }
+            | C::SetSecurityGroups { .. }
+            | C::SetIpAddressType { .. }) => self.load_balancers(&mut st.elb, c).await?,
             c @ (C::CreateListener { .. }
             | C::ModifyListener { .. }
             | C::DescribeListeners { .. }
             | C::DeleteListener { .. }
+            | C::DescribeListenerAttributes { .. }
+            | C::ModifyListenerAttributes { .. }
             | C::CreateRule { .. }
             | C::DescribeRules { .. }
             | C::ModifyRule { .. }
             | C::DeleteRule { .. }
-            | C::SetRulePriorities { .. }) => self.listeners(st, c).await,
-            c => self.target_groups(st, c).await,
+            | C::SetRulePriorities { .. }) => self.listeners(&mut st.elb, c).await?,
+            c => self.target_groups(&mut st.elb, c).await?,
+        };
+        if let Some(t) = create_tags.filter(|t| !t.is_empty()) {
+            let arn = reply
+                .created_arn()
+                .ok_or_else(|| internal("a Create call answered no resource"))?
+                .to_string();
+            // Only a repeated (idempotent) create can hit the limit here,
+            // and it changed nothing.
+            limits::check_tag_room(&st.tags_of(&arn), &t)?;
+            st.tag(&arn, t);
         }
+        Ok(reply)
     }
 
     /// Brings the ELBv2 desired state up to the stack's target groups and
@@ -343,14 +420,13 @@ impl Elb {
             let lb_arn = match st.load_balancers.values().find(|l| l.name == lb.name) {
                 Some(l) => l.arn.clone(),
                 None => match self
-                    .handle(ElbCommand::CreateLoadBalancer {
+                    .handle(ElbCommand::CreateLoadBalancer(CreateLoadBalancer {
                         name: lb.name.clone(),
-                        scheme: None,
-                        kind: None,
-                    })
+                        ..Default::default()
+                    }))
                     .await?
                 {
-                    ElbReply::LoadBalancers(v) => v[0].0.arn.clone(),
+                    ElbReply::LoadBalancers(v) => v[0].lb.arn.clone(),
                     _ => return Err(internal("CreateLoadBalancer answered no load balancer")),
                 },
             };
@@ -373,6 +449,7 @@ impl Elb {
                         protocol: None,
                         port: Some(l.port),
                         default_actions: vec![ActionSpec::forward(&tg(&l.default_target_group)?)],
+                        tags: Vec::new(),
                     })
                     .await?;
                 let ElbReply::Listeners(ls) = reply else {
@@ -385,6 +462,7 @@ impl Elb {
                         priority: r.priority,
                         conditions: vec![ConditionSpec::path_pattern(&paths)],
                         actions: vec![ActionSpec::forward(&tg(&r.target_group)?)],
+                        tags: Vec::new(),
                     })
                     .await?;
                 }
@@ -393,9 +471,17 @@ impl Elb {
         Ok(())
     }
 
-    fn with_dns(&self, lb: LoadBalancer) -> (LoadBalancer, String) {
-        let dns = crate::model::elb::dns_name(&lb.name, &lb.arn, &self.inner.config.arns.region);
-        (lb, dns)
+    /// A load balancer as Describe reports it: its DNS name, and a zone
+    /// per subnet.
+    fn view(&self, lb: LoadBalancer) -> LoadBalancerView {
+        let region = &self.inner.config.arns.region;
+        let dns_name = crate::model::elb::dns_name(&lb.name, &lb.arn, region);
+        let zones = zones_of(region, &lb.subnets);
+        LoadBalancerView {
+            lb,
+            dns_name,
+            zones,
+        }
     }
 
     fn handle_of(&self, arn: &str) -> Result<alb::TargetGroupHandle, ElbError> {
@@ -430,6 +516,14 @@ fn add_rules(lh: &alb::ListenerHandle, rules: &[Rule]) -> Result<(), ElbError> {
         .map_err(listener_err)?;
     }
     Ok(())
+}
+
+/// (zone, subnet) for each subnet of a load balancer.
+fn zones_of(region: &str, subnets: &[String]) -> Vec<(String, String)> {
+    crate::model::elb::availability_zones(region, subnets)
+        .into_iter()
+        .zip(subnets.iter().cloned())
+        .collect()
 }
 
 fn tg_ref<'a>(st: &'a ElbState, arn: &str) -> Result<&'a TargetGroup, ElbError> {
@@ -563,11 +657,10 @@ mod tests {
             engine,
             ElbConfig::default(),
         );
-        elb.handle(ElbCommand::CreateLoadBalancer {
+        elb.handle(ElbCommand::CreateLoadBalancer(CreateLoadBalancer {
             name: "lb".into(),
-            scheme: None,
-            kind: None,
-        })
+            ..Default::default()
+        }))
         .await
         .unwrap();
         let held = elb.inner.writer.lock().await;
@@ -576,14 +669,55 @@ mod tests {
             elb.handle(ElbCommand::DescribeLoadBalancers {
                 arns: vec![],
                 names: vec![],
+                page: Page::default(),
             }),
         )
         .await
         .expect("Describe does not wait for the writer");
         match described.unwrap() {
-            ElbReply::LoadBalancers(lbs) => assert_eq!(lbs.len(), 1),
+            ElbReply::Paged { reply, .. } => match *reply {
+                ElbReply::LoadBalancers(lbs) => assert_eq!(lbs.len(), 1),
+                other => panic!("{other:?}"),
+            },
             other => panic!("{other:?}"),
         }
         drop(held);
+    }
+
+    /// A Create call's tags are kept with the resource and go with it;
+    /// other services' tags in the same store stay as they are.
+    #[tokio::test]
+    async fn tags_go_with_their_resource_and_leave_other_tags_alone() {
+        let engine = Engine::new(
+            EngineConfig::default(),
+            std::sync::Arc::new(crate::runtime::testing::FakeRuntime::new()),
+            Db::in_memory(State::default()),
+        );
+        let elb = Elb::new(
+            balancer::Balancer::local(Alb::new()),
+            engine.clone(),
+            ElbConfig::default(),
+        );
+        let cluster = "arn:aws:ecs:us-east-1:000000000000:cluster/c";
+        engine
+            .update_state(|s| s.tag(cluster, [("k".to_string(), "v".to_string())]))
+            .await
+            .unwrap();
+        let reply = elb
+            .handle(ElbCommand::CreateTargetGroup(CreateTargetGroup {
+                name: "t".into(),
+                port: Some(80),
+                tags: vec![("a".into(), "1".into())],
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        let arn = reply.created_arn().unwrap().to_string();
+        assert_eq!(engine.read(|s| s.tags_of(&arn)).len(), 1);
+        elb.handle(ElbCommand::DeleteTargetGroup { arn: arn.clone() })
+            .await
+            .unwrap();
+        assert!(engine.read(|s| s.tags_of(&arn)).is_empty());
+        assert_eq!(engine.read(|s| s.tags_of(cluster)).len(), 1);
     }
 }

@@ -1,8 +1,14 @@
 //! Target groups and their targets: Create/Describe/Modify/DeleteTargetGroup,
 //! target group attributes, Register/DeregisterTargets, DescribeTargetHealth.
+//!
+//! CreateTargetGroup is idempotent as AWS's: the same name with the same
+//! settings answers the existing group, different settings are
+//! `DuplicateTargetGroupName`.
 
 use super::command::{ElbCommand, ElbReply, TargetHealthView};
 use super::error::{validation, ElbError};
+use super::limits::TARGET_GROUPS;
+use super::page::{paged, position_key};
 use super::*;
 use crate::db::state::ElbState;
 
@@ -18,9 +24,6 @@ impl Elb {
         match cmd {
             ElbCommand::CreateTargetGroup(req) => {
                 validate_name("Target group", &req.name).map_err(validation)?;
-                if st.target_groups.values().any(|t| t.name == req.name) {
-                    return Err(ElbError::DuplicateTargetGroupName(req.name));
-                }
                 let protocol = req.protocol.unwrap_or_else(|| "HTTP".into());
                 if protocol != "HTTP" {
                     return Err(validation(format!(
@@ -41,6 +44,25 @@ impl Elb {
                 }
                 let mut hc = HealthCheck::default();
                 req.health_check.apply(&mut hc);
+                hc.to_alb().map_err(validation)?;
+                if let Some(existing) = st.target_groups.values().find(|t| t.name == req.name) {
+                    // AWS: the same settings again answer the same group.
+                    let same = existing.protocol == protocol
+                        && existing.port == port
+                        && existing.vpc_id == req.vpc_id
+                        && existing.target_type == target_type
+                        && existing.health_check == hc;
+                    if !same {
+                        return Err(ElbError::DuplicateTargetGroupName(req.name));
+                    }
+                    let lbs = tg_load_balancers(st, &existing.arn);
+                    return Ok(ElbReply::TargetGroups(vec![(existing.clone(), lbs)]));
+                }
+                if st.target_groups.len() >= TARGET_GROUPS {
+                    return Err(ElbError::TooManyTargetGroups(format!(
+                        "The quota of {TARGET_GROUPS} target groups is reached"
+                    )));
+                }
                 let arn = arns.target_group(&req.name, &new_id());
                 let tg = TargetGroup {
                     arn: arn.clone(),
@@ -62,8 +84,9 @@ impl Elb {
                 load_balancer_arn,
                 arns: want,
                 names,
+                page,
             } => {
-                let mut out: Vec<TargetGroup> = Vec::new();
+                let mut out: Vec<(String, TargetGroup)> = Vec::new();
                 if let Some(lb) = &load_balancer_arn {
                     if !st.load_balancers.contains_key(lb) {
                         return Err(ElbError::LoadBalancerNotFound(lb.clone()));
@@ -72,31 +95,34 @@ impl Elb {
                         st.target_groups
                             .values()
                             .filter(|t| tg_load_balancers(st, &t.arn).contains(lb))
-                            .cloned(),
+                            .map(|t| (t.arn.clone(), t.clone())),
                     );
                 } else if want.is_empty() && names.is_empty() {
-                    out.extend(st.target_groups.values().cloned());
+                    out.extend(st.target_groups.iter().map(|(a, t)| (a.clone(), t.clone())));
                 }
                 for a in &want {
-                    out.push(tg_ref(st, a)?.clone());
+                    let t = tg_ref(st, a)?.clone();
+                    out.push((position_key(out.len()), t));
                 }
                 for n in &names {
-                    out.push(
-                        st.target_groups
-                            .values()
-                            .find(|t| t.name == *n)
-                            .cloned()
-                            .ok_or_else(|| ElbError::TargetGroupNotFound(n.clone()))?,
-                    );
+                    let t = st
+                        .target_groups
+                        .values()
+                        .find(|t| t.name == *n)
+                        .cloned()
+                        .ok_or_else(|| ElbError::TargetGroupNotFound(n.clone()))?;
+                    out.push((position_key(out.len()), t));
                 }
-                Ok(ElbReply::TargetGroups(
-                    out.into_iter()
-                        .map(|t| {
-                            let lbs = tg_load_balancers(st, &t.arn);
-                            (t, lbs)
-                        })
-                        .collect(),
-                ))
+                paged(out, &page, |v| {
+                    ElbReply::TargetGroups(
+                        v.into_iter()
+                            .map(|t| {
+                                let lbs = tg_load_balancers(st, &t.arn);
+                                (t, lbs)
+                            })
+                            .collect(),
+                    )
+                })
             }
             ElbCommand::ModifyTargetGroup { arn, health_check } => {
                 let tg = tg_mut(st, &arn)?;

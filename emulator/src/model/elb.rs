@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 /// Everything ELBv2, keyed by ARN.
 pub use crate::db::state::ElbState;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct LoadBalancer {
     pub arn: String,
@@ -24,6 +24,127 @@ pub struct LoadBalancer {
     /// `internet-facing` or `internal` (reported only).
     pub scheme: String,
     pub created_time: f64,
+    /// Subnet ids in the order given, each in a zone of its own
+    /// ([`availability_zones`]; reported only).
+    pub subnets: Vec<String>,
+    /// Security group ids (reported only).
+    pub security_groups: Vec<String>,
+    /// `ipv4`, `dualstack` or `dualstack-without-public-ipv4`.
+    pub ip_address_type: String,
+    /// The attributes changed from AWS's defaults (see
+    /// [`LoadBalancer::attributes`] for all of them).
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl Default for LoadBalancer {
+    fn default() -> Self {
+        LoadBalancer {
+            arn: String::new(),
+            name: String::new(),
+            scheme: "internet-facing".into(),
+            created_time: 0.0,
+            subnets: Vec::new(),
+            security_groups: Vec::new(),
+            ip_address_type: "ipv4".into(),
+            attributes: BTreeMap::new(),
+        }
+    }
+}
+
+/// `idle_timeout.timeout_seconds`: applied to the balancer.
+pub const IDLE_TIMEOUT: &str = "idle_timeout.timeout_seconds";
+/// `deletion_protection.enabled`: DeleteLoadBalancer refuses while true.
+pub const DELETION_PROTECTION: &str = "deletion_protection.enabled";
+
+/// AWS's defaults for an Application Load Balancer's attributes (one
+/// depends on the scheme).
+pub fn default_load_balancer_attributes(scheme: &str) -> BTreeMap<String, String> {
+    let internal = if scheme == "internal" {
+        "true"
+    } else {
+        "false"
+    };
+    [
+        ("access_logs.s3.enabled", "false"),
+        ("access_logs.s3.bucket", ""),
+        ("access_logs.s3.prefix", ""),
+        ("client_keep_alive.seconds", "3600"),
+        ("connection_logs.s3.enabled", "false"),
+        ("connection_logs.s3.bucket", ""),
+        ("connection_logs.s3.prefix", ""),
+        ("health_check_logs.s3.enabled", "false"),
+        ("health_check_logs.s3.bucket", ""),
+        ("health_check_logs.s3.prefix", ""),
+        (DELETION_PROTECTION, "false"),
+        (IDLE_TIMEOUT, "60"),
+        ("ipv6.deny_all_igw_traffic", internal),
+        ("load_balancing.cross_zone.enabled", "true"),
+        ("routing.http.desync_mitigation_mode", "defensive"),
+        ("routing.http.drop_invalid_header_fields.enabled", "false"),
+        ("routing.http.preserve_host_header.enabled", "false"),
+        (
+            "routing.http.x_amzn_tls_version_and_cipher_suite.enabled",
+            "false",
+        ),
+        ("routing.http.xff_client_port.enabled", "false"),
+        ("routing.http.xff_header_processing.mode", "append"),
+        ("routing.http2.enabled", "true"),
+        ("waf.fail_open.enabled", "false"),
+        ("zonal_shift.config.enabled", "false"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// The zone of each subnet of a load balancer, one zone per subnet: the
+/// EC2 default subnet of a zone (`subnet-` and 17 hex digits: 0x1000 plus
+/// the zone's letter) is in that zone; any other subnet takes the first
+/// zone left of `REGIONa`, `REGIONb`, ..., in order.
+pub fn availability_zones(region: &str, subnets: &[String]) -> Vec<String> {
+    let known = |s: &str| {
+        let hex = s.strip_prefix("subnet-").filter(|h| h.len() == 17)?;
+        let n = u128::from_str_radix(hex, 16).ok()?.checked_sub(0x1000)?;
+        char::from_u32(u32::try_from(n).ok()?).filter(char::is_ascii_lowercase)
+    };
+    let letters: Vec<Option<char>> = subnets.iter().map(|s| known(s)).collect();
+    let mut free = ('a'..='z').filter(|c| !letters.contains(&Some(*c)));
+    letters
+        .iter()
+        .map(|l| format!("{region}{}", l.or_else(|| free.next()).unwrap_or('z')))
+        .collect()
+}
+
+impl LoadBalancer {
+    /// Every attribute: AWS's defaults, then the changes.
+    pub fn attributes(&self) -> BTreeMap<String, String> {
+        let mut all = default_load_balancer_attributes(&self.scheme);
+        all.extend(self.attributes.clone());
+        all
+    }
+
+    /// Whether DeleteLoadBalancer is refused.
+    pub fn deletion_protected(&self) -> bool {
+        self.attributes()
+            .get(DELETION_PROTECTION)
+            .map(String::as_str)
+            == Some("true")
+    }
+
+    /// The balancer's attributes: the idle timeout (also the target
+    /// response timeout, as with AWS) over `base`.
+    pub fn alb_attributes(&self, base: alb::LoadBalancerAttributes) -> alb::LoadBalancerAttributes {
+        let idle = self
+            .attributes()
+            .get(IDLE_TIMEOUT)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(60);
+        alb::LoadBalancerAttributes {
+            idle_timeout: Duration::from_secs(idle),
+            target_timeout: Duration::from_secs(idle),
+            ..base
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -234,6 +355,47 @@ pub struct Listener {
     pub protocol: String,
     pub port: u16,
     pub default_actions: Vec<ActionSpec>,
+    /// The attributes changed from AWS's defaults (stored and reported).
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// AWS's defaults for an HTTP listener's attributes.
+pub fn default_listener_attributes() -> BTreeMap<String, String> {
+    let mut all: BTreeMap<String, String> = LISTENER_RESPONSE_HEADERS
+        .iter()
+        .map(|h| {
+            (
+                format!("routing.http.response.{h}.header_value"),
+                String::new(),
+            )
+        })
+        .collect();
+    all.insert("routing.http.response.server.enabled".into(), "true".into());
+    all
+}
+
+/// The response headers an ALB listener can add
+/// (`routing.http.response.NAME.header_value`).
+pub const LISTENER_RESPONSE_HEADERS: &[&str] = &[
+    "strict_transport_security",
+    "access_control_allow_origin",
+    "access_control_allow_methods",
+    "access_control_allow_headers",
+    "access_control_allow_credentials",
+    "access_control_expose_headers",
+    "access_control_max_age",
+    "content_security_policy",
+    "x_content_type_options",
+    "x_frame_options",
+];
+
+impl Listener {
+    /// Every attribute: AWS's defaults, then the changes.
+    pub fn attributes(&self) -> BTreeMap<String, String> {
+        let mut all = default_listener_attributes();
+        all.extend(self.attributes.clone());
+        all
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -587,6 +749,17 @@ mod tests {
         }
         .to_alb()
         .is_err());
+    }
+
+    #[test]
+    fn every_subnet_has_a_zone_of_its_own() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let zones = availability_zones("r-", &s(&["subnet-x", "subnet-y"]));
+        assert_eq!(zones, ["r-a", "r-b"]);
+        // EC2's default subnet of zone b (0x1000 + 'b') stays in b.
+        let b = format!("subnet-{:017x}", 0x1000 + 'b' as u32);
+        let zones = availability_zones("r-", &s(&[&b, "subnet-x", "subnet-y"]));
+        assert_eq!(zones, ["r-b", "r-a", "r-c"]);
     }
 
     #[test]
