@@ -508,3 +508,130 @@ async fn services_keep_tags_propagate_them_and_page() {
     );
     running.stop(Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn definitions_that_could_never_start_are_refused_up_front() {
+    let (running, api, _dir) = start().await;
+    let c = |name: &str| json!({"name": name, "image": "i", "memory": 8});
+    let many: Vec<Value> = (0..11).map(|i| c(&format!("c{i}"))).collect();
+    let cases = vec![
+        (
+            "11 containers",
+            json!({"family": "f", "containerDefinitions": many}),
+        ),
+        (
+            "a bad container name",
+            json!({"family": "f", "containerDefinitions": [c("no spaces")]}),
+        ),
+        (
+            "an environment name with =",
+            json!({"family": "f", "containerDefinitions": [{"name": "a", "image": "i", "memory": 8,
+                "environment": [{"name": "A=B", "value": "1"}]}]}),
+        ),
+        (
+            "links in a cycle",
+            json!({"family": "f", "containerDefinitions": [
+                {"name": "a", "image": "i", "memory": 8, "links": ["b"]},
+                {"name": "b", "image": "i", "memory": 8, "dependsOn": [{"containerName": "a", "condition": "START"}]}]}),
+        ),
+        (
+            "more than 64 KiB",
+            json!({"family": "f", "containerDefinitions": [{"name": "a", "image": "i", "memory": 8,
+                "environment": [{"name": "BIG", "value": "x".repeat(70_000)}]}]}),
+        ),
+    ];
+    for (what, td) in cases {
+        let (s, v) = api.call("RegisterTaskDefinition", td).await;
+        assert_eq!(s, 400, "{what}: {v}");
+        assert_eq!(v["__type"], "ClientException", "{what}: {v}");
+    }
+    running.stop(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_task_stopped_before_its_containers_started_shows_them_stopped() {
+    let (running, api, _dir) = start().await;
+    api.ok("CreateCluster", json!({"clusterName": "c"})).await;
+    api.ok(
+        "RegisterContainerInstance",
+        json!({"cluster": "c", "instanceType": "t2.small"}),
+    )
+    .await;
+    api.ok(
+        "RegisterTaskDefinition",
+        json!({"family": "nopull", "containerDefinitions": [{"name": "x", "image": "missing/img", "memory": 8}]}),
+    )
+    .await;
+    let run = api
+        .ok(
+            "RunTask",
+            json!({"cluster": "c", "taskDefinition": "nopull"}),
+        )
+        .await;
+    let arn = run["tasks"][0]["taskArn"].as_str().unwrap().to_string();
+    assert!(
+        run["tasks"][0]["containers"][0].get("essential").is_none(),
+        "not in ECS's Container shape"
+    );
+    let mut task = Value::Null;
+    for _ in 0..100 {
+        let d = api
+            .ok("DescribeTasks", json!({"cluster": "c", "tasks": [arn]}))
+            .await;
+        task = d["tasks"][0].clone();
+        if task["lastStatus"] == "STOPPED" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(task["lastStatus"], "STOPPED", "{task:#}");
+    assert_eq!(task["containers"][0]["lastStatus"], "STOPPED", "{task:#}");
+    running.stop(Duration::from_secs(5)).await;
+}
+
+#[tokio::test]
+async fn a_service_needs_a_target_group_a_load_balancer_uses() {
+    let (running, api, _dir) = start().await;
+    api.ok("CreateCluster", json!({"clusterName": "c"})).await;
+    api.ok(
+        "RegisterTaskDefinition",
+        json!({"family": "w", "containerDefinitions": [{"name": "a", "image": "i", "memory": 8,
+            "portMappings": [{"containerPort": 3000}]}]}),
+    )
+    .await;
+    let r = api
+        .http
+        .post(format!("{}/", api.ep))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", AUTH)
+        .body("Action=CreateTargetGroup&Version=2015-12-01&Name=lonely&Port=3000&Protocol=HTTP")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let tg = r
+        .split("<TargetGroupArn>")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap()
+        .to_string();
+    let (s, v) = api
+        .call(
+            "CreateService",
+            json!({"cluster": "c", "serviceName": "s", "taskDefinition": "w", "desiredCount": 1,
+                   "loadBalancers": [{"targetGroupArn": tg, "containerName": "a", "containerPort": 3000}]}),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["__type"], "InvalidParameterException");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not have an associated load balancer"),
+        "{v}"
+    );
+    running.stop(Duration::from_secs(5)).await;
+}

@@ -51,7 +51,10 @@ fn readme_lists_every_operation_the_code_answers() {
             let src = std::fs::read_to_string(format!("{root}/{f}")).unwrap();
             ops.extend(operations(&src));
         }
-        assert!(!ops.is_empty(), "{service}: no operations found in {files:?}");
+        assert!(
+            !ops.is_empty(),
+            "{service}: no operations found in {files:?}"
+        );
         let list: Vec<String> = ops.into_iter().collect();
         block.push_str(&format!(
             "- {service} ({}): {}.\n",
@@ -62,7 +65,9 @@ fn readme_lists_every_operation_the_code_answers() {
     let readme = std::fs::read_to_string(format!("{root}/../README.md")).unwrap();
     let start = "<!-- operations: generated";
     let end = "<!-- /operations -->";
-    let s = readme.find(start).expect("README has the operations markers");
+    let s = readme
+        .find(start)
+        .expect("README has the operations markers");
     let body_start = readme[s..].find('\n').unwrap() + s + 1;
     let e = readme.find(end).expect("README has the closing marker");
     let current = &readme[body_start..e];

@@ -137,6 +137,16 @@ impl Scheduler {
             if !self.inner.targets.exists(tg) {
                 return Err(invalid(format!("The target group {tg} does not exist.")));
             }
+            // As ECS: a group no listener forwards to serves no traffic.
+            let unused = self.inner.engine.read(|s| {
+                s.elb.target_groups.contains_key(tg)
+                    && crate::elbv2::tg_load_balancers(&s.elb, tg).is_empty()
+            });
+            if unused {
+                return Err(invalid(format!(
+                    "The target group with targetGroupArn {tg} does not have an associated load balancer."
+                )));
+            }
             let c = td.container(&lb.container_name).ok_or_else(|| {
                 invalid(format!(
                     "The container {} does not exist in the task definition.",

@@ -290,6 +290,15 @@ impl Engine {
                         if status == TaskStatus::Pending {
                             t.pull_started_at = Some(now_epoch());
                         }
+                        if status == TaskStatus::Stopped {
+                            // Containers that never started (or were never
+                            // seen stopping) are STOPPED with their task.
+                            for c in &mut t.containers {
+                                if c.last_status != "STOPPED" {
+                                    c.last_status = "STOPPED".into();
+                                }
+                            }
+                        }
                         let moved = t.advance(status).then(|| (t.clone(), previous));
                         if status == TaskStatus::Stopped {
                             prune_stopped(&mut s.tasks, now_epoch());

@@ -539,7 +539,7 @@ fn tg_mut<'a>(st: &'a mut ElbState, arn: &str) -> Result<&'a mut TargetGroup, El
 }
 
 /// Load balancers whose listeners or rules forward to the group.
-fn tg_load_balancers(st: &ElbState, tg: &str) -> Vec<String> {
+pub fn tg_load_balancers(st: &ElbState, tg: &str) -> Vec<String> {
     let mut out: Vec<String> = st
         .listeners
         .values()

@@ -189,6 +189,16 @@ pub enum TaskDefinitionError {
     InvalidFamily(String),
     #[error("Task definition must contain at least one container definition.")]
     NoContainers,
+    #[error("A task definition can have at most 10 container definitions (got {0}).")]
+    TooManyContainers(usize),
+    #[error("A task definition can be at most 64 KiB (got {0} bytes).")]
+    TooLarge(usize),
+    #[error("Invalid container name '{0}': up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores are allowed.")]
+    InvalidContainerName(String),
+    #[error("Invalid environment variable name '{name}' in container '{container}': names cannot contain '='.")]
+    InvalidEnvironmentName { container: String, name: String },
+    #[error("Containers '{0}' link to or depend on each other in a cycle.")]
+    DependencyCycle(String),
     #[error("Container.name should not be null or empty (container definition {0}).")]
     MissingName(usize),
     #[error("Container.image should not be null or empty (container '{0}').")]
@@ -299,15 +309,61 @@ impl TaskDefinition {
             self.container_definitions
                 .iter()
                 .map(|c| c.cpu.unwrap_or(0))
-                .sum()
+                .fold(0u32, u32::saturating_add)
         });
         let mem = self.task_memory().ok().flatten().unwrap_or_else(|| {
             self.container_definitions
                 .iter()
                 .map(ContainerDefinition::reserved_memory)
-                .sum()
+                .fold(0u32, u32::saturating_add)
         });
         (cpu, mem)
+    }
+
+    /// Links and dependsOn must not form a cycle (the containers could
+    /// never all start).
+    fn check_cycles(&self) -> Result<(), TaskDefinitionError> {
+        use std::collections::BTreeMap;
+        let edges: BTreeMap<&str, Vec<&str>> = self
+            .container_definitions
+            .iter()
+            .map(|c| {
+                let mut to: Vec<&str> = c
+                    .links
+                    .iter()
+                    .map(|l| l.split(':').next().unwrap_or_default())
+                    .collect();
+                to.extend(c.depends_on.iter().map(|d| d.container_name.as_str()));
+                (c.name.as_str(), to)
+            })
+            .collect();
+        // 0: unseen, 1: on the path, 2: done.
+        fn visit<'a>(
+            n: &'a str,
+            edges: &BTreeMap<&'a str, Vec<&'a str>>,
+            mark: &mut BTreeMap<&'a str, u8>,
+        ) -> Option<&'a str> {
+            match mark.get(n).copied().unwrap_or(0) {
+                1 => return Some(n),
+                2 => return None,
+                _ => {}
+            }
+            mark.insert(n, 1);
+            for m in edges.get(n).into_iter().flatten() {
+                if let Some(c) = visit(m, edges, mark) {
+                    return Some(c);
+                }
+            }
+            mark.insert(n, 2);
+            None
+        }
+        let mut mark = BTreeMap::new();
+        for n in edges.keys() {
+            if let Some(c) = visit(n, &edges, &mut mark) {
+                return Err(TaskDefinitionError::DependencyCycle(c.to_string()));
+            }
+        }
+        Ok(())
     }
 
     /// The fixed host ports its containers publish (bridge mode with a
@@ -365,10 +421,26 @@ impl TaskDefinition {
         if self.container_definitions.is_empty() {
             return Err(TaskDefinitionError::NoContainers);
         }
+        if self.container_definitions.len() > 10 {
+            return Err(TaskDefinitionError::TooManyContainers(
+                self.container_definitions.len(),
+            ));
+        }
+        let size = serde_json::to_vec(self).map(|v| v.len()).unwrap_or(0);
+        if size > 64 * 1024 {
+            return Err(TaskDefinitionError::TooLarge(size));
+        }
         let mut names = std::collections::HashSet::new();
         for (i, c) in self.container_definitions.iter().enumerate() {
             if c.name.is_empty() {
                 return Err(TaskDefinitionError::MissingName(i));
+            }
+            let name_ok = c.name.len() <= 255
+                && c.name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
+            if !name_ok {
+                return Err(TaskDefinitionError::InvalidContainerName(c.name.clone()));
             }
             if !names.insert(c.name.as_str()) {
                 return Err(TaskDefinitionError::DuplicateName(c.name.clone()));
@@ -465,7 +537,14 @@ impl TaskDefinition {
             if c.environment.iter().any(|kv| kv.name.is_empty()) {
                 return Err(TaskDefinitionError::EmptyEnvironmentName(c.name.clone()));
             }
+            if let Some(kv) = c.environment.iter().find(|kv| kv.name.contains('=')) {
+                return Err(TaskDefinitionError::InvalidEnvironmentName {
+                    container: c.name.clone(),
+                    name: kv.name.clone(),
+                });
+            }
         }
+        self.check_cycles()?;
         if !self
             .container_definitions
             .iter()

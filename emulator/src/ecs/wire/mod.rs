@@ -75,8 +75,11 @@ pub fn render(reply: Reply) -> Value {
         Reply::TaskDefinition(t) => json!({ "taskDefinition": t }),
         Reply::TaskDefinitionArns(a) => json!({ "taskDefinitionArns": a }),
         Reply::Families(f) => json!({ "families": f }),
-        Reply::Tasks { tasks, failures } => json!({ "tasks": tasks, "failures": failures }),
-        Reply::Task(t) => json!({ "task": t }),
+        Reply::Tasks { tasks, failures } => {
+            let tasks: Vec<Value> = tasks.iter().map(aws_task).collect();
+            json!({ "tasks": tasks, "failures": failures })
+        }
+        Reply::Task(t) => json!({ "task": aws_task(&t) }),
         Reply::TaskArns(a) => json!({ "taskArns": a }),
         Reply::TaskDefinitionTagged {
             task_definition,
@@ -95,6 +98,21 @@ pub fn render(reply: Reply) -> Value {
             v
         }
     }
+}
+
+/// A task in ECS's Task shape: what the emulator keeps beside it
+/// (`containers[].essential`, read from the definition at placement) is
+/// left out.
+fn aws_task(task: &crate::model::Task) -> Value {
+    let mut v = serde_json::to_value(task).unwrap_or(Value::Null);
+    if let Some(containers) = v.get_mut("containers").and_then(Value::as_array_mut) {
+        for c in containers {
+            if let Some(c) = c.as_object_mut() {
+                c.remove("essential");
+            }
+        }
+    }
+    v
 }
 
 /// Handles one ECS operation.
