@@ -635,3 +635,39 @@ async fn a_service_needs_a_target_group_a_load_balancer_uses() {
     );
     running.stop(Duration::from_secs(5)).await;
 }
+
+/// The ECS agent's call: zone, instance type and id come from the
+/// instance identity document.
+#[tokio::test]
+async fn a_container_instance_is_described_by_its_identity_document() {
+    let (running, api, _dir) = start().await;
+    api.ok("CreateCluster", json!({"clusterName": "c"})).await;
+    let doc = json!({"availabilityZone": "us-east-1c", "instanceType": "t2.large",
+                     "instanceId": "i-0abc123def4567890", "region": "us-east-1"});
+    let v = api
+        .ok(
+            "RegisterContainerInstance",
+            json!({"cluster": "c", "instanceIdentityDocument": doc.to_string(),
+                   "instanceIdentityDocumentSignature": "sig"}),
+        )
+        .await;
+    let ci = &v["containerInstance"];
+    assert_eq!(ci["ec2InstanceId"], "i-0abc123def4567890");
+    let attr = |name: &str| {
+        ci["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == name)
+            .map(|a| a["value"].clone())
+    };
+    assert_eq!(attr("ecs.availability-zone"), Some(json!("us-east-1c")));
+    assert_eq!(attr("ecs.instance-type"), Some(json!("t2.large")));
+    api.err(
+        "RegisterContainerInstance",
+        json!({"cluster": "c", "instanceIdentityDocument": "{not json"}),
+        "InvalidParameterException",
+    )
+    .await;
+    running.stop(Duration::from_secs(5)).await;
+}

@@ -21,7 +21,25 @@ impl Engine {
         r: request::RegisterContainerInstance,
     ) -> Result<Reply, EngineError> {
         let cluster = self.cluster_name(r.cluster.as_deref())?;
-        let instance_type = r.instance_type.clone().unwrap_or_else(|| "t2.small".into());
+        // The agent's identity document names the zone, type and id.
+        let doc: serde_json::Value = r
+            .instance_identity_document
+            .as_deref()
+            .map(|d| {
+                serde_json::from_str(d).map_err(|e| {
+                    EngineError::InvalidParameter(format!(
+                        "instanceIdentityDocument is not valid JSON: {e}"
+                    ))
+                })
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let from_doc = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let instance_type = r
+            .instance_type
+            .clone()
+            .or_else(|| from_doc("instanceType"))
+            .unwrap_or_else(|| "t2.small".into());
         let (mut cpu, mut mem) = match instance_type_resources(&instance_type) {
             Some(x) => (i64::from(x.0), i64::from(x.1)),
             None if !r.total_resources.is_empty() => (0, 0),
@@ -47,7 +65,11 @@ impl Engine {
         let az = r
             .availability_zone
             .clone()
+            .or_else(|| from_doc("availabilityZone"))
             .unwrap_or_else(|| format!("{}a", self.inner.config.partition.region));
+        let ec2_instance_id = from_doc("instanceId")
+            .filter(|i| i.starts_with("i-"))
+            .unwrap_or_else(|| format!("i-{}", &id[..17]));
         let mut attributes = vec![
             Attribute {
                 name: AZ_ATTRIBUTE.into(),
@@ -72,7 +94,7 @@ impl Engine {
                 .config
                 .partition
                 .container_instance(&cluster, &id),
-            ec2_instance_id: format!("i-{}", &id[..17]),
+            ec2_instance_id,
             status: InstanceStatus::Active,
             agent_connected: true,
             registered_resources: vec![

@@ -254,6 +254,10 @@ pub struct RegisterContainerInstance {
     pub total_resources: Vec<super::Resource>,
     #[serde(default)]
     pub attributes: Vec<super::Attribute>,
+    /// What the ECS agent sends: the EC2 instance identity document (JSON
+    /// text with `availabilityZone`, `instanceType`, `instanceId`).
+    #[serde(default)]
+    pub instance_identity_document: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
