@@ -603,3 +603,56 @@ async fn a_new_deployment_launches_at_once_despite_the_throttle() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// A target failing its health checks: the task is replaced, and the
+/// service's events say so in ECS's words.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unhealthy_target_is_reported_in_ecs_words() {
+    let (_fake, _engine, targets, s) = setup().await;
+    s.handle(ServiceCommand::Create(CreateService {
+        cluster: Some("c".into()),
+        service_name: "web".into(),
+        task_definition: Some("web".into()),
+        desired_count: Some(1),
+        load_balancers: vec![LoadBalancer {
+            target_group_arn: Some("tg".into()),
+            container_name: "app".into(),
+            container_port: 3000,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }))
+    .await
+    .unwrap();
+    until("a target", || targets.targets("tg").len() == 1).await;
+    targets.set_all("tg", TargetState::Healthy);
+    until_steady(&s, 1).await;
+    targets.set_all("tg", TargetState::Unhealthy);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let v = describe(&s).await;
+        if let Some(e) = v
+            .events
+            .iter()
+            .find(|e| e.message.contains("is unhealthy in"))
+        {
+            assert!(
+                e.message.starts_with("(service web) (task ")
+                    && e.message.contains(") (instance i-")
+                    && e.message.contains(") (port ")
+                    && e.message.ends_with(
+                        "is unhealthy in (target-group tg) due to (reason Health checks failed)."
+                    ),
+                "{}",
+                e.message
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no unhealthy event: {:#?}",
+            v.events
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -292,6 +292,8 @@ impl Scheduler {
                 if failed && self.inner.engine.essential_container_exited(&task).await {
                     return;
                 }
+                // ECS's words for the target, read before it drains.
+                let unhealthy = self.unhealthy_event(service, state, &task, &reason);
                 if let Err(e) = self
                     .inner
                     .engine
@@ -310,6 +312,9 @@ impl Scheduler {
                 self.update_service(arn, |s| {
                     s.steady = false;
                     let now = now_epoch();
+                    if let Some(e) = &unhealthy {
+                        s.push_event(e, now);
+                    }
                     if failed {
                         if let Some(d) = s.deployment_mut(&deployment) {
                             if d.failed_task_arns.insert(task.clone()) {
@@ -442,6 +447,36 @@ impl Scheduler {
                 }
             }
         }
+    }
+
+    /// `(task T) (instance I) (port P) is unhealthy in (target-group G)
+    /// due to (reason R).`, as ECS says it, for a task stopped for failing
+    /// a target group's health checks.
+    fn unhealthy_event(
+        &self,
+        service: &Service,
+        state: &State,
+        task_arn: &str,
+        reason: &str,
+    ) -> Option<String> {
+        let tg = reason
+            .strip_prefix("Task failed ELB health checks in (target-group ")?
+            .strip_suffix(')')?;
+        let task = state.tasks.get(task_arn)?;
+        let lb = service
+            .load_balancers
+            .iter()
+            .find(|l| l.target_group_arn.as_deref() == Some(tg))?;
+        let (instance, _, port) = target_of(state, task, lb)?;
+        let why = self
+            .inner
+            .targets
+            .reason(tg, &instance, port)
+            .unwrap_or_else(|| "Health checks failed".into());
+        Some(format!(
+            "(task {}) (instance {instance}) (port {port}) is unhealthy in (target-group {tg}) due to (reason {why}).",
+            task_id(task_arn)
+        ))
     }
 
     async fn start_tasks(&self, service: &Service, deployment: &str, count: u32) {

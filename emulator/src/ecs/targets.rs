@@ -29,6 +29,11 @@ pub trait TargetRegistry: Send + Sync + 'static {
     fn deregistration_delay_s(&self, target_group: &str) -> u64;
     /// Changes whenever a target leaves the group (`None`: no such group).
     fn removals(&self, target_group: &str) -> Option<tokio::sync::watch::Receiver<u64>>;
+    /// Why a target is in its state, in the balancer's words (e.g.
+    /// `Health checks failed with these codes: [503]`).
+    fn reason(&self, _target_group: &str, _id: &str, _port: u16) -> Option<String> {
+        None
+    }
 }
 
 /// [`TargetRegistry`] over the load balancer: changes go to its model
@@ -108,6 +113,14 @@ impl TargetRegistry for AlbTargets {
 
     fn removals(&self, target_group: &str) -> Option<tokio::sync::watch::Receiver<u64>> {
         self.0.removals(target_group)
+    }
+
+    fn reason(&self, target_group: &str, id: &str, port: u16) -> Option<String> {
+        self.0
+            .target_health(target_group)?
+            .into_iter()
+            .find(|d| d.target.id == id && d.target.port == port)
+            .and_then(|d| d.health.description)
     }
 }
 
