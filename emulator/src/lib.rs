@@ -23,11 +23,14 @@
 //!   which registers task host ports in target groups ([`ecs::targets`])
 //!   and drains them before a task stops.
 //! - [`elbv2`]: load balancers, target groups, listeners and rules over the
-//!   embedded `alb` crate.
-//! - [`autoscaling`]: Application Auto Scaling target tracking.
+//!   `alb` crate (in a balancer process of its own, or in this one).
+//! - [`autoscaling`]: Application Auto Scaling: target tracking, step
+//!   policies and scheduled actions, acted on.
 //! - [`logs`]: CloudWatch Logs over the containers' output.
 //! - [`secrets`]: SSM Parameter Store and Secrets Manager, and the
 //!   resolution of task definitions' `secrets`.
+//! - [`ec2`]: the few EC2 reads set-up scripts make (default VPC, subnets,
+//!   zones, instances, security groups as data).
 //!
 //! Beside them:
 //!

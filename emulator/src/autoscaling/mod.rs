@@ -1,14 +1,34 @@
 //! Service Auto Scaling: the Application Auto Scaling operations for ECS
-//! services and the loop that acts on target-tracking policies.
+//! services and the loop that acts on their policies and schedules.
 //!
-//! Every evaluation period the loop measures each policy's metric for its
-//! service (`ECSServiceAverageCPUUtilization` from real container stats,
-//! `ALBRequestCountPerTarget` from the balancer's per-target request
-//! counters) and asks the pure [`decide`] for a new desired count within
-//! the scalable target's min/max, honouring the scale-out and scale-in
-//! cooldowns. A change goes to the service through
-//! [`Scheduler::set_desired_count`] and is recorded as a scaling activity.
+//! Every evaluation period the loop
+//!
+//! - runs the scheduled actions that came due ([`scheduled`]): each sets
+//!   the scalable target's min/max capacity, then the service's desired
+//!   count is brought within them;
+//! - measures each target-tracking policy's metric for its service
+//!   (`ECSServiceAverageCPUUtilization` from real container stats,
+//!   `ALBRequestCountPerTarget` from the balancer's per-target request
+//!   counters) and asks the pure [`decide`] for a new desired count within
+//!   the scalable target's min/max, honouring the scale-out and scale-in
+//!   cooldowns.
+//!
+//! Step scaling policies are stored and described as AWS does; what
+//! invokes them in AWS is a CloudWatch alarm, which the emulator does not
+//! have, so they act when [`AutoScaling::execute_step_policy`] (the
+//! emulator-only `ExecuteScalingPolicy` operation) reports an alarm's
+//! breach ([`step`]).
+//!
+//! A change goes to the service through [`Scheduler::set_desired_count`]
+//! and is recorded as a scaling activity in AWS's words.
 
+mod metrics;
+mod paging;
+mod policies;
+pub mod schedule;
+mod scheduled;
+pub mod step;
+mod targets;
 pub mod wire;
 
 use crate::model::ServiceStatus;
@@ -18,23 +38,25 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::db::state::{activity_key, retain};
-use crate::ecs::scheduler::{service_tasks, target_of, Scheduler};
+use crate::db::state::activity_key;
+use crate::db::State;
+use crate::ecs::scheduler::Scheduler;
 use crate::model::autoscaling::{
-    self as asg, parse_resource_id, AutoScalingState, DeleteScalingPolicy,
+    self as asg, parse_resource_id, AutoScalingState, DeleteScalingPolicy, DeleteScheduledAction,
     DeregisterScalableTarget, DescribeScalableTargets, DescribeScalingActivities,
-    DescribeScalingPolicies, PutScalingPolicy, RegisterScalableTarget, ScalableTarget,
-    ScalingActivity, ScalingPolicy, CPU_METRIC, ECS_DESIRED_COUNT, MAX_ACTIVITIES, REQUESTS_METRIC,
+    DescribeScalingPolicies, DescribeScheduledActions, ExecuteScalingPolicy, ListTagsForResource,
+    PutScalingPolicy, PutScheduledAction, RegisterScalableTarget, ScalableTarget, ScalingActivity,
+    ScalingPolicy, TagResource, UntagResource, ECS_DESIRED_COUNT, MAX_ACTIVITIES,
 };
 use crate::model::now_epoch;
-use crate::model::task::TaskStatus;
 
 /// The `X-Amz-Target` prefix of Application Auto Scaling.
 pub const TARGET_PREFIX: &str = "AnyScaleFrontendService";
 
 #[derive(Debug, Clone)]
 pub struct AutoScalingConfig {
-    /// How often policies are evaluated (CloudWatch: one minute).
+    /// How often policies and scheduled actions are evaluated (CloudWatch:
+    /// one minute).
     pub evaluation_period: Duration,
 }
 
@@ -53,6 +75,14 @@ pub enum AutoScalingError {
     Validation(String),
     #[error("{0}")]
     ObjectNotFound(String),
+    #[error("{0}")]
+    ResourceNotFound(String),
+    #[error("{0}")]
+    InvalidNextToken(String),
+    #[error("{0}")]
+    TooManyTags(String),
+    #[error("{0}")]
+    LimitExceeded(String),
     #[error("the change could not be stored: {0}")]
     Store(#[from] crate::db::DbError),
 }
@@ -62,6 +92,10 @@ impl AutoScalingError {
         match self {
             AutoScalingError::Validation(_) => "ValidationException",
             AutoScalingError::ObjectNotFound(_) => "ObjectNotFoundException",
+            AutoScalingError::ResourceNotFound(_) => "ResourceNotFoundException",
+            AutoScalingError::InvalidNextToken(_) => "InvalidNextTokenException",
+            AutoScalingError::TooManyTags(_) => "TooManyTagsException",
+            AutoScalingError::LimitExceeded(_) => "LimitExceededException",
             AutoScalingError::Store(_) => "InternalServiceException",
         }
     }
@@ -76,6 +110,12 @@ fn validation(msg: impl Into<String>) -> AutoScalingError {
     AutoScalingError::Validation(msg.into())
 }
 
+fn no_target(resource_id: &str, dimension: &str) -> AutoScalingError {
+    AutoScalingError::ObjectNotFound(format!(
+        "No scalable target registered for service namespace: ecs, resource ID: {resource_id}, scalable dimension: {dimension}"
+    ))
+}
+
 /// The operations.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AutoScalingCommand {
@@ -86,6 +126,14 @@ pub enum AutoScalingCommand {
     DescribeScalingPolicies(DescribeScalingPolicies),
     DeleteScalingPolicy(DeleteScalingPolicy),
     DescribeScalingActivities(DescribeScalingActivities),
+    PutScheduledAction(PutScheduledAction),
+    DescribeScheduledActions(DescribeScheduledActions),
+    DeleteScheduledAction(DeleteScheduledAction),
+    TagResource(TagResource),
+    UntagResource(UntagResource),
+    ListTagsForResource(ListTagsForResource),
+    /// Emulator-only: an alarm's breach invoking a step scaling policy.
+    ExecuteScalingPolicy(ExecuteScalingPolicy),
 }
 
 /// What a target-tracking evaluation decides.
@@ -162,6 +210,40 @@ pub struct AutoScaling {
     inner: Arc<Inner>,
 }
 
+/// A scaling activity that succeeded, now.
+fn activity(
+    resource_id: &str,
+    description: String,
+    cause: String,
+    message: String,
+) -> ScalingActivity {
+    let now = now_epoch();
+    ScalingActivity {
+        activity_id: uuid::Uuid::new_v4().to_string(),
+        service_namespace: "ecs".into(),
+        resource_id: resource_id.to_string(),
+        scalable_dimension: ECS_DESIRED_COUNT.into(),
+        description,
+        cause,
+        start_time: now,
+        end_time: now,
+        status_code: "Successful".into(),
+        status_message: Some(message),
+    }
+}
+
+/// Keeps an activity, dropping the oldest beyond the bound.
+fn push_activity(s: &mut AutoScalingState, activity: ScalingActivity) {
+    tracing::info!(resource_id = %activity.resource_id, "{} ({})", activity.description, activity.cause);
+    s.activities.insert(activity_key(&activity), activity);
+    while s.activities.len() > MAX_ACTIVITIES * 10 {
+        let oldest = s.activities.keys().next().cloned();
+        if let Some(k) = oldest {
+            s.activities.remove(&k);
+        }
+    }
+}
+
 impl AutoScaling {
     pub fn new(scheduler: Scheduler, config: AutoScalingConfig) -> AutoScaling {
         AutoScaling {
@@ -189,12 +271,12 @@ impl AutoScaling {
         &self,
         f: impl FnOnce(&mut AutoScalingState) -> R,
     ) -> Result<R, AutoScalingError> {
-        Ok(self
-            .inner
-            .scheduler
-            .engine()
-            .update_state(|s| f(&mut s.autoscaling))
-            .await?)
+        self.update_all(|s| f(&mut s.autoscaling)).await
+    }
+
+    /// A write that also touches what is not Auto Scaling's (tags).
+    async fn update_all<R>(&self, f: impl FnOnce(&mut State) -> R) -> Result<R, AutoScalingError> {
+        Ok(self.inner.scheduler.engine().update_state(f).await?)
     }
 
     /// Starts the evaluation loop (ends on [`AutoScaling::shutdown`]).
@@ -215,8 +297,10 @@ impl AutoScaling {
         self.inner.shutdown.cancel();
     }
 
-    /// One evaluation of every policy.
+    /// One evaluation: the scheduled actions due now, then every
+    /// target-tracking policy.
     pub async fn evaluate(&self) {
+        self.run_scheduled(now_epoch()).await;
         let st = self.state();
         let mut seen = std::collections::HashSet::new();
         for p in st.policies.values() {
@@ -254,98 +338,64 @@ impl AutoScaling {
         ))
     }
 
-    /// The policy's metric now; `None` when it cannot be measured yet
-    /// (first sample, no running task).
-    async fn metric(
+    /// The service's ARN and desired count, when it is active.
+    fn desired(&self, resource_id: &str) -> Option<(String, u32)> {
+        let arn = self.service_arn(resource_id)?;
+        let n = self
+            .inner
+            .scheduler
+            .engine()
+            .snapshot()
+            .services
+            .get(&arn)
+            .filter(|s| s.status == ServiceStatus::Active)
+            .map(|s| s.desired_count)?;
+        Some((arn, n))
+    }
+
+    /// Time since the target's last scale-out and last scaling of any kind.
+    fn since(&self, resource_id: &str) -> (Option<Duration>, Option<Duration>) {
+        let now = Instant::now();
+        let m = self.memory();
+        (
+            m.last_scale_out.get(resource_id).map(|t| now - *t),
+            m.last_any.get(resource_id).map(|t| now - *t),
+        )
+    }
+
+    /// Sets the desired count a policy decided on; remembers when (for
+    /// cooldowns) and records the activity. `false`: the service is gone.
+    async fn scale(
         &self,
-        p: &ScalingPolicy,
-        seen: &mut std::collections::HashSet<String>,
-    ) -> Option<f64> {
-        let tt = &p.target_tracking_scaling_policy_configuration;
-        let kind = tt
-            .predefined_metric_specification
-            .as_ref()
-            .map(|m| m.predefined_metric_type.as_str())
-            .unwrap_or("");
-        let arn = self.service_arn(&p.resource_id)?;
-        let state = self.inner.scheduler.engine().snapshot();
-        let service = state.services.get(&arn)?.clone();
-        match kind {
-            CPU_METRIC => {
-                let runtime = self.inner.scheduler.engine().runtime().clone();
-                let mut per_task = Vec::new();
-                for t in
-                    service_tasks(&state, &service).filter(|t| t.status() == TaskStatus::Running)
-                {
-                    let units = t.cpu.parse::<f64>().unwrap_or(0.0);
-                    let units = if units > 0.0 { units } else { 1024.0 };
-                    let mut used_ns = 0u64;
-                    let mut elapsed = None;
-                    for c in &t.containers {
-                        let Some(id) = c.runtime_id.as_deref() else {
-                            continue;
-                        };
-                        seen.insert(id.to_string());
-                        let Ok(s) = runtime.stats(id).await else {
-                            continue;
-                        };
-                        let now = Instant::now();
-                        let prev = self
-                            .memory()
-                            .cpu
-                            .insert(id.to_string(), (s.cpu_total_ns, now));
-                        if let Some((ns, at)) = prev {
-                            used_ns += s.cpu_total_ns.saturating_sub(ns);
-                            elapsed = Some(now.duration_since(at));
-                        }
-                    }
-                    if let Some(e) = elapsed.filter(|e| !e.is_zero()) {
-                        let cpus = used_ns as f64 / e.as_nanos() as f64;
-                        per_task.push(cpus * 1024.0 / units * 100.0);
-                    }
-                }
-                (!per_task.is_empty()).then(|| per_task.iter().sum::<f64>() / per_task.len() as f64)
-            }
-            REQUESTS_METRIC => {
-                let lb = match tt
-                    .predefined_metric_specification
-                    .as_ref()
-                    .and_then(|m| m.resource_label.as_deref())
-                    .and_then(|l| l.split_once("/targetgroup/").map(|(_, tg)| tg.to_string()))
-                {
-                    Some(tg) => service.load_balancers.iter().find(|lb| {
-                        lb.target_group_arn
-                            .as_deref()
-                            .is_some_and(|a| a.ends_with(&format!("targetgroup/{tg}")))
-                    }),
-                    None => service.load_balancers.first(),
-                }?;
-                let tg = lb.target_group_arn.as_deref()?;
-                let counts = self.inner.scheduler.targets().request_counts(tg);
-                let mine: Vec<u64> = service_tasks(&state, &service)
-                    .filter(|t| t.status() == TaskStatus::Running)
-                    .filter_map(|t| target_of(&state, t, lb))
-                    .filter_map(|(id, _, port)| counts.get(&(id, port)).copied())
-                    .collect();
-                // Targets come and go: count requests as the sum of the
-                // current targets' counters, differences clamped at 0.
-                let total: u64 = mine.iter().sum();
-                let now = Instant::now();
-                let prev = self
-                    .memory()
-                    .requests
-                    .insert(p.policy_arn.clone(), (total, now));
-                let (before, at) = prev?;
-                let secs = now.duration_since(at).as_secs_f64();
-                if mine.is_empty() || secs <= 0.0 {
-                    return None;
-                }
-                let delta = total.saturating_sub(before) as f64;
-                // AWS counts per target per minute.
-                Some(delta / mine.len() as f64 * 60.0 / secs)
-            }
-            _ => None,
+        resource_id: &str,
+        service_arn: &str,
+        from: u32,
+        to: u32,
+        cause: String,
+    ) -> Result<bool, AutoScalingError> {
+        if !self
+            .inner
+            .scheduler
+            .set_desired_count(service_arn, to)
+            .await?
+        {
+            return Ok(false);
         }
+        {
+            let now = Instant::now();
+            let mut m = self.memory();
+            if to > from {
+                m.last_scale_out.insert(resource_id.to_string(), now);
+            }
+            m.last_any.insert(resource_id.to_string(), now);
+        }
+        self.record(
+            resource_id,
+            format!("Setting desired count to {to}."),
+            cause,
+        )
+        .await?;
+        Ok(true)
     }
 
     async fn act(
@@ -354,30 +404,13 @@ impl AutoScaling {
         target: &ScalableTarget,
         metric: f64,
     ) -> Result<(), AutoScalingError> {
-        let Some(arn) = self.service_arn(&p.resource_id) else {
+        let Some(tt) = &p.target_tracking_scaling_policy_configuration else {
             return Ok(());
         };
-        let Some(current) = self
-            .inner
-            .scheduler
-            .engine()
-            .snapshot()
-            .services
-            .get(&arn)
-            .filter(|s| s.status == ServiceStatus::Active)
-            .map(|s| s.desired_count)
-        else {
+        let Some((arn, current)) = self.desired(&p.resource_id) else {
             return Ok(());
         };
-        let tt = &p.target_tracking_scaling_policy_configuration;
-        let now = Instant::now();
-        let (since_out, since_any) = {
-            let m = self.memory();
-            (
-                m.last_scale_out.get(&p.resource_id).map(|t| now - *t),
-                m.last_any.get(&p.resource_id).map(|t| now - *t),
-            )
-        };
+        let (since_out, since_any) = self.since(&p.resource_id);
         let mut decision = decide(
             current,
             metric,
@@ -400,26 +433,43 @@ impl AutoScaling {
         let Decision::ScaleTo(n) = decision else {
             return Ok(());
         };
-        if !self.inner.scheduler.set_desired_count(&arn, n).await? {
-            return Ok(());
-        }
-        {
-            let mut m = self.memory();
-            if n > current {
-                m.last_scale_out.insert(p.resource_id.clone(), now);
-            }
-            m.last_any.insert(p.resource_id.clone(), now);
-        }
         let alarm = if n > current { "AlarmHigh" } else { "AlarmLow" };
-        self.record(
-            &p.resource_id,
-            format!("Setting desired count to {n}."),
-            format!(
-                "monitor alarm TargetTracking-{}-{alarm} in state ALARM triggered policy {} (metric {metric:.1}, target {})",
-                p.resource_id, p.policy_name, tt.target_value
-            ),
-        )
-        .await
+        let cause = format!(
+            "monitor alarm TargetTracking-{}-{alarm} in state ALARM triggered policy {} (metric {metric:.1}, target {})",
+            p.resource_id, p.policy_name, tt.target_value
+        );
+        self.scale(&p.resource_id, &arn, current, n, cause).await?;
+        Ok(())
+    }
+
+    /// Brings the service's desired count within `min..=max` (after the
+    /// bounds changed), recording the activity.
+    async fn clamp_desired(
+        &self,
+        resource_id: &str,
+        min: u32,
+        max: u32,
+        cause: impl FnOnce(u32) -> String,
+    ) -> Result<(), AutoScalingError> {
+        let Some((arn, current)) = self.desired(resource_id) else {
+            return Ok(());
+        };
+        let clamped = current.clamp(min, max.max(min));
+        if clamped != current
+            && self
+                .inner
+                .scheduler
+                .set_desired_count(&arn, clamped)
+                .await?
+        {
+            self.record(
+                resource_id,
+                format!("Setting desired count to {clamped}."),
+                cause(clamped),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     async fn record(
@@ -428,30 +478,13 @@ impl AutoScaling {
         description: String,
         cause: String,
     ) -> Result<(), AutoScalingError> {
-        let now = now_epoch();
-        tracing::info!(%resource_id, "{description} ({cause})");
-        self.update(|s| {
-            let activity = ScalingActivity {
-                activity_id: uuid::Uuid::new_v4().to_string(),
-                service_namespace: "ecs".into(),
-                resource_id: resource_id.to_string(),
-                scalable_dimension: ECS_DESIRED_COUNT.into(),
-                description,
-                cause,
-                start_time: now,
-                end_time: now,
-                status_code: "Successful".into(),
-                status_message: Some("Successfully set desired count.".into()),
-            };
-            s.activities.insert(activity_key(&activity), activity);
-            while s.activities.len() > MAX_ACTIVITIES * 10 {
-                let oldest = s.activities.keys().next().cloned();
-                if let Some(k) = oldest {
-                    s.activities.remove(&k);
-                }
-            }
-        })
-        .await
+        let a = activity(
+            resource_id,
+            description,
+            cause,
+            "Successfully set desired count.".into(),
+        );
+        self.update(|s| push_activity(s, a)).await
     }
 
     // ----------------------------------------------------------- commands
@@ -477,235 +510,48 @@ impl AutoScaling {
         &self,
         cmd: AutoScalingCommand,
     ) -> Result<serde_json::Value, AutoScalingError> {
-        use serde_json::json;
+        use AutoScalingCommand as C;
         match cmd {
-            AutoScalingCommand::RegisterScalableTarget(r) => {
-                Self::check(&r.service_namespace, Some(&r.scalable_dimension))?;
-                let arn = self.service_arn(&r.resource_id).ok_or_else(|| {
-                    validation(format!(
-                        "Invalid ResourceId '{}' (expected service/<cluster>/<service>).",
-                        r.resource_id
-                    ))
-                })?;
-                let service = self
-                    .inner
-                    .scheduler
-                    .engine()
-                    .snapshot()
-                    .services
-                    .get(&arn)
-                    .cloned();
-                let Some(service) = service.filter(|s| s.status == ServiceStatus::Active) else {
-                    return Err(validation(format!(
-                        "ECS service doesn't exist: {}",
-                        r.resource_id
-                    )));
-                };
-                let existing = self.state().targets.get(&r.resource_id).cloned();
-                let min = r.min_capacity.or(existing.as_ref().map(|t| t.min_capacity));
-                let max = r.max_capacity.or(existing.as_ref().map(|t| t.max_capacity));
-                let (Some(min), Some(max)) = (min, max) else {
-                    return Err(validation(
-                        "MinCapacity and MaxCapacity are required for a new scalable target.",
-                    ));
-                };
-                if min > max {
-                    return Err(validation(
-                        "MinCapacity must not be greater than MaxCapacity.",
-                    ));
-                }
-                let p = self.inner.scheduler.engine().config().partition.clone();
-                let target = ScalableTarget {
-                    service_namespace: "ecs".into(),
-                    resource_id: r.resource_id.clone(),
-                    scalable_dimension: ECS_DESIRED_COUNT.into(),
-                    min_capacity: min,
-                    max_capacity: max,
-                    role_arn: r
-                        .role_arn
-                        .clone()
-                        .unwrap_or_else(|| p.ecs_autoscaling_role()),
-                    creation_time: existing
-                        .as_ref()
-                        .map(|t| t.creation_time)
-                        .unwrap_or_else(now_epoch),
-                    scalable_target_arn: existing
-                        .as_ref()
-                        .map(|t| t.scalable_target_arn.clone())
-                        .unwrap_or_else(|| {
-                            p.scalable_target(&uuid::Uuid::new_v4().simple().to_string())
-                        }),
-                    suspended_state: r
-                        .suspended_state
-                        .clone()
-                        .or(existing.map(|t| t.suspended_state))
-                        .unwrap_or_default(),
-                };
-                let target_arn = target.scalable_target_arn.clone();
-                self.update(|s| s.targets.insert(r.resource_id.clone(), target))
-                    .await?;
-                // The desired count follows the new bounds at once.
-                let clamped = service.desired_count.clamp(min, max);
-                if clamped != service.desired_count {
-                    self.inner
-                        .scheduler
-                        .set_desired_count(&arn, clamped)
-                        .await?;
-                    self.record(
-                        &r.resource_id,
-                        format!("Setting desired count to {clamped}."),
-                        format!("minimum/maximum capacity was set to {min}/{max}"),
-                    )
-                    .await?;
-                }
-                Ok(json!({ "ScalableTargetARN": target_arn }))
-            }
-            AutoScalingCommand::DescribeScalableTargets(r) => {
-                Self::check(&r.service_namespace, r.scalable_dimension.as_deref())?;
-                let targets: Vec<ScalableTarget> = self
-                    .state()
-                    .targets
-                    .values()
-                    .filter(|t| {
-                        r.resource_ids.is_empty() || r.resource_ids.contains(&t.resource_id)
-                    })
-                    .cloned()
-                    .collect();
-                Ok(json!({ "ScalableTargets": targets }))
-            }
-            AutoScalingCommand::DeregisterScalableTarget(r) => {
-                Self::check(&r.service_namespace, Some(&r.scalable_dimension))?;
-                let removed = self
-                    .update(|s| {
-                        let gone = s.targets.remove(&r.resource_id).is_some();
-                        retain(&mut s.policies, |_, p| p.resource_id != r.resource_id);
-                        gone
-                    })
-                    .await?;
-                if !removed {
-                    return Err(AutoScalingError::ObjectNotFound(format!("No scalable target registered for service namespace: ecs, resource ID: {}, scalable dimension: {}", r.resource_id, r.scalable_dimension)));
-                }
-                Ok(json!({}))
-            }
-            AutoScalingCommand::PutScalingPolicy(r) => {
-                Self::check(&r.service_namespace, Some(&r.scalable_dimension))?;
-                if !self.state().targets.contains_key(&r.resource_id) {
-                    return Err(AutoScalingError::ObjectNotFound(format!("No scalable target registered for service namespace: ecs, resource ID: {}, scalable dimension: {}", r.resource_id, r.scalable_dimension)));
-                }
-                let kind = r
-                    .policy_type
-                    .clone()
-                    .unwrap_or_else(|| "StepScaling".into());
-                if kind != "TargetTrackingScaling" {
-                    return Err(validation(format!("Unsupported PolicyType '{kind}': this emulator acts on TargetTrackingScaling policies.")));
-                }
-                let tt = r.target_tracking_scaling_policy_configuration.clone().ok_or_else(|| validation("TargetTrackingScalingPolicyConfiguration is required for a TargetTrackingScaling policy."))?;
-                let metric = tt
-                    .predefined_metric_specification
-                    .as_ref()
-                    .map(|m| m.predefined_metric_type.clone())
-                    .unwrap_or_default();
-                if metric != CPU_METRIC && metric != REQUESTS_METRIC {
-                    return Err(validation(format!("Unsupported metric '{metric}' (supported: {CPU_METRIC}, {REQUESTS_METRIC}).")));
-                }
-                if tt.target_value.is_nan() || tt.target_value <= 0.0 {
-                    return Err(validation("TargetValue must be positive."));
-                }
-                let p = self.inner.scheduler.engine().config().partition.clone();
-                let policy_arn = p.scaling_policy(
-                    &uuid::Uuid::new_v4().to_string(),
-                    &r.resource_id,
-                    &r.policy_name,
-                );
-                let policy = ScalingPolicy {
-                    policy_arn: policy_arn.clone(),
-                    policy_name: r.policy_name.clone(),
-                    service_namespace: "ecs".into(),
-                    resource_id: r.resource_id.clone(),
-                    scalable_dimension: ECS_DESIRED_COUNT.into(),
-                    policy_type: kind,
-                    target_tracking_scaling_policy_configuration: tt,
-                    alarms: vec![
-                        json!({"AlarmName": format!("TargetTracking-{}-AlarmHigh", r.resource_id), "AlarmARN": p.alarm(&format!("TargetTracking-{}-AlarmHigh", r.resource_id))}),
-                        json!({"AlarmName": format!("TargetTracking-{}-AlarmLow", r.resource_id), "AlarmARN": p.alarm(&format!("TargetTracking-{}-AlarmLow", r.resource_id))}),
-                    ],
-                    creation_time: now_epoch(),
-                };
-                let alarms = policy.alarms.clone();
-                let arn = self
-                    .update(|s| {
-                        // Same name on the same resource: replaced, ARN kept.
-                        let old = s
-                            .policies
-                            .values()
-                            .find(|x| {
-                                x.resource_id == r.resource_id && x.policy_name == r.policy_name
-                            })
-                            .map(|x| x.policy_arn.clone());
-                        let mut policy = policy;
-                        if let Some(old) = old {
-                            policy.policy_arn = old;
-                        }
-                        let arn = policy.policy_arn.clone();
-                        s.policies.insert(arn.clone(), policy);
-                        arn
-                    })
-                    .await?;
-                Ok(json!({ "PolicyARN": arn, "Alarms": alarms }))
-            }
-            AutoScalingCommand::DescribeScalingPolicies(r) => {
-                Self::check(&r.service_namespace, r.scalable_dimension.as_deref())?;
-                let policies: Vec<ScalingPolicy> = self
-                    .state()
-                    .policies
-                    .values()
-                    .filter(|p| {
-                        r.resource_id
-                            .as_deref()
-                            .is_none_or(|id| p.resource_id == id)
-                    })
-                    .filter(|p| {
-                        r.policy_names.is_empty() || r.policy_names.contains(&p.policy_name)
-                    })
-                    .cloned()
-                    .collect();
-                Ok(json!({ "ScalingPolicies": policies }))
-            }
-            AutoScalingCommand::DeleteScalingPolicy(r) => {
-                Self::check(&r.service_namespace, Some(&r.scalable_dimension))?;
-                let removed = self
-                    .update(|s| {
-                        let before = s.policies.len();
-                        retain(&mut s.policies, |_, p| {
-                            !(p.resource_id == r.resource_id && p.policy_name == r.policy_name)
-                        });
-                        before != s.policies.len()
-                    })
-                    .await?;
-                if !removed {
-                    return Err(AutoScalingError::ObjectNotFound(format!("No scaling policy found for service namespace: ecs, resource ID: {}, scalable dimension: {}: policy name: {}", r.resource_id, r.scalable_dimension, r.policy_name)));
-                }
-                Ok(json!({}))
-            }
-            AutoScalingCommand::DescribeScalingActivities(r) => {
-                Self::check(&r.service_namespace, r.scalable_dimension.as_deref())?;
-                let activities: Vec<ScalingActivity> = self
-                    .state()
-                    .activities
-                    .values()
-                    .rev()
-                    .filter(|a| {
-                        r.resource_id
-                            .as_deref()
-                            .is_none_or(|id| a.resource_id == id)
-                    })
-                    .take(MAX_ACTIVITIES)
-                    .cloned()
-                    .collect();
-                Ok(json!({ "ScalingActivities": activities }))
-            }
+            C::RegisterScalableTarget(r) => self.register_target(r).await,
+            C::DescribeScalableTargets(r) => self.describe_targets(r),
+            C::DeregisterScalableTarget(r) => self.deregister_target(r).await,
+            C::PutScalingPolicy(r) => self.put_policy(r).await,
+            C::DescribeScalingPolicies(r) => self.describe_policies(r),
+            C::DeleteScalingPolicy(r) => self.delete_policy(r).await,
+            C::DescribeScalingActivities(r) => self.describe_activities(r),
+            C::PutScheduledAction(r) => self.put_scheduled(r).await,
+            C::DescribeScheduledActions(r) => self.describe_scheduled(r),
+            C::DeleteScheduledAction(r) => self.delete_scheduled(r).await,
+            C::TagResource(r) => self.tag_resource(r).await,
+            C::UntagResource(r) => self.untag_resource(r).await,
+            C::ListTagsForResource(r) => self.list_tags(r),
+            C::ExecuteScalingPolicy(r) => self.execute_step_policy(r).await,
         }
     }
+
+    fn describe_activities(
+        &self,
+        r: DescribeScalingActivities,
+    ) -> Result<serde_json::Value, AutoScalingError> {
+        Self::check(&r.service_namespace, r.scalable_dimension.as_deref())?;
+        let st = self.state();
+        let all = st.activities.iter().rev().filter(|(_, a)| {
+            r.resource_id
+                .as_deref()
+                .is_none_or(|id| a.resource_id == id)
+        });
+        let (page, next) = paging::page(all.map(|(k, a)| (k.clone(), a.clone())), &r.paging, true)?;
+        Ok(reply("ScalingActivities", page, next))
+    }
+}
+
+/// A Describe reply: the items under `key`, and `NextToken` when more.
+fn reply<T: serde::Serialize>(key: &str, items: Vec<T>, next: Option<String>) -> serde_json::Value {
+    let mut v = serde_json::json!({ key: items });
+    if let Some(t) = next {
+        v["NextToken"] = serde_json::Value::String(t);
+    }
+    v
 }
 
 #[cfg(test)]

@@ -1,6 +1,10 @@
 //! The Application Auto Scaling API (AWS JSON 1.1,
 //! `X-Amz-Target: AnyScaleFrontendService.<Operation>`) on the emulator's
 //! endpoint: each body becomes an [`AutoScalingCommand`].
+//!
+//! One operation is the emulator's own, not AWS's: `ExecuteScalingPolicy`
+//! stands in for the CloudWatch alarm that invokes a step scaling policy
+//! (see [`AutoScaling::execute_step_policy`]).
 
 use axum::response::Response;
 
@@ -19,6 +23,13 @@ pub fn command(operation: &str, body: &[u8]) -> Result<AutoScalingCommand, ApiEr
         "DescribeScalingPolicies" => C::DescribeScalingPolicies(parse_body(body)?),
         "DeleteScalingPolicy" => C::DeleteScalingPolicy(parse_body(body)?),
         "DescribeScalingActivities" => C::DescribeScalingActivities(parse_body(body)?),
+        "PutScheduledAction" => C::PutScheduledAction(parse_body(body)?),
+        "DescribeScheduledActions" => C::DescribeScheduledActions(parse_body(body)?),
+        "DeleteScheduledAction" => C::DeleteScheduledAction(parse_body(body)?),
+        "TagResource" => C::TagResource(parse_body(body)?),
+        "UntagResource" => C::UntagResource(parse_body(body)?),
+        "ListTagsForResource" => C::ListTagsForResource(parse_body(body)?),
+        "ExecuteScalingPolicy" => C::ExecuteScalingPolicy(parse_body(body)?),
         other => {
             return Err(ApiError::new(
                 "UnknownOperationException",

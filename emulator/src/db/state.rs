@@ -9,7 +9,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::model::autoscaling::{ScalableTarget, ScalingActivity, ScalingPolicy};
+use crate::model::autoscaling::{
+    ScalableTarget, ScalingActivity, ScalingPolicy, ScheduledActionRecord,
+};
 use crate::model::elb::{Listener, LoadBalancer, Rule, TargetGroup};
 use crate::model::logs::LogGroup;
 use crate::model::secrets::{Parameter, SecretEntry};
@@ -87,6 +89,8 @@ pub struct AutoScalingState {
     /// By [`activity_key`]: oldest first, so `.values().rev()` is newest
     /// first as DescribeScalingActivities lists them.
     pub activities: Map<ScalingActivity>,
+    /// By [`crate::model::autoscaling::scheduled_action_key`].
+    pub scheduled_actions: Map<ScheduledActionRecord>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -258,6 +262,7 @@ collections! {
     "scalableTargets" => autoscaling.targets: ScalableTarget,
     "scalingPolicies" => autoscaling.policies: ScalingPolicy,
     "scalingActivities" => autoscaling.activities: ScalingActivity,
+    "scheduledActions" => autoscaling.scheduled_actions: ScheduledActionRecord,
     "parameters" => secrets.parameters: Parameter,
     "secrets" => secrets.secrets: SecretEntry,
     "logGroups" => log_groups: LogGroup,
