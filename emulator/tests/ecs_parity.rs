@@ -671,3 +671,43 @@ async fn a_container_instance_is_described_by_its_identity_document() {
     .await;
     running.stop(Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn other_clusters_tasks_and_desired_counts_above_the_quota_are_refused() {
+    let (running, api, _dir) = start().await;
+    for c in ["a", "b"] {
+        api.ok("CreateCluster", json!({"clusterName": c})).await;
+        api.ok(
+            "RegisterContainerInstance",
+            json!({"cluster": c, "instanceType": "t2.small"}),
+        )
+        .await;
+    }
+    api.ok(
+        "RegisterTaskDefinition",
+        json!({"family": "w", "containerDefinitions": [{"name": "a", "image": "i", "memory": 8}]}),
+    )
+    .await;
+    let run = api
+        .ok("RunTask", json!({"cluster": "a", "taskDefinition": "w"}))
+        .await;
+    let arn = run["tasks"][0]["taskArn"].as_str().unwrap().to_string();
+    let d = api
+        .ok("DescribeTasks", json!({"cluster": "b", "tasks": [arn]}))
+        .await;
+    assert_eq!(d["tasks"], json!([]));
+    assert_eq!(d["failures"][0]["reason"], "MISSING");
+    api.err(
+        "StopTask",
+        json!({"cluster": "b", "task": arn}),
+        "InvalidParameterException",
+    )
+    .await;
+    api.err(
+        "CreateService",
+        json!({"cluster": "a", "serviceName": "s", "taskDefinition": "w", "desiredCount": 5001}),
+        "InvalidParameterException",
+    )
+    .await;
+    running.stop(Duration::from_secs(5)).await;
+}

@@ -236,6 +236,7 @@ impl Scheduler {
         let now = now_epoch();
         let td_arn = td.task_definition_arn.clone().unwrap_or_default();
         let desired = r.desired_count.unwrap_or(0);
+        check_desired(desired)?;
         let service = Service {
             service_arn: arn.clone(),
             service_name: name.clone(),
@@ -281,6 +282,9 @@ impl Scheduler {
 
     async fn update(&self, r: UpdateService) -> Result<ServiceReply, ServiceError> {
         let cluster = self.cluster(r.cluster.as_deref())?;
+        if let Some(n) = r.desired_count {
+            check_desired(n)?;
+        }
         let current = self.find(&cluster, &r.service)?;
         if current.status != ServiceStatus::Active {
             return Err(ServiceError::NotActive(current.service_arn));
@@ -671,6 +675,18 @@ impl Scheduler {
             .map(|s| ServiceReply::Service(Box::new(s)))
             .ok_or_else(|| ServiceError::NotFound(arn.to_string()))
     }
+}
+
+/// ECS's quota of tasks per service.
+pub const MAX_DESIRED: u32 = 5000;
+
+fn check_desired(n: u32) -> Result<(), ServiceError> {
+    if n > MAX_DESIRED {
+        return Err(invalid(format!(
+            "desiredCount {n} is above the quota of {MAX_DESIRED} tasks per service."
+        )));
+    }
+    Ok(())
 }
 
 /// How many deleted (INACTIVE) services are remembered at most; ECS

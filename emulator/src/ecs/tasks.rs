@@ -241,7 +241,13 @@ impl Engine {
         } else {
             self.inner.config.partition.task(cluster, reference)
         };
-        self.snapshot().tasks.contains_key(&arn).then_some(arn)
+        // A task of another cluster is not found in this one.
+        self.read(|s| {
+            s.tasks
+                .get(&arn)
+                .is_some_and(|t| t.cluster_name() == cluster)
+        })
+        .then_some(arn)
     }
 
     pub(super) async fn stop_task(&self, r: request::StopTask) -> Result<Reply, EngineError> {
