@@ -3,7 +3,7 @@
 //!
 //! Every evaluation period the loop
 //!
-//! - runs the scheduled actions that came due ([`scheduled`]): each sets
+//! - runs the scheduled actions that came due (`scheduled`): each sets
 //!   the scalable target's min/max capacity, then the service's desired
 //!   count is brought within them;
 //! - measures each target-tracking policy's metric for its service

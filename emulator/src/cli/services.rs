@@ -32,7 +32,7 @@ pub enum ServiceCmd {
     /// rolling deployment to completion (or rollback).
     Deploy {
         service: String,
-        /// Image tag (default: deploy-<unix time>).
+        /// Image tag (default: `deploy-` and the Unix time).
         #[arg(long)]
         tag: Option<String>,
         /// Skip the image build (reuse images already tagged `--tag`).

@@ -1,5 +1,5 @@
 //! The service scheduler: the ECS service operations and the loop that
-//! applies the pure [`plan`](super::service_plan::plan) to every service.
+//! applies the pure [`super::service_plan::plan`] to every service.
 //!
 //! Services live in the engine's state (the same durable store as tasks).
 //! One background loop (owned by the [`Scheduler`], ended by its

@@ -125,7 +125,7 @@ impl TargetRegistry for AlbTargets {
 }
 
 /// In-memory targets for unit tests: registered targets start `initial`;
-/// [`FakeTargets::set`] changes a state; deregistered ones vanish at once.
+/// `FakeTargets::set` changes a state; deregistered ones vanish at once.
 #[derive(Default, Clone)]
 pub struct FakeTargets {
     inner: Arc<Mutex<FakeInner>>,

@@ -15,10 +15,10 @@
 //! either kind with its events; a group a task definition names comes back
 //! when a task definition naming it is registered again.
 //!
-//! Layout: [`view`] reads groups, streams and events from the store;
+//! Layout: `view` reads groups, streams and events from the store;
 //! `groups` (groups, retention, tags), `streams` (streams, PutLogEvents)
 //! and `events` (GetLogEvents, FilterLogEvents) are the operations;
-//! [`page`] makes the pagination tokens.
+//! `page` makes the pagination tokens.
 
 mod events;
 mod groups;

@@ -1,6 +1,6 @@
 //! The ELBv2 API: AWS Query protocol on the same `POST /` as the JSON APIs.
 //! A form-encoded body (`Action=...&Version=2015-12-01`, `Member.N` lists)
-//! becomes an [`ElbCommand`]; its [`ElbReply`] becomes the XML response in
+//! becomes an `ElbCommand`; its `ElbReply` becomes the XML response in
 //! the `2015-12-01` namespace; every failure is the AWS XML error shape
 //! (HTTP 400 `Sender`, or 500 `Receiver`). Every value written into XML is
 //! escaped by [`Xml`].
@@ -14,7 +14,7 @@
 //! and in the `x-amzn-RequestId` header.
 //!
 //! Layout: this file routes and holds the protocol's pieces ([`Query`],
-//! [`QueryError`]); [`parse`] turns parameters into commands, [`render`]
+//! [`QueryError`]); `parse` turns parameters into commands, `render`
 //! replies into XML.
 
 mod parse;
@@ -38,7 +38,7 @@ pub const NAMESPACE: &str = "http://elasticloadbalancing.amazonaws.com/doc/2015-
 /// The API version the emulator speaks.
 pub const VERSION: &str = "2015-12-01";
 
-/// `POST /`: ELBv2 Query requests here, JSON 1.1 to [`crate::api::dispatch`].
+/// `POST /`: ELBv2 Query requests here, JSON 1.1 to `crate::api::dispatch`.
 pub async fn entry(State(state): State<ApiState>, req: Request) -> Response {
     if is_query(req.headers()) {
         let body = match Bytes::from_request(req, &state).await {

@@ -4,7 +4,7 @@
 use crate::elbv2::{ElbReply, LoadBalancerView, RuleView};
 use crate::model::elb::{ActionSpec, Listener, TargetGroup};
 
-/// A tiny XML writer; [`Xml::leaf`] escapes every value.
+/// A tiny XML writer; `Xml::leaf` escapes every value.
 #[derive(Debug, Default)]
 pub struct Xml(pub String);
 
