@@ -407,11 +407,26 @@ async fn kill(client: &Client, task: &str, container: Option<&str>) -> anyhow::R
     }
     let t = found.ok_or_else(|| anyhow!("no task {task} (see `emulator ps`)"))?;
     let cs = t["containers"].as_array().cloned().unwrap_or_default();
+    // Which containers are essential is the definition's to say.
+    let def = client
+        .call(
+            "DescribeTaskDefinition",
+            json!({ "taskDefinition": t["taskDefinitionArn"] }),
+        )
+        .await?;
+    let essential = |name: &Value| {
+        def["taskDefinition"]["containerDefinitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|d| d["name"] == *name)
+            .is_some_and(|d| d["essential"] != false)
+    };
     let c = match container {
         Some(n) => cs.iter().find(|c| c["name"] == n),
         None => cs
             .iter()
-            .find(|c| c["essential"] == true && c["lastStatus"] == "RUNNING"),
+            .find(|c| essential(&c["name"]) && c["lastStatus"] == "RUNNING"),
     }
     .ok_or_else(|| anyhow!("task {task} has no such running container"))?;
     let id = c["runtimeId"]

@@ -289,7 +289,10 @@ impl Scheduler {
                 // A target fails its checks because its container died: the
                 // death is the cause (EssentialContainerExited), recorded by
                 // the task's worker, which is woken to see it now.
-                if failed && self.inner.engine.essential_container_exited(&task).await {
+                let for_health = reason.starts_with("Task failed ELB health checks");
+                if (failed || for_health)
+                    && self.inner.engine.essential_container_exited(&task).await
+                {
                     return;
                 }
                 // ECS's words for the target, read before it drains.
