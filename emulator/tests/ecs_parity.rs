@@ -711,3 +711,59 @@ async fn other_clusters_tasks_and_desired_counts_above_the_quota_are_refused() {
     .await;
     running.stop(Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn task_protection_is_set_read_and_bounded() {
+    let (running, api, _dir) = start().await;
+    api.ok("CreateCluster", json!({"clusterName": "c"})).await;
+    api.ok(
+        "RegisterContainerInstance",
+        json!({"cluster": "c", "instanceType": "t2.small"}),
+    )
+    .await;
+    api.ok(
+        "RegisterTaskDefinition",
+        json!({"family": "w", "containerDefinitions": [{"name": "a", "image": "i", "memory": 8}]}),
+    )
+    .await;
+    let run = api
+        .ok("RunTask", json!({"cluster": "c", "taskDefinition": "w"}))
+        .await;
+    let arn = run["tasks"][0]["taskArn"].as_str().unwrap().to_string();
+    let v = api
+        .ok(
+            "UpdateTaskProtection",
+            json!({"cluster": "c", "tasks": [arn, "nope"], "protectionEnabled": true, "expiresInMinutes": 60}),
+        )
+        .await;
+    assert_eq!(v["protectedTasks"][0]["protectionEnabled"], true);
+    assert!(v["protectedTasks"][0]["expirationDate"].is_number());
+    assert_eq!(v["failures"][0]["reason"], "MISSING");
+    let v = api
+        .ok("GetTaskProtection", json!({"cluster": "c", "tasks": [arn]}))
+        .await;
+    assert_eq!(v["protectedTasks"][0]["protectionEnabled"], true);
+    let d = api
+        .ok("DescribeTasks", json!({"cluster": "c", "tasks": [arn]}))
+        .await;
+    assert!(
+        d["tasks"][0].get("protectedUntil").is_none(),
+        "not in ECS's Task shape"
+    );
+    api.err(
+        "UpdateTaskProtection",
+        json!({"cluster": "c", "tasks": [arn], "protectionEnabled": true, "expiresInMinutes": 3000}),
+        "InvalidParameterException",
+    )
+    .await;
+    api.ok(
+        "UpdateTaskProtection",
+        json!({"cluster": "c", "tasks": [arn], "protectionEnabled": false}),
+    )
+    .await;
+    let v = api
+        .ok("GetTaskProtection", json!({"cluster": "c", "tasks": [arn]}))
+        .await;
+    assert_eq!(v["protectedTasks"][0]["protectionEnabled"], false);
+    running.stop(Duration::from_secs(5)).await;
+}

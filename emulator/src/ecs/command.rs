@@ -26,6 +26,8 @@ pub enum Command {
     DeleteAttributes(request::PutAttributes),
     ListAttributes(request::ListAttributes),
     DescribeCapacityProviders(request::DescribeCapacityProviders),
+    UpdateTaskProtection(request::UpdateTaskProtection),
+    GetTaskProtection(request::GetTaskProtection),
     DeleteCluster(request::DeleteCluster),
     RegisterContainerInstance(request::RegisterContainerInstance),
     ListContainerInstances(request::ListContainerInstances),

@@ -404,6 +404,8 @@ impl Engine {
             Command::DeleteAttributes(r) => self.put_attributes(r, true).await,
             Command::ListAttributes(r) => self.list_attributes(r),
             Command::DescribeCapacityProviders(r) => self.describe_capacity_providers(r),
+            Command::UpdateTaskProtection(r) => self.update_task_protection(r).await,
+            Command::GetTaskProtection(r) => self.get_task_protection(r),
             Command::DeleteCluster(r) => self.delete_cluster(&r.cluster).await,
             Command::RegisterContainerInstance(r) => self.register_container_instance(r).await,
             Command::ListContainerInstances(r) => self.list_container_instances(r),

@@ -236,6 +236,7 @@ impl Scheduler {
                         .containers
                         .iter()
                         .any(|c| c.essential && c.health_status == "UNHEALTHY"),
+                    protected: t.protected_until.is_some_and(|u| u > now_epoch()),
                     targets,
                 }
             })

@@ -61,6 +61,8 @@ pub struct ObservedTask {
     pub instance_active: bool,
     /// An essential container reports UNHEALTHY (container health check).
     pub container_unhealthy: bool,
+    /// Protected from scale-in (UpdateTaskProtection) right now.
+    pub protected: bool,
     /// One entry per load balancer of the service, in order.
     pub targets: Vec<TargetState>,
 }
@@ -362,12 +364,12 @@ pub fn plan(svc: &Service, obs: &Observed) -> Vec<Step> {
     // Scale in: excess tasks of the primary, unhealthy first, then from
     // the zone holding most of them.
     if keep_n > desired {
-        let mut pool = keep.clone();
+        let mut pool: Vec<&ObservedTask> = keep.iter().copied().filter(|t| !t.protected).collect();
         let mut per_az: BTreeMap<&str, u32> = BTreeMap::new();
         for t in &keep {
             *per_az.entry(&t.availability_zone).or_default() += 1;
         }
-        for _ in 0..keep_n - desired {
+        for _ in 0..(keep_n - desired).min(pool.len() as u32) {
             pool.sort_by_key(|t| {
                 (
                     t.healthy(),
@@ -384,6 +386,8 @@ pub fn plan(svc: &Service, obs: &Observed) -> Vec<Step> {
         }
     }
     let mut stops = 0;
+    // Protected tasks stay until their protection ends (ECS waits too).
+    victims.retain(|v| !v.protected);
     for v in victims {
         if v.healthy() {
             if budget == 0 {

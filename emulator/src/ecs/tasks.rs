@@ -377,6 +377,95 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// UpdateTaskProtection: protected tasks are not stopped to scale a
+    /// service in, nor to finish a deployment, until protection ends
+    /// (`expiresInMinutes`, 1-2880, default 120).
+    pub(super) async fn update_task_protection(
+        &self,
+        r: request::UpdateTaskProtection,
+    ) -> Result<Reply, EngineError> {
+        let cluster = self.cluster_name(r.cluster.as_deref())?;
+        if r.tasks.is_empty() || r.tasks.len() > 10 {
+            return Err(EngineError::InvalidParameter(
+                "tasks must name 1 to 10 tasks.".into(),
+            ));
+        }
+        let minutes = r.expires_in_minutes.unwrap_or(120);
+        if !(1..=2880).contains(&minutes) {
+            return Err(EngineError::InvalidParameter(
+                "expiresInMinutes must be between 1 and 2880.".into(),
+            ));
+        }
+        let until = r
+            .protection_enabled
+            .then(|| now_epoch() + minutes as f64 * 60.0);
+        let mut found = Vec::new();
+        let mut failures = Vec::new();
+        for t in &r.tasks {
+            match self.find_task_arn(&cluster, t) {
+                Some(arn) => found.push(arn),
+                None => failures.push(Failure {
+                    arn: Some(t.clone()),
+                    reason: "MISSING".into(),
+                    detail: None,
+                }),
+            }
+        }
+        let arns = found.clone();
+        self.mutate(|s| {
+            for arn in &arns {
+                if let Some(t) = s.tasks.get_mut(arn) {
+                    t.protected_until = until;
+                }
+            }
+        })
+        .await?;
+        Ok(self.protection_reply(&found, failures))
+    }
+
+    pub(super) fn get_task_protection(
+        &self,
+        r: request::GetTaskProtection,
+    ) -> Result<Reply, EngineError> {
+        let cluster = self.cluster_name(r.cluster.as_deref())?;
+        let mut found = Vec::new();
+        let mut failures = Vec::new();
+        for t in &r.tasks {
+            match self.find_task_arn(&cluster, t) {
+                Some(arn) => found.push(arn),
+                None => failures.push(Failure {
+                    arn: Some(t.clone()),
+                    reason: "MISSING".into(),
+                    detail: None,
+                }),
+            }
+        }
+        Ok(self.protection_reply(&found, failures))
+    }
+
+    fn protection_reply(&self, arns: &[String], failures: Vec<Failure>) -> Reply {
+        let now = now_epoch();
+        let protected: Vec<serde_json::Value> = self.read(|s| {
+            arns.iter()
+                .filter_map(|a| s.tasks.get(a))
+                .map(|t| {
+                    let until = t.protected_until.filter(|u| *u > now);
+                    let mut v = serde_json::json!({
+                        "taskArn": t.task_arn,
+                        "protectionEnabled": until.is_some(),
+                    });
+                    if let Some(u) = until {
+                        v["expirationDate"] = serde_json::json!(u);
+                    }
+                    v
+                })
+                .collect()
+        });
+        Reply::Json(serde_json::json!({ "protectedTasks": protected, "failures": failures }))
+    }
+}
+
 /// The tags a new task gets: those RunTask names, the task definition's
 /// (`propagateTags: TASK_DEFINITION`) or the service's (`SERVICE`), and
 /// with `enableECSManagedTags` ECS's own (`aws:ecs:clusterName`,

@@ -103,6 +103,26 @@ pub struct DeregisterContainerInstance {
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub struct UpdateTaskProtection {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    pub tasks: Vec<String>,
+    pub protection_enabled: bool,
+    #[serde(default)]
+    pub expires_in_minutes: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetTaskProtection {
+    #[serde(default)]
+    pub cluster: Option<String>,
+    #[serde(default)]
+    pub tasks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeleteTaskDefinitions {
     pub task_definitions: Vec<String>,
 }

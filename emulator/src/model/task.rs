@@ -108,6 +108,10 @@ pub struct Task {
     pub health_status: String,
     #[serde(default)]
     pub version: u64,
+    /// Scale-in protection (UpdateTaskProtection): the time it ends (epoch
+    /// seconds); not part of ECS's Task shape (GetTaskProtection shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protected_until: Option<f64>,
     /// Only in answers that `include` TAGS (kept in the store's tags).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<super::request::Tag>,

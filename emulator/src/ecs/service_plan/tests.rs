@@ -48,6 +48,7 @@ fn task(arn: &str, deployment: &str, status: TaskStatus, target: TargetState) ->
         availability_zone: "a".into(),
         instance_active: true,
         container_unhealthy: false,
+        protected: false,
         targets: vec![target],
     }
 }
@@ -678,4 +679,19 @@ fn backoff_doubles_from_the_base_up_to_the_cap() {
     assert_eq!(b.next_delay(5.0), 10.0);
     assert_eq!(b.next_delay(200.0), 300.0);
     assert_eq!(b.next_delay(300.0), 300.0);
+}
+
+#[test]
+fn protected_tasks_are_not_stopped_to_scale_in() {
+    let mut s = one(1);
+    s.deployments[0].rollout_state = COMPLETED.into();
+    let mut a = healthy("a", "new");
+    a.protected = true;
+    let mut b = healthy("b", "new");
+    b.protected = true;
+    let c = healthy("c", "new");
+    // Desired 1 of 3: only the unprotected one goes; the protected stay
+    // until their protection ends.
+    let steps = plan(&s, &obs(vec![a, b, c]));
+    assert_eq!(stops(&steps), vec!["c"]);
 }

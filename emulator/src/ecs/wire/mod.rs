@@ -33,6 +33,8 @@ pub fn command(operation: &str, body: &[u8]) -> Result<Command, ApiError> {
         "DeleteAttributes" => Command::DeleteAttributes(parse_body(body)?),
         "ListAttributes" => Command::ListAttributes(parse_body(body)?),
         "DescribeCapacityProviders" => Command::DescribeCapacityProviders(parse_body(body)?),
+        "UpdateTaskProtection" => Command::UpdateTaskProtection(parse_body(body)?),
+        "GetTaskProtection" => Command::GetTaskProtection(parse_body(body)?),
         "DeleteCluster" => Command::DeleteCluster(parse_body(body)?),
         "RegisterContainerInstance" => Command::RegisterContainerInstance(parse_body(body)?),
         "ListContainerInstances" => Command::ListContainerInstances(parse_body(body)?),
@@ -111,6 +113,9 @@ fn aws_task(task: &crate::model::Task) -> Value {
                 c.remove("essential");
             }
         }
+    }
+    if let Some(t) = v.as_object_mut() {
+        t.remove("protectedUntil");
     }
     v
 }
