@@ -211,8 +211,56 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             "Request body must be a JSON object.",
         ));
     }
-    serde_json::from_value(value)
-        .map_err(|e| ApiError::new("ClientException", format!("Invalid request: {e}")))
+    serde_json::from_value(value).map_err(|e| {
+        ApiError::new(
+            "ClientException",
+            format!("Invalid request: {}", aws_words(&e.to_string())),
+        )
+    })
+}
+
+/// A deserialisation message in the API's words: no Rust type names
+/// (`u32` is "an integer", a struct "an object"), no source position.
+pub fn aws_words(message: &str) -> String {
+    let mut m = message.to_string();
+    if let Some(i) = m.find(" at line ") {
+        m.truncate(i);
+    }
+    for (rust, aws) in [
+        ("u8", "an integer"),
+        ("u16", "an integer"),
+        ("u32", "an integer"),
+        ("u64", "an integer"),
+        ("usize", "an integer"),
+        ("i8", "an integer"),
+        ("i16", "an integer"),
+        ("i32", "an integer"),
+        ("i64", "an integer"),
+        ("isize", "an integer"),
+        ("f32", "a number"),
+        ("f64", "a number"),
+        ("a sequence", "a list"),
+        ("a map", "an object"),
+        ("a boolean", "true or false"),
+    ] {
+        for tail in ["", ","] {
+            m = m.replace(
+                &format!("expected {rust}{tail}"),
+                &format!("expected {aws}{tail}"),
+            );
+        }
+    }
+    // `expected struct Foo` / `expected enum Bar` / `expected unit`.
+    for kind in ["struct ", "enum ", "tuple struct "] {
+        while let Some(i) = m.find(&format!("expected {kind}")) {
+            let start = i + "expected ".len();
+            let end = m[start + kind.len()..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(m.len(), |e| start + kind.len() + e);
+            m.replace_range(start..end, "an object");
+        }
+    }
+    m.replace("missing field `", "missing required field `")
 }
 
 pub(crate) async fn dispatch(
@@ -378,6 +426,42 @@ pub fn router(state: ApiState) -> Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_errors_name_no_rust_types() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct R {
+            count: u32,
+            weight: f64,
+            list: Vec<String>,
+            inner: Option<Inner>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        struct Inner {}
+        for (body, want) in [
+            (
+                r#"{"count":"x","weight":1,"list":[]}"#,
+                "expected an integer",
+            ),
+            (r#"{"count":1,"weight":"x","list":[]}"#, "expected a number"),
+            (r#"{"count":1,"weight":1,"list":"x"}"#, "expected a list"),
+            (
+                r#"{"count":1,"weight":1,"list":[],"inner":3}"#,
+                "expected an object",
+            ),
+            (
+                r#"{"weight":1,"list":[]}"#,
+                "missing required field `count`",
+            ),
+        ] {
+            let e = parse_body::<R>(body.as_bytes()).unwrap_err();
+            assert!(e.message.contains(want), "{body}: {}", e.message);
+            for rust in ["u32", "f64", "Vec", "struct", "Inner", "line "] {
+                assert!(!e.message.contains(rust), "{body}: {}", e.message);
+            }
+        }
+    }
 
     /// A change the store could not make durable is the service's fault:
     /// HTTP 500 in each service's own error type, never a 200.

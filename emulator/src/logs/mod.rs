@@ -330,8 +330,12 @@ impl Logs {
 
     /// One CloudWatch Logs operation.
     pub async fn handle(&self, operation: &str, body: &Value) -> Result<Value, LogsError> {
-        let q: Query = serde_json::from_value(body.clone())
-            .map_err(|e| invalid(format!("Invalid request: {e}")))?;
+        let q: Query = serde_json::from_value(body.clone()).map_err(|e| {
+            invalid(format!(
+                "Invalid request: {}",
+                crate::api::aws_words(&e.to_string())
+            ))
+        })?;
         match operation {
             "CreateLogGroup" => self.create_log_group(&q).await,
             "DeleteLogGroup" => self.delete_log_group(&q).await,

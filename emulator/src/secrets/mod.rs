@@ -144,8 +144,8 @@ impl SecretsError {
 /// (it may be a secret sent as a number).
 fn parse<T: for<'de> Deserialize<'de>>(body: &Value) -> Result<T, SecretsError> {
     serde_json::from_value(body.clone()).map_err(|e| {
-        let msg = e.to_string();
-        let msg = if msg.starts_with("missing field") {
+        let msg = crate::api::aws_words(&e.to_string());
+        let msg = if msg.starts_with("missing required field") {
             msg
         } else {
             "a field has the wrong type (names, values and ids are strings)".to_string()

@@ -446,7 +446,9 @@ impl Secrets {
     ) -> Result<Value, SecretsError> {
         let r: LabelArg = parse(body)?;
         let version = r.parameter_version.ok_or_else(|| {
-            SecretsError::Validation("Invalid request: missing field `ParameterVersion`".into())
+            SecretsError::Validation(
+                "Invalid request: missing required field `ParameterVersion`".into(),
+            )
         })?;
         if r.labels.is_empty() || r.labels.len() > 10 {
             return Err(SecretsError::Validation(
@@ -503,7 +505,7 @@ impl Secrets {
         let arn = self.tagged_parameter(&r)?;
         if r.tags.is_none() {
             return Err(SecretsError::Validation(
-                "Invalid request: missing field `Tags`".into(),
+                "Invalid request: missing required field `Tags`".into(),
             ));
         }
         let new = tags::parse(r.tags.as_ref()).map_err(SecretsError::Validation)?;
@@ -527,7 +529,7 @@ impl Secrets {
         let r: TagsArg = parse(body)?;
         let arn = self.tagged_parameter(&r)?;
         let keys = r.tag_keys.clone().ok_or_else(|| {
-            SecretsError::Validation("Invalid request: missing field `TagKeys`".into())
+            SecretsError::Validation("Invalid request: missing required field `TagKeys`".into())
         })?;
         self.write_state(|s| s.untag(&arn, &keys)).await?;
         Ok(json!({}))
