@@ -64,6 +64,7 @@ pub mod ecs;
 pub mod elbv2;
 pub mod logs;
 pub mod model;
+pub mod page;
 pub mod runtime;
 pub mod secrets;
 

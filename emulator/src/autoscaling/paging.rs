@@ -1,30 +1,12 @@
 //! `MaxResults` / `NextToken` of the Describe calls: a page holds 1 to 50
-//! items (50 when not asked); the token is opaque to the caller and names
-//! the store key of the first item of the next page, so a page boundary
-//! holds when items before it come and go.
-
-use base64::Engine as _;
+//! items (50 when not asked).
 
 use super::{validation, AutoScalingError};
 use crate::model::autoscaling::{Paging, MAX_PAGE};
 
-const TOKEN_PREFIX: &str = "asg1:";
-
-fn encode(key: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{TOKEN_PREFIX}{key}"))
-}
-
-fn decode(token: &str) -> Result<String, AutoScalingError> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.strip_prefix(TOKEN_PREFIX).map(str::to_string))
-        .ok_or_else(|| AutoScalingError::InvalidNextToken("Invalid NextToken.".into()))
-}
-
 /// One page of `items` (each with its store key, in the order listed;
-/// `newest_first`: keys descending) and the token of the next page.
+/// `newest_first`: keys descending) and the token of the next page (see
+/// [`crate::page`]).
 pub fn page<T>(
     items: impl IntoIterator<Item = (String, T)>,
     paging: &Paging,
@@ -39,20 +21,15 @@ pub fn page<T>(
             )))
         }
     };
-    let start = paging
-        .next_token
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .map(decode)
-        .transpose()?;
-    let mut rest = items.into_iter().skip_while(|(k, _)| match &start {
-        Some(s) if newest_first => k > s,
-        Some(s) => k < s,
-        None => false,
-    });
-    let out: Vec<T> = rest.by_ref().take(max).map(|(_, v)| v).collect();
-    let next = rest.next().map(|(k, _)| encode(&k));
-    Ok((out, next))
+    let items: Vec<(String, T)> = items.into_iter().collect();
+    crate::page::page(
+        "application-autoscaling",
+        items,
+        paging.next_token.as_deref(),
+        max,
+        newest_first,
+    )
+    .map_err(|()| AutoScalingError::InvalidNextToken("Invalid NextToken.".into()))
 }
 
 #[cfg(test)]
@@ -93,7 +70,8 @@ mod tests {
             page(items(3), &paging(None, Some("nope!".into())), false),
             Err(AutoScalingError::InvalidNextToken(_))
         ));
-        let foreign = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("k001");
+        // A token of another service's list is not one of ours.
+        let foreign = crate::page::encode("elbv2", &"k001");
         assert!(matches!(
             page(items(3), &paging(None, Some(foreign)), false),
             Err(AutoScalingError::InvalidNextToken(_))

@@ -119,7 +119,10 @@ impl Engine {
                 .filter(|st| r.value.as_deref().is_none_or(|v| v == st.value))
                 .collect()
         });
-        let (settings, next) = paginate(settings, &r.page, 10)?;
+        let mut settings: Vec<(String, AccountSetting)> =
+            settings.into_iter().map(|s| (s.name.clone(), s)).collect();
+        settings.sort_by(|a, b| a.0.cmp(&b.0));
+        let (settings, next) = paginate(settings, &r.page, 10, false)?;
         let mut v = json!({ "settings": settings });
         if let Some(t) = next {
             v["nextToken"] = json!(t);
@@ -214,7 +217,15 @@ impl Engine {
                 })
                 .collect()
         });
-        let (found, next) = paginate(found, &r.page, 100)?;
+        let mut found: Vec<(String, TargetAttribute)> = found
+            .into_iter()
+            .map(|a| {
+                let key = format!("{}|{}", a.target_id.as_deref().unwrap_or(""), a.name);
+                (key, a)
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        let (found, next) = paginate(found, &r.page, 100, false)?;
         let mut v = json!({ "attributes": found });
         if let Some(t) = next {
             v["nextToken"] = json!(t);
@@ -248,7 +259,12 @@ impl Engine {
                 _ => failures.push(json!({"arn": name, "reason": "MISSING"})),
             }
         }
-        let (providers, next) = paginate(providers, &r.page, 10)?;
+        let mut providers: Vec<(String, Value)> = providers
+            .into_iter()
+            .map(|p| (p["name"].as_str().unwrap_or_default().to_string(), p))
+            .collect();
+        providers.sort_by(|a, b| a.0.cmp(&b.0));
+        let (providers, next) = paginate(providers, &r.page, 10, false)?;
         let v = json!({ "capacityProviders": providers, "failures": failures });
         Ok(paged(Reply::Json(v), next))
     }

@@ -152,7 +152,7 @@ impl Engine {
             .filter(|i| r.status.as_deref().is_none_or(|s| s == i.status.as_str()))
             .map(|i| i.container_instance_arn.clone())
             .collect();
-        let (arns, next) = super::tags::paginate(arns, &r.page, 100)?;
+        let (arns, next) = super::tags::paginate_arns(arns, &r.page, 100)?;
         Ok(super::tags::paged(Reply::ContainerInstanceArns(arns), next))
     }
 

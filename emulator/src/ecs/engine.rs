@@ -385,7 +385,7 @@ impl Engine {
                     .filter(|c| c.status == crate::model::ClusterStatus::Active)
                     .map(|c| c.cluster_arn.clone())
                     .collect();
-                let (arns, next) = super::tags::paginate(arns, &r.page, 100)?;
+                let (arns, next) = super::tags::paginate_arns(arns, &r.page, 100)?;
                 Ok(super::tags::paged(Reply::ClusterArns(arns), next))
             }
             Command::UpdateCluster(r) | Command::UpdateClusterSettings(r) => {

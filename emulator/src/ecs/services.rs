@@ -466,7 +466,7 @@ impl Scheduler {
         // ECS answers 10 services a page unless asked for up to 100.
         let mut page = r.page.clone();
         page.max_results = page.max_results.or(Some(10));
-        let (arns, next) = super::tags::paginate(arns, &page, 100)?;
+        let (arns, next) = super::tags::paginate_arns(arns, &page, 100)?;
         Ok(ServiceReply::ServiceArns {
             arns,
             next_token: next,

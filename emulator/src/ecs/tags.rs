@@ -2,8 +2,6 @@
 //! given to Create/Register/Run calls), and the paging of List operations
 //! (`maxResults` / `nextToken`, as ECS pages).
 
-use base64::Engine as _;
-
 use super::command::{EngineError, Reply};
 use super::engine::Engine;
 use crate::db::State;
@@ -125,14 +123,14 @@ impl Engine {
     }
 }
 
-const TOKEN_PREFIX: &str = "ecs-page:";
-
-/// One page of `items`: at most `maxResults` (1..=`max`, default `max`)
-/// from where `nextToken` left off, and the token of the next page.
+/// One page of `items` (`(key, item)` in ascending key order, or
+/// descending): at most `maxResults` (1..=`max`, default `max`) after the
+/// key `nextToken` names (see [`crate::page`]), and the next token.
 pub fn paginate<T>(
-    mut items: Vec<T>,
+    items: Vec<(String, T)>,
     page: &Page,
     max: i64,
+    descending: bool,
 ) -> Result<(Vec<T>, Option<String>), EngineError> {
     let size = page.max_results.unwrap_or(max);
     if !(1..=max).contains(&size) {
@@ -140,32 +138,20 @@ pub fn paginate<T>(
             "maxResults must be between 1 and {max}."
         )));
     }
-    let start = match page.next_token.as_deref() {
-        None | Some("") => 0,
-        Some(t) => decode_token(t)
-            .ok_or_else(|| EngineError::InvalidParameter("Invalid nextToken.".into()))?,
-    };
     let size = usize::try_from(size).unwrap_or(usize::MAX);
-    let start = start.min(items.len());
-    let end = start.saturating_add(size).min(items.len());
-    let next = (end < items.len()).then(|| encode_token(end));
-    items.truncate(end);
-    Ok((items.split_off(start), next))
+    crate::page::page("ecs", items, page.next_token.as_deref(), size, descending)
+        .map_err(|()| EngineError::InvalidParameter("Invalid nextToken.".into()))
 }
 
-fn encode_token(offset: usize) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{TOKEN_PREFIX}{offset}"))
-}
-
-fn decode_token(token: &str) -> Option<usize> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()?;
-    String::from_utf8(bytes)
-        .ok()?
-        .strip_prefix(TOKEN_PREFIX)?
-        .parse()
-        .ok()
+/// [`paginate`] of ARNs (or names), each its own key.
+pub fn paginate_arns(
+    mut arns: Vec<String>,
+    page: &Page,
+    max: i64,
+) -> Result<(Vec<String>, Option<String>), EngineError> {
+    arns.sort();
+    let keyed = arns.into_iter().map(|a| (a.clone(), a)).collect();
+    paginate(keyed, page, max, false)
 }
 
 /// A List reply with its next token, when there is a next page.
@@ -185,14 +171,14 @@ mod tests {
 
     #[test]
     fn pages_cover_every_item_once_and_bad_tokens_are_refused() {
-        let items: Vec<u32> = (0..7).collect();
+        let items: Vec<String> = (0..7).map(|i| format!("arn:{i}")).collect();
         let mut page = Page {
             max_results: Some(3),
             next_token: None,
         };
         let mut seen = Vec::new();
         loop {
-            let (got, next) = paginate(items.clone(), &page, 100).unwrap();
+            let (got, next) = paginate_arns(items.clone(), &page, 100).unwrap();
             seen.extend(got);
             match next {
                 Some(t) => page.next_token = Some(t),
@@ -201,12 +187,12 @@ mod tests {
         }
         assert_eq!(seen, items);
         page.next_token = Some("garbage".into());
-        assert!(paginate(items.clone(), &page, 100).is_err());
+        assert!(paginate_arns(items.clone(), &page, 100).is_err());
         let big = Page {
             max_results: Some(101),
             next_token: None,
         };
-        assert!(paginate(items, &big, 100).is_err());
+        assert!(paginate_arns(items, &big, 100).is_err());
     }
 
     #[test]

@@ -94,17 +94,19 @@ impl Engine {
         let status = r.status.unwrap_or_else(|| "ACTIVE".into());
         let prefix = r.family_prefix.or(r.family).unwrap_or_default();
         let state = self.snapshot();
-        let mut arns: Vec<String> = state
+        // Keyed by family and zero-padded revision: revision 10 after 9.
+        let mut arns: Vec<(String, String)> = state
             .task_definitions
-            .values()
-            .filter(|t| t.family.starts_with(&prefix))
-            .filter(|t| status == "ALL" || t.status.as_deref() == Some(status.as_str()))
-            .filter_map(|t| t.task_definition_arn.clone())
+            .iter()
+            .filter(|(_, t)| t.family.starts_with(&prefix))
+            .filter(|(_, t)| status == "ALL" || t.status.as_deref() == Some(status.as_str()))
+            .filter_map(|(k, t)| Some((k.clone(), t.task_definition_arn.clone()?)))
             .collect();
-        if r.sort.as_deref() == Some("DESC") {
+        let descending = r.sort.as_deref() == Some("DESC");
+        if descending {
             arns.reverse();
         }
-        let (arns, next) = super::tags::paginate(arns, &r.page, 100)?;
+        let (arns, next) = super::tags::paginate(arns, &r.page, 100, descending)?;
         Ok(super::tags::paged(Reply::TaskDefinitionArns(arns), next))
     }
 
@@ -137,7 +139,7 @@ impl Engine {
             })
             .map(|(f, _)| f)
             .collect();
-        let (families, next) = super::tags::paginate(families, &r.page, 100)?;
+        let (families, next) = super::tags::paginate_arns(families, &r.page, 100)?;
         Ok(super::tags::paged(Reply::Families(families), next))
     }
 

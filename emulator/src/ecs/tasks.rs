@@ -372,7 +372,7 @@ impl Engine {
             })
             .map(|t| t.task_arn.clone())
             .collect();
-        let (arns, next) = super::tags::paginate(arns, &r.page, 100)?;
+        let (arns, next) = super::tags::paginate_arns(arns, &r.page, 100)?;
         Ok(super::tags::paged(Reply::TaskArns(arns), next))
     }
 }

@@ -2,13 +2,9 @@
 //! by the wire; 400 when not given) items from after `Marker`, and a
 //! `NextMarker` while more remain.
 //!
-//! Every list is built as `(key, item)` in ascending key order (the ARN
-//! for the whole collection, the position for the ARNs or names asked
-//! for, the priority for rules); a marker is the opaque (base64) key of
-//! the last item of its page, so the next page starts after it even when
-//! that item was deleted meanwhile.
-
-use base64::Engine as _;
+//! Every list is built as `(key, item)` (the ARN for the whole collection,
+//! the position for the ARNs or names asked for, the priority for rules);
+//! the marker is [`crate::page`]'s token. An empty marker is refused.
 
 use super::command::{ElbReply, Page};
 use super::error::{validation, ElbError};
@@ -16,50 +12,28 @@ use super::error::{validation, ElbError};
 /// Items per page when `PageSize` is not given (AWS's maximum).
 pub const DEFAULT_PAGE_SIZE: u32 = 400;
 
-const PREFIX: &str = "elbv2-marker:";
-
-fn encode(key: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{PREFIX}{key}"))
-}
-
-fn decode(marker: &str) -> Result<String, ElbError> {
-    let invalid = || validation(format!("Invalid Marker: '{marker}'"));
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(marker)
-        .map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    text.strip_prefix(PREFIX)
-        .map(str::to_string)
-        .ok_or_else(invalid)
-}
-
 /// The key of the i-th item of a list kept in request order.
 pub fn position_key(i: usize) -> String {
     format!("{i:08}")
 }
 
-/// One page of `items` (ascending keys) and the marker of the next.
+/// One page of `items` and the marker of the next (see [`crate::page`]).
 pub fn paginate<T>(
     mut items: Vec<(String, T)>,
     page: &Page,
 ) -> Result<(Vec<T>, Option<String>), ElbError> {
     items.sort_by(|a, b| a.0.cmp(&b.0));
-    let start = match &page.marker {
-        None => 0,
-        Some(m) => {
-            let after = decode(m)?;
-            items.partition_point(|(k, _)| *k <= after)
-        }
-    };
     let size = page.size.unwrap_or(DEFAULT_PAGE_SIZE).max(1) as usize;
-    let more = items.len() > start + size;
-    let out: Vec<(String, T)> = items.into_iter().skip(start).take(size).collect();
-    let next = if more {
-        out.last().map(|(k, _)| encode(k))
-    } else {
-        None
-    };
-    Ok((out.into_iter().map(|(_, v)| v).collect(), next))
+    let invalid = page.marker.as_deref() == Some("");
+    crate::page::page("elbv2", items, page.marker.as_deref(), size, false)
+        .ok()
+        .filter(|_| !invalid)
+        .ok_or_else(|| {
+            validation(format!(
+                "Invalid Marker: '{}'",
+                page.marker.as_deref().unwrap_or_default()
+            ))
+        })
 }
 
 /// A page wrapped as the reply `wrap` makes of its items.

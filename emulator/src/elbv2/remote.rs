@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -361,9 +361,4 @@ fn zombie(pid: u32) -> bool {
                 .starts_with('Z')
         })
         .unwrap_or(true)
-}
-
-/// The record file's path (for `down`'s message).
-pub fn record_path(dir: &Path) -> PathBuf {
-    dir.join(RECORD)
 }

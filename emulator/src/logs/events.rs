@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use serde_json::{json, Value};
 
 use super::view::Ev;
-use super::{invalid, matches_pattern, page, Logs, LogsError, Query};
+use super::{invalid, matches_pattern, Logs, LogsError, Query};
+use crate::page;
 
 /// A stable number for a stream name (part of FilterLogEvents' event ids).
 fn fnv(s: &str) -> u64 {

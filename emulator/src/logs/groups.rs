@@ -3,8 +3,9 @@
 use serde_json::{json, Value};
 
 use super::view::{group_in, named_by_definition, record_mut};
-use super::{group_from_arn, invalid, now_ms, page, Logs, LogsError, Query};
+use super::{group_from_arn, invalid, now_ms, Logs, LogsError, Query};
 use crate::model::logs::LogGroup;
+use crate::page;
 
 /// The retention periods CloudWatch Logs accepts, in days.
 pub(super) const RETENTION_DAYS: &[u32] = &[

@@ -22,7 +22,6 @@
 
 mod events;
 mod groups;
-pub(crate) mod page;
 mod streams;
 pub(crate) mod view;
 pub mod wire;

@@ -3,8 +3,9 @@
 use serde_json::{json, Value};
 
 use super::view::{group_in, record_mut, streams_in, StreamView};
-use super::{invalid, now_ms, page, Logs, LogsError, Query};
+use super::{invalid, now_ms, Logs, LogsError, Query};
 use crate::model::logs::{LogEvent, LogStream};
+use crate::page;
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;

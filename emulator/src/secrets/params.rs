@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::logs::page;
+use crate::page;
 
 #[derive(Deserialize, Clone)]
 #[serde(rename_all = "PascalCase")]

@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::db::state::TagSet;
-use crate::logs::page;
 use crate::model::secrets::{SecretVersion, AWSPREVIOUS};
+use crate::page;
 
 /// Moves staging label `stage` to version `to` (or only removes it), and
 /// `AWSPREVIOUS` to the former holder when `AWSCURRENT` moves.

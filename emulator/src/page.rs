@@ -1,8 +1,9 @@
-//! Pagination tokens for list operations (CloudWatch Logs here, SSM and
-//! Secrets Manager too): an opaque token naming the last item a page
+//! Pagination of every List/Describe operation of every service (ECS,
+//! ELBv2, CloudWatch Logs, SSM, Secrets Manager, Application Auto
+//! Scaling): an opaque token naming the key of the last item a page
 //! returned, so the next page starts after it even when items were added
 //! or removed in between. A token from another operation, or one that was
-//! not ours, is refused.
+//! not ours, is refused; each service answers that in its own error.
 
 use base64::Engine as _;
 use serde::de::DeserializeOwned;
