@@ -165,27 +165,10 @@ impl Cli {
 pub async fn main(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
     match &cli.command {
         None => {
-            let defaults = UpArgs {
-                stack: None,
-                no_stack: false,
-                api_addr: std::env::var("EMULATOR_API_ADDR")
-                    .ok()
-                    .and_then(|a| a.parse().ok())
-                    .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 4566))),
-                api_hosts: std::env::var("EMULATOR_API_HOSTS")
-                    .map(|v| v.split(',').map(str::to_string).collect())
-                    .unwrap_or_default(),
-                keep: false,
-                resync_secs: 5.0,
-                stop_timeout: 30,
-                alb_addr: std::env::var("EMULATOR_ALB_ADDR")
-                    .ok()
-                    .and_then(|a| a.parse().ok())
-                    .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
-                ephemeral_listeners: false,
-                service_interval_ms: 500,
-                autoscaling_period_secs: 60.0,
-                in_process_balancer: std::env::var_os("EMULATOR_IN_PROCESS_BALANCER").is_some(),
+            // `emulator` alone is `emulator up`: its flags' defaults (and
+            // environment variables) from the one definition clap has.
+            let Some(Cmd::Up(defaults)) = Cli::parse_from(["emulator", "up"]).command else {
+                anyhow::bail!("`emulator up` did not parse as the up command");
             };
             up(&cli, &defaults, shutdown).await
         }
