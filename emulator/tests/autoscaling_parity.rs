@@ -4,53 +4,22 @@
 //! `ExecuteScalingPolicy`), tags on scalable targets, and Describe calls
 //! that page. In memory: fast.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::Api;
 use emulator::app::{start_with_runtime, Config};
 use emulator::runtime::testing::FakeRuntime;
 use serde_json::{json, Value};
 
-const AUTH: &str = "AWS4-HMAC-SHA256 Credential=t/20260101/us-east-1/application-autoscaling/aws4_request, SignedHeaders=host, Signature=0";
 const DIM: &str = "ecs:service:DesiredCount";
 
-struct Api {
-    ep: String,
-    http: reqwest::Client,
-}
-
 impl Api {
-    async fn call_as(&self, target: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}/", self.ep))
-            .header("content-type", "application/x-amz-json-1.1")
-            .header("authorization", AUTH)
-            .header("x-amz-target", target)
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-    async fn call(&self, op: &str, body: Value) -> (u16, Value) {
-        self.call_as(&format!("AnyScaleFrontendService.{op}"), body)
-            .await
-    }
-    async fn ok(&self, op: &str, body: Value) -> Value {
-        let (s, v) = self.call(op, body).await;
-        assert_eq!(s, 200, "{op}: {v}");
-        v
-    }
-    async fn err(&self, op: &str, body: Value, code: &str) {
-        let (s, v) = self.call(op, body).await;
-        assert_eq!(s, 400, "{op}: {v}");
-        assert_eq!(v["__type"], code, "{op}: {v}");
-    }
     async fn ecs(&self, op: &str, body: Value) -> Value {
         let (s, v) = self
-            .call_as(&format!("AmazonEC2ContainerServiceV20141113.{op}"), body)
+            .call(&format!("AmazonEC2ContainerServiceV20141113.{op}"), body)
             .await;
         assert_eq!(s, 200, "{op}: {v}");
         v
@@ -128,8 +97,7 @@ async fn boot(dir: &std::path::Path, period: Duration) -> (emulator::Running, Ap
     let runtime = Arc::new(FakeRuntime::new());
     let running = start_with_runtime(config, runtime).await.unwrap();
     let ep = format!("http://{}", running.api_addr);
-    let http = reqwest::Client::new();
-    (running, Api { ep, http })
+    (running, Api::new(&ep, "AnyScaleFrontendService"))
 }
 
 /// Creates service `name` (desired count `n`) and registers it as a

@@ -3,49 +3,16 @@
 //! `include` on Describe calls, List calls that page, cluster settings,
 //! DeregisterContainerInstance and DeleteTaskDefinitions. In memory: fast.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
+
+use common::Api;
 
 use emulator::app::{start_with_runtime, Config};
 use emulator::runtime::testing::FakeRuntime;
 use serde_json::{json, Value};
-
-const AUTH: &str = "AWS4-HMAC-SHA256 Credential=t/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=0";
-
-struct Api {
-    ep: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    async fn call(&self, op: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}/", self.ep))
-            .header("content-type", "application/x-amz-json-1.1")
-            .header("authorization", AUTH)
-            .header(
-                "x-amz-target",
-                format!("AmazonEC2ContainerServiceV20141113.{op}"),
-            )
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-    async fn ok(&self, op: &str, body: Value) -> Value {
-        let (s, v) = self.call(op, body).await;
-        assert_eq!(s, 200, "{op}: {v}");
-        v
-    }
-    async fn err(&self, op: &str, body: Value, code: &str) {
-        let (s, v) = self.call(op, body).await;
-        assert_eq!(s, 400, "{op}: {v}");
-        assert_eq!(v["__type"], code, "{op}: {v}");
-    }
-}
 
 async fn start() -> (emulator::Running, Api, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -55,10 +22,10 @@ async fn start() -> (emulator::Running, Api, tempfile::TempDir) {
     let running = start_with_runtime(config, Arc::new(FakeRuntime::new()))
         .await
         .unwrap();
-    let api = Api {
-        ep: format!("http://{}", running.api_addr),
-        http: reqwest::Client::new(),
-    };
+    let api = Api::new(
+        &format!("http://{}", running.api_addr),
+        "AmazonEC2ContainerServiceV20141113",
+    );
     (running, api, dir)
 }
 
@@ -599,11 +566,10 @@ async fn a_service_needs_a_target_group_a_load_balancer_uses() {
             "portMappings": [{"containerPort": 3000}]}]}),
     )
     .await;
-    let r = api
-        .http
+    let r = reqwest::Client::new()
         .post(format!("{}/", api.ep))
         .header("content-type", "application/x-www-form-urlencoded")
-        .header("authorization", AUTH)
+        .header("authorization", common::AUTH)
         .body("Action=CreateTargetGroup&Version=2015-12-01&Name=lonely&Port=3000&Protocol=HTTP")
         .send()
         .await

@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::Api;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,36 +19,7 @@ const ECS: &str = "AmazonEC2ContainerServiceV20141113";
 const LOGS: &str = "Logs_20140328";
 const DAY: i64 = 86_400_000;
 
-struct Api {
-    ep: String,
-}
-
 impl Api {
-    async fn call(&self, op: &str, body: Value) -> (u16, Value) {
-        let target = if op.contains('.') {
-            op.to_string()
-        } else {
-            format!("{LOGS}.{op}")
-        };
-        common::raw_call(&self.ep, Some(&target), body.to_string()).await
-    }
-
-    async fn ok(&self, op: &str, body: Value) -> Value {
-        let (s, v) = self.call(op, body).await;
-        assert_eq!(s, 200, "{op}: {v}");
-        v
-    }
-
-    async fn err(&self, op: &str, body: Value, aws_type: &str) -> String {
-        let (s, v) = self.call(op, body).await;
-        assert_eq!(
-            (s, v["__type"].as_str()),
-            (400, Some(aws_type)),
-            "{op}: {v}"
-        );
-        v["message"].as_str().unwrap_or_default().to_string()
-    }
-
     /// The messages of a stream, oldest first.
     async fn messages(&self, group: &str, stream: &str) -> Vec<String> {
         let v = self
@@ -95,9 +68,7 @@ async fn start(fake: &FakeRuntime) -> (emulator::Running, Api, tempfile::TempDir
     let running = start_with_runtime(config, Arc::new(fake.clone()))
         .await
         .unwrap();
-    let api = Api {
-        ep: format!("http://{}", running.api_addr),
-    };
+    let api = Api::new(&format!("http://{}", running.api_addr), LOGS);
     (running, api, dir)
 }
 

@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::Api;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,34 +16,7 @@ use emulator::app::{start_with_runtime, Config};
 use emulator::runtime::testing::FakeRuntime;
 use serde_json::{json, Value};
 
-struct Api {
-    ep: String,
-    /// `AmazonSSM` or `secretsmanager`.
-    service: &'static str,
-}
-
 impl Api {
-    async fn call(&self, op: &str, body: Value) -> (u16, Value) {
-        let target = format!("{}.{op}", self.service);
-        common::raw_call(&self.ep, Some(&target), body.to_string()).await
-    }
-
-    async fn ok(&self, op: &str, body: Value) -> Value {
-        let (s, v) = self.call(op, body).await;
-        assert_eq!(s, 200, "{op}: {v}");
-        v
-    }
-
-    async fn err(&self, op: &str, body: Value, aws_type: &str) -> String {
-        let (s, v) = self.call(op, body).await;
-        assert_eq!(
-            (s, v["__type"].as_str()),
-            (400, Some(aws_type)),
-            "{op}: {v}"
-        );
-        v["message"].as_str().unwrap_or_default().to_string()
-    }
-
     /// Every page of a paginated operation: the items under `field`.
     async fn all_pages(&self, op: &str, body: Value, field: &str) -> (Vec<Value>, usize) {
         let mut items = Vec::new();
@@ -86,10 +61,7 @@ async fn start(fake: &FakeRuntime) -> (emulator::Running, String, tempfile::Temp
 async fn parameters_keep_history_labels_and_tags_and_list_page_by_page() {
     let fake = FakeRuntime::new();
     let (running, ep, _dir) = start(&fake).await;
-    let ssm = Api {
-        ep,
-        service: "AmazonSSM",
-    };
+    let ssm = Api::new(&ep, "AmazonSSM");
     let p = "/app/p";
     ssm.ok(
         "PutParameter",
@@ -447,10 +419,7 @@ async fn parameters_keep_history_labels_and_tags_and_list_page_by_page() {
 async fn secrets_keep_versions_stages_and_tags_and_list_page_by_page() {
     let fake = FakeRuntime::new();
     let (running, ep, _dir) = start(&fake).await;
-    let sm = Api {
-        ep,
-        service: "secretsmanager",
-    };
+    let sm = Api::new(&ep, "secretsmanager");
     let id = "app/db";
     let v = sm
         .ok(

@@ -323,3 +323,47 @@ pub fn metric_max(text: &str, name: &str) -> Option<f64> {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .reduce(f64::max)
 }
+
+/// A JSON 1.1 client of one AWS service on `ep`: operations are sent as
+/// `PREFIX.Op` (an `op` with a dot is a whole target, another service's).
+pub struct Api {
+    pub ep: String,
+    /// The `X-Amz-Target` prefix (`AmazonSSM`, `Logs_20140328`, ...).
+    pub prefix: &'static str,
+}
+
+impl Api {
+    pub fn new(ep: &str, prefix: &'static str) -> Api {
+        Api {
+            ep: ep.to_string(),
+            prefix,
+        }
+    }
+
+    pub async fn call(&self, op: &str, body: Value) -> (u16, Value) {
+        let target = if op.contains('.') {
+            op.to_string()
+        } else {
+            format!("{}.{op}", self.prefix)
+        };
+        raw_call(&self.ep, Some(&target), body.to_string()).await
+    }
+
+    /// An operation that must succeed.
+    pub async fn ok(&self, op: &str, body: Value) -> Value {
+        let (s, v) = self.call(op, body).await;
+        assert_eq!(s, 200, "{op}: {v}");
+        v
+    }
+
+    /// An operation that must fail with `aws_type` (400); its message.
+    pub async fn err(&self, op: &str, body: Value, aws_type: &str) -> String {
+        let (s, v) = self.call(op, body).await;
+        assert_eq!(
+            (s, v["__type"].as_str()),
+            (400, Some(aws_type)),
+            "{op}: {v}"
+        );
+        v["message"].as_str().unwrap_or_default().to_string()
+    }
+}
