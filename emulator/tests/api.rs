@@ -292,3 +292,58 @@ async fn web_pages_cannot_drive_the_api() {
     assert_eq!(r.status(), 200);
     running.stop(Duration::from_secs(5)).await;
 }
+
+/// A body of the wrong shape is answered in each service's own terms:
+/// the error code its model declares (or AWS's ValidationException, worded
+/// as AWS words it), never another service's.
+#[tokio::test]
+async fn a_request_of_the_wrong_shape_gets_each_services_own_error() {
+    let (running, ep, _dir) = start().await;
+    let cases = [
+        (
+            "AmazonSSM.GetParameter",
+            "{}",
+            "ValidationException",
+            "Value null at 'Name'",
+        ),
+        (
+            "AnyScaleFrontendService.DescribeScalableTargets",
+            "{}",
+            "ValidationException",
+            "Value null at 'ServiceNamespace'",
+        ),
+        (
+            "Logs_20140328.CreateLogGroup",
+            "{}",
+            "InvalidParameterException",
+            "log group name",
+        ),
+        (
+            "secretsmanager.GetSecretValue",
+            "{}",
+            "ValidationException",
+            "Value null at 'SecretId'",
+        ),
+        (
+            "AmazonSSM.PutParameter",
+            r#"{"Name":"n","Value":5}"#,
+            "ValidationException",
+            "wrong type",
+        ),
+        (
+            "AmazonEC2ContainerServiceV20141113.RunTask",
+            r#"{"taskDefinition":5}"#,
+            "ClientException",
+            "taskDefinition",
+        ),
+    ];
+    for (target, body, code, words) in cases {
+        let (status, v) = call(&ep, Some(target), body).await;
+        assert_eq!(status, 400, "{target}: {v}");
+        assert_eq!(v["__type"], code, "{target}: {v}");
+        let message = v["message"].as_str().unwrap_or_default();
+        assert!(message.contains(words), "{target}: {v}");
+        assert!(!message.contains("RequestShape"), "{target}: {v}");
+    }
+    running.stop(Duration::from_secs(5)).await;
+}

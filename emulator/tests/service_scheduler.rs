@@ -333,9 +333,10 @@ async fn stop_task_racing_the_forgetting_of_the_task_never_panics() {
     }
 }
 
-/// StartTask announces the new task as PROVISIONING, as RunTask does.
+/// StartTask announces the new task as PENDING, as RunTask does: EC2
+/// tasks in bridge mode have no PROVISIONING step in ECS.
 #[tokio::test(flavor = "multi_thread")]
-async fn start_task_emits_a_provisioning_event() {
+async fn start_task_emits_a_pending_event() {
     let (_fake, engine, _targets, _s) = setup().await;
     let mut events = engine.subscribe();
     let instances = engine
@@ -374,8 +375,8 @@ async fn start_task_emits_a_provisioning_event() {
     })
     .await
     .expect("an event for the started task");
-    assert_eq!(ev.task.status(), TaskStatus::Provisioning);
-    assert_eq!(ev.previous, TaskStatus::Provisioning);
+    assert_eq!(ev.task.status(), TaskStatus::Pending);
+    assert_eq!(ev.previous, TaskStatus::Pending);
 }
 
 /// Target tracking remembers CPU samples only of containers that exist:

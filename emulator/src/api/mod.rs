@@ -14,6 +14,7 @@
 
 pub mod guard;
 pub mod stats;
+pub mod wire_log;
 
 use crate::autoscaling::wire as autoscaling;
 use crate::ecs::wire as ecs;
@@ -190,9 +191,42 @@ fn target(headers: &HeaderMap) -> Result<String, ApiError> {
     })
 }
 
+/// The `__type` [`parse_body`] gives a body of the wrong shape, until
+/// [`dispatch`] names it in the service's own terms ([`shape_error`]).
+const SHAPE_ERROR: &str = "RequestShape";
+
+/// A request of the wrong shape in `service`'s terms: each service's own
+/// code for it (ECS `ClientException`, Logs and Secrets Manager
+/// `InvalidParameterException`, SSM and Application Auto Scaling
+/// `ValidationException`, with AWS's "1 validation error detected" wording
+/// for a missing member).
+fn shape_error(service: &str, mut e: ApiError) -> ApiError {
+    if e.aws_type == SHAPE_ERROR {
+        e.aws_type = match service {
+            logs::LOGS_PREFIX | secrets::SECRETS_MANAGER_PREFIX => "InvalidParameterException",
+            secrets::SSM_PREFIX | autoscaling::TARGET_PREFIX => "ValidationException",
+            _ => "ClientException",
+        }
+        .into();
+    }
+    if e.aws_type == "ValidationException" {
+        if let Some(field) = e
+            .message
+            .split_once("missing required field `")
+            .and_then(|(_, rest)| rest.split_once('`'))
+            .map(|(f, _)| f.to_string())
+        {
+            e.message = format!(
+                "1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null"
+            );
+        }
+    }
+    e
+}
+
 /// Parses a request body: empty means `{}`; syntax errors are a
-/// `SerializationException`, wrong types and missing required fields a
-/// `ClientException` naming the field.
+/// `SerializationException`, wrong types and missing required fields the
+/// service's own error naming the field (see [`shape_error`]).
 pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
@@ -211,11 +245,16 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             "Request body must be a JSON object.",
         ));
     }
-    serde_json::from_value(value).map_err(|e| {
-        ApiError::new(
-            "ClientException",
-            format!("Invalid request: {}", aws_words(&e.to_string())),
-        )
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        // The member at fault, as AWS names it (`containerDefinitions[0].name`).
+        let path = e.path().to_string();
+        let inner = aws_words(&e.inner().to_string());
+        let message = if path == "." || inner.starts_with("missing required field") {
+            format!("Invalid request: {inner}")
+        } else {
+            format!("Invalid request: {path}: {inner}")
+        };
+        ApiError::new(SHAPE_ERROR, message)
     })
 }
 
@@ -267,6 +306,13 @@ pub(crate) async fn dispatch(
     State(state): State<ApiState>,
     req: AwsRequest,
 ) -> Result<Response, ApiError> {
+    let service = req.service.clone();
+    answer(state, req)
+        .await
+        .map_err(|e| shape_error(&service, e))
+}
+
+async fn answer(state: ApiState, req: AwsRequest) -> Result<Response, ApiError> {
     match req.service.as_str() {
         ecs::TARGET_PREFIX if service::OPERATIONS.contains(&req.operation.as_str()) => {
             service::handle(&state.scheduler, &req.operation, &req.body).await
@@ -419,6 +465,7 @@ pub fn router(state: ApiState) -> Router {
             state.guard.clone(),
             guard::guard,
         ))
+        .layer(middleware::from_fn(wire_log::record))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
 }

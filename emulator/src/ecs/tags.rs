@@ -116,7 +116,12 @@ impl Engine {
     pub(super) fn list_tags(&self, r: &request::ResourceArn) -> Result<Reply, EngineError> {
         self.read(|s| {
             if !exists(s, &r.resource_arn) {
-                return Err(not_found(&r.resource_arn));
+                // ListTagsForResource declares no ResourceNotFoundException:
+                // ECS answers an unknown ARN as an invalid parameter.
+                return Err(match not_found(&r.resource_arn) {
+                    EngineError::ResourceNotFound(m) => EngineError::InvalidParameter(m),
+                    e => e,
+                });
             }
             Ok(Reply::Tags(tags_of(s, &r.resource_arn)))
         })

@@ -106,6 +106,8 @@ pub fn plan(task: &Task, def: &TaskDefinition, observed: &[ObservedContainer]) -
         };
     }
 
+    // A task saved at PROVISIONING (by an emulator before tasks began at
+    // PENDING) makes its network and moves on.
     if status == TaskStatus::Provisioning {
         return vec![Step::CreateNetwork, Step::Advance(TaskStatus::Pending)];
     }
@@ -129,6 +131,11 @@ pub fn plan(task: &Task, def: &TaskDefinition, observed: &[ObservedContainer]) -
     }
 
     let mut steps = Vec::new();
+    // The task's network comes before its first container (making it
+    // again is a no-op).
+    if status == TaskStatus::Pending && observed.is_empty() {
+        steps.push(Step::CreateNetwork);
+    }
     let mut all_up = true;
     for name in &order {
         let Some(c) = def.container(name) else {
@@ -254,6 +261,14 @@ mod tests {
             plan(&task(Provisioning, Running), &def(), &[]),
             vec![Step::CreateNetwork, Step::Advance(Pending)]
         );
+    }
+
+    #[test]
+    fn a_new_pending_task_makes_its_network_before_any_container() {
+        let steps = plan(&task(Pending, Running), &def(), &[]);
+        assert_eq!(steps.first(), Some(&Step::CreateNetwork), "{steps:?}");
+        let later = plan(&task(Pending, Running), &def(), &[obs("db", RUN)]);
+        assert!(!later.contains(&Step::CreateNetwork), "{later:?}");
     }
 
     #[test]

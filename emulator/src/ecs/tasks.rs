@@ -29,7 +29,9 @@ impl Engine {
             cluster_arn: p.cluster(cluster),
             task_definition_arn: td.task_definition_arn.clone().unwrap_or_default(),
             container_instance_arn: instance.container_instance_arn.clone(),
-            last_status: Some(TaskStatus::Provisioning),
+            // EC2 tasks in bridge mode begin at PENDING, as ECS's do
+            // (PROVISIONING is the ENI step of awsvpc and Fargate tasks).
+            last_status: Some(TaskStatus::Pending),
             desired_status: Some(TaskStatus::Running),
             cpu: cpu.to_string(),
             memory: mem.to_string(),
@@ -154,7 +156,7 @@ impl Engine {
             })
             .await?;
         for t in &tasks {
-            self.emit(t, TaskStatus::Provisioning);
+            self.emit(t, TaskStatus::Pending);
             self.spawn_worker(t.task_arn.clone());
         }
         Ok(Reply::Tasks { tasks, failures })
@@ -229,7 +231,7 @@ impl Engine {
             })
             .await?;
         for t in &tasks {
-            self.emit(t, TaskStatus::Provisioning);
+            self.emit(t, TaskStatus::Pending);
             self.spawn_worker(t.task_arn.clone());
         }
         Ok(Reply::Tasks { tasks, failures })

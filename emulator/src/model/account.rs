@@ -20,7 +20,6 @@ pub const ACCOUNT_SETTING_DEFAULTS: &[(&str, &str)] = &[
     ("awsvpcTrunking", "disabled"),
     ("containerInsights", "disabled"),
     ("containerInstanceLongArnFormat", "enabled"),
-    ("dualStackIPv6", "disabled"),
     ("fargateFIPSMode", "disabled"),
     ("fargateTaskRetirementWaitPeriod", "7"),
     ("guardDutyActivate", "off"),
