@@ -16,6 +16,9 @@
 //!   trait).
 
 mod account;
+mod agent;
+mod capacity_providers;
+mod cluster_capacity;
 mod clusters;
 pub mod command;
 mod container_instances;
