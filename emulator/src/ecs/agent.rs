@@ -6,7 +6,8 @@
 //! Every task of every container instance runs on the local Docker engine
 //! under the emulator's own reconcile worker, which records what Docker
 //! shows. An agent's report is taken where it does not contradict that
-//! worker: container exit codes, reasons and statuses (forward only), a
+//! worker: container exit codes, reasons and statuses (forward only; a
+//! container reported STOPPED is stopped on the Docker engine too), a
 //! task's RUNNING once its worker has activated it, and a STOPPED task or
 //! a stopped essential container, which stops the task as ECS would (the
 //! worker then stops its containers).
