@@ -53,6 +53,8 @@ pub struct State {
     pub account_settings: Map<crate::model::account::AccountSetting>,
     /// EC2 security groups (data only), by group id.
     pub security_groups: Map<crate::model::ec2::SecurityGroup>,
+    /// ECS capacity providers made by CreateCapacityProvider, by name.
+    pub capacity_providers: Map<crate::model::capacity_provider::CapacityProvider>,
 }
 
 /// A resource's tags: key -> value (AWS keys are unique per resource).
@@ -269,6 +271,7 @@ collections! {
     "tags" => tags: TagSet,
     "accountSettings" => account_settings: crate::model::account::AccountSetting,
     "securityGroups" => security_groups: crate::model::ec2::SecurityGroup,
+    "capacityProviders" => capacity_providers: crate::model::capacity_provider::CapacityProvider,
 }
 
 #[cfg(test)]

@@ -1,13 +1,11 @@
 //! Account settings (Put/Delete/ListAccountSettings, PutAccountSettingDefault),
-//! custom attributes on container instances (Put/Delete/ListAttributes),
-//! and the capacity providers an account has (DescribeCapacityProviders:
-//! AWS's built-in FARGATE and FARGATE_SPOT).
+//! and custom attributes on container instances (Put/Delete/ListAttributes).
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::command::{EngineError, Reply};
 use super::engine::Engine;
-use super::tags::{paged, paginate};
+use super::tags::paginate;
 use crate::model::account::{AccountSetting, TargetAttribute, ACCOUNT_SETTING_DEFAULTS};
 use crate::model::arn;
 use crate::model::request;
@@ -131,7 +129,7 @@ impl Engine {
     }
 
     /// The ARN of a container instance named by `id` (ARN or id) in `cluster`.
-    fn instance_arn(&self, cluster: &str, id: &str) -> String {
+    pub(super) fn instance_arn(&self, cluster: &str, id: &str) -> String {
         self.inner
             .config
             .partition
@@ -231,41 +229,5 @@ impl Engine {
             v["nextToken"] = json!(t);
         }
         Ok(Reply::Json(v))
-    }
-
-    pub(super) fn describe_capacity_providers(
-        &self,
-        r: request::DescribeCapacityProviders,
-    ) -> Result<Reply, EngineError> {
-        let p = &self.inner.config.partition;
-        let built_in = |name: &str| -> Value {
-            json!({
-                "capacityProviderArn": p.arn("ecs", &format!("capacity-provider/{name}")),
-                "name": name,
-                "status": "ACTIVE",
-                "tags": [],
-            })
-        };
-        let mut providers = Vec::new();
-        let mut failures = Vec::new();
-        let wanted = if r.capacity_providers.is_empty() {
-            vec!["FARGATE".to_string(), "FARGATE_SPOT".to_string()]
-        } else {
-            r.capacity_providers.clone()
-        };
-        for name in wanted {
-            match arn::short_name(&name) {
-                n @ ("FARGATE" | "FARGATE_SPOT") => providers.push(built_in(n)),
-                _ => failures.push(json!({"arn": name, "reason": "MISSING"})),
-            }
-        }
-        let mut providers: Vec<(String, Value)> = providers
-            .into_iter()
-            .map(|p| (p["name"].as_str().unwrap_or_default().to_string(), p))
-            .collect();
-        providers.sort_by(|a, b| a.0.cmp(&b.0));
-        let (providers, next) = paginate(providers, &r.page, 10, false)?;
-        let v = json!({ "capacityProviders": providers, "failures": failures });
-        Ok(paged(Reply::Json(v), next))
     }
 }

@@ -48,6 +48,12 @@ impl Engine {
                     status: ClusterStatus::Active,
                     ..Default::default()
                 });
+            if c.status == ClusterStatus::Inactive {
+                // A deleted cluster made again starts without providers.
+                c.capacity_providers.clear();
+                c.default_capacity_provider_strategy.clear();
+                c.service_connect_defaults = None;
+            }
             c.status = ClusterStatus::Active;
             if !r.settings.is_empty() {
                 c.settings = r.settings.clone();

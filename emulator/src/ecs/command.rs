@@ -1,7 +1,9 @@
 //! The domain commands the API (and the CLI, and the stack loader) send to
 //! the engine, handled in one `match` in [`super::Engine::handle`].
 
+use crate::model::capacity_provider as cp;
 use crate::model::request;
+use crate::model::{agent, capacity_provider};
 use crate::model::{
     Cluster, ContainerInstance, Failure, Task, TaskDefinition, TaskDefinitionError,
 };
@@ -42,6 +44,23 @@ pub enum Command {
     StopTask(request::StopTask),
     DescribeTasks(request::DescribeTasks),
     ListTasks(request::ListTasks),
+    /// CreateCluster with its capacity providers, strategy and Service
+    /// Connect defaults.
+    CreateClusterWith(request::CreateCluster, cp::ClusterCapacity),
+    /// UpdateCluster with its Service Connect defaults.
+    UpdateClusterWith(request::UpdateCluster, cp::ClusterCapacity),
+    /// RunTask with its capacity provider strategy.
+    RunTaskWith(request::RunTask, cp::RunTaskCapacity),
+    CreateCapacityProvider(capacity_provider::CreateCapacityProvider),
+    UpdateCapacityProvider(capacity_provider::UpdateCapacityProvider),
+    DeleteCapacityProvider(capacity_provider::DeleteCapacityProvider),
+    PutClusterCapacityProviders(capacity_provider::PutClusterCapacityProviders),
+    ListServicesByNamespace(capacity_provider::ListServicesByNamespace),
+    DiscoverPollEndpoint(agent::DiscoverPollEndpoint),
+    SubmitTaskStateChange(agent::SubmitTaskStateChange),
+    SubmitContainerStateChange(agent::SubmitContainerStateChange),
+    SubmitAttachmentStateChanges(agent::SubmitAttachmentStateChanges),
+    UpdateContainerAgent(agent::UpdateContainerAgent),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,6 +126,18 @@ pub enum EngineError {
     ServiceNotFound(String),
     #[error("{0}")]
     ResourceNotFound(String),
+    #[error("{0}")]
+    ResourceInUse(String),
+    #[error("{0}")]
+    UpdateInProgress(String),
+    #[error("{0}")]
+    LimitExceeded(String),
+    #[error("{0}")]
+    NoUpdateAvailable(String),
+    #[error("{0}")]
+    MissingVersion(String),
+    #[error("{0}")]
+    NamespaceNotFound(String),
     #[error("internal error: {0}")]
     Server(String),
     #[error("the change could not be stored: {0}")]
@@ -125,6 +156,12 @@ impl EngineError {
             EngineError::ClusterContainsTasks => "ClusterContainsTasksException",
             EngineError::ServiceNotFound(_) => "ServiceNotFoundException",
             EngineError::ResourceNotFound(_) => "ResourceNotFoundException",
+            EngineError::ResourceInUse(_) => "ResourceInUseException",
+            EngineError::UpdateInProgress(_) => "UpdateInProgressException",
+            EngineError::LimitExceeded(_) => "LimitExceededException",
+            EngineError::NoUpdateAvailable(_) => "NoUpdateAvailableException",
+            EngineError::MissingVersion(_) => "MissingVersionException",
+            EngineError::NamespaceNotFound(_) => "NamespaceNotFoundException",
             EngineError::Server(_) | EngineError::Store(_) => "ServerException",
         }
     }

@@ -106,6 +106,8 @@ impl Engine {
             running_tasks_count: 0,
             pending_tasks_count: 0,
             registered_at: now_epoch(),
+            version_info: r.version_info,
+            agent_update_status: None,
         };
         let arn = instance.container_instance_arn.clone();
         self.mutate(|s| s.container_instances.insert(arn.clone(), instance))

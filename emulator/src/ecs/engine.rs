@@ -372,7 +372,7 @@ impl Engine {
     /// Handles one command: the single `match` every request goes through.
     pub async fn handle(&self, cmd: Command) -> Result<Reply, EngineError> {
         match cmd {
-            Command::CreateCluster(r) => self.create_cluster(r).await,
+            Command::CreateCluster(r) => self.create_cluster_with(r, Default::default()).await,
             Command::DescribeClusters(r) => {
                 let names = r.clusters.unwrap_or_else(|| vec!["default".into()]);
                 Ok(self.describe_clusters(names, &r.include))
@@ -428,11 +428,24 @@ impl Engine {
             Command::DeregisterTaskDefinition(r) => {
                 self.deregister_task_definition(&r.task_definition).await
             }
-            Command::RunTask(r) => self.run_task(r).await,
+            Command::RunTask(r) => self.run_task_with(r, Default::default()).await,
             Command::StartTask(r) => self.start_task(r).await,
             Command::StopTask(r) => self.stop_task(r).await,
             Command::DescribeTasks(r) => self.describe_tasks(r),
             Command::ListTasks(r) => self.list_tasks(r),
+            Command::CreateClusterWith(r, c) => self.create_cluster_with(r, c).await,
+            Command::UpdateClusterWith(r, c) => self.update_cluster_with(r, c).await,
+            Command::RunTaskWith(r, c) => self.run_task_with(r, c).await,
+            Command::CreateCapacityProvider(r) => self.create_capacity_provider(r).await,
+            Command::UpdateCapacityProvider(r) => self.update_capacity_provider(r).await,
+            Command::DeleteCapacityProvider(r) => self.delete_capacity_provider(r).await,
+            Command::PutClusterCapacityProviders(r) => self.put_cluster_capacity_providers(r).await,
+            Command::ListServicesByNamespace(r) => self.list_services_by_namespace(r),
+            Command::DiscoverPollEndpoint(r) => self.discover_poll_endpoint(r),
+            Command::SubmitTaskStateChange(r) => self.submit_task_state_change(r).await,
+            Command::SubmitContainerStateChange(r) => self.submit_container_state_change(r).await,
+            Command::SubmitAttachmentStateChanges(r) => self.submit_attachment_state_changes(r),
+            Command::UpdateContainerAgent(r) => self.update_container_agent(r).await,
         }
     }
 }

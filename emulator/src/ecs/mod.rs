@@ -5,8 +5,11 @@
 //!   requests into [`Command`]s (services: [`scheduler::ServiceCommand`]),
 //!   replies out; [`command`] holds the typed operations and [`EngineError`].
 //! - The operations, on the [`Engine`]: `clusters`, `container_instances`,
-//!   `task_definitions`, `tasks`; `services` for the service operations on
-//!   the [`scheduler::Scheduler`].
+//!   `task_definitions`, `tasks`, `capacity_providers` (with
+//!   `cluster_capacity`: clusters' providers and strategies, RunTask's
+//!   strategy), `agent` (the container agent's reports,
+//!   UpdateContainerAgent, ListServicesByNamespace); `services` for the
+//!   service operations on the [`scheduler::Scheduler`].
 //! - [`engine`]: the [`Engine`] (store, events, hooks) and `worker`, one
 //!   reconcile worker per live task applying the pure [`task_plan::plan`]
 //!   through the runtime; [`placement`] picks instances.
@@ -16,6 +19,9 @@
 //!   trait).
 
 mod account;
+mod agent;
+mod capacity_providers;
+mod cluster_capacity;
 mod clusters;
 pub mod command;
 mod container_instances;

@@ -67,6 +67,10 @@ fn exists(state: &State, arn: &str) -> bool {
         || state.tasks.contains_key(arn)
         || state.container_instances.contains_key(arn)
         || state
+            .capacity_providers
+            .values()
+            .any(|p| p.capacity_provider_arn == arn && p.status == "ACTIVE")
+        || state
             .task_definitions
             .values()
             .any(|t| t.task_definition_arn.as_deref() == Some(arn))

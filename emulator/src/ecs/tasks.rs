@@ -64,7 +64,13 @@ impl Engine {
         }
     }
 
-    pub(super) async fn run_task(&self, r: request::RunTask) -> Result<Reply, EngineError> {
+    /// RunTask; `providers` names the capacity provider of each task in
+    /// turn (empty: none, the launch type).
+    pub(super) async fn run_task(
+        &self,
+        r: request::RunTask,
+        providers: Vec<String>,
+    ) -> Result<Reply, EngineError> {
         let cluster = self.cluster_name(r.cluster.as_deref())?;
         let count = r.count.unwrap_or(1);
         if !(1..=10).contains(&count) {
@@ -125,12 +131,12 @@ impl Engine {
             .mutate(|state| {
                 let mut tasks = Vec::new();
                 let mut failures = Vec::new();
-                for _ in 0..count {
+                for i in 0..count {
                     let loads = self.loads(state, &cluster);
                     match placement::place(&req, &loads) {
                         Ok(arn) => {
                             let inst = state.container_instances[&arn].clone();
-                            let task = self.new_task(
+                            let mut task = self.new_task(
                                 &cluster,
                                 &td,
                                 &inst,
@@ -138,6 +144,9 @@ impl Engine {
                                 group.clone(),
                                 r.overrides.clone(),
                             );
+                            if let Some(p) = usize::try_from(i).ok().and_then(|i| providers.get(i)) {
+                                super::cluster_capacity::set_provider(&mut task, p);
+                            }
                             state.tasks.insert(task.task_arn.clone(), task.clone());
                             run_task_tags(state, &task, &td, &r, &cluster);
                             tasks.push(task);

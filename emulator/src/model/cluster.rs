@@ -18,6 +18,13 @@ pub struct Cluster {
     pub pending_tasks_count: u32,
     #[serde(default)]
     pub active_services_count: u32,
+    /// PutClusterCapacityProviders (always described, empty when none).
+    #[serde(default)]
+    pub capacity_providers: Vec<String>,
+    #[serde(default)]
+    pub default_capacity_provider_strategy: Vec<super::capacity_provider::StrategyItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_connect_defaults: Option<super::capacity_provider::ServiceConnectDefaults>,
     /// Stored; described with `include: SETTINGS`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub settings: Vec<super::request::ClusterSetting>,

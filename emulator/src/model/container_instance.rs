@@ -29,6 +29,12 @@ pub struct ContainerInstance {
     pub pending_tasks_count: u32,
     #[serde(default)]
     pub registered_at: f64,
+    /// The agent's version, as RegisterContainerInstance reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_info: Option<super::agent::VersionInfo>,
+    /// UpdateContainerAgent's progress (PENDING ... UPDATED).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_update_status: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -5,8 +5,10 @@
 //! `DescribeTasks` returns is what the store holds.
 
 pub mod account;
+pub mod agent;
 pub mod arn;
 pub mod autoscaling;
+pub mod capacity_provider;
 pub mod cluster;
 pub mod container_instance;
 pub mod ec2;

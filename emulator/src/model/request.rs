@@ -278,6 +278,9 @@ pub struct RegisterContainerInstance {
     /// text with `availabilityZone`, `instanceType`, `instanceId`).
     #[serde(default)]
     pub instance_identity_document: Option<String>,
+    /// The agent's version (UpdateContainerAgent needs it).
+    #[serde(default)]
+    pub version_info: Option<super::agent::VersionInfo>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -334,11 +337,4 @@ pub struct ListAttributes {
     pub page: Page,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DescribeCapacityProviders {
-    #[serde(default)]
-    pub capacity_providers: Vec<String>,
-    #[serde(flatten)]
-    pub page: Page,
-}
+pub use super::capacity_provider::DescribeCapacityProviders;

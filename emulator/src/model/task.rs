@@ -87,6 +87,9 @@ pub struct Task {
     pub group: Option<String>,
     #[serde(default)]
     pub launch_type: String,
+    /// The provider of the strategy the task was placed with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_provider_name: Option<String>,
     #[serde(default)]
     pub availability_zone: String,
     #[serde(default)]

@@ -15,10 +15,10 @@ pub const TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113";
 /// Parses an operation's body into a command.
 pub fn command(operation: &str, body: &[u8]) -> Result<Command, ApiError> {
     Ok(match operation {
-        "CreateCluster" => Command::CreateCluster(parse_body(body)?),
+        "CreateCluster" => Command::CreateClusterWith(parse_body(body)?, parse_body(body)?),
         "DescribeClusters" => Command::DescribeClusters(parse_body(body)?),
         "ListClusters" => Command::ListClusters(parse_body(body)?),
-        "UpdateCluster" => Command::UpdateCluster(parse_body(body)?),
+        "UpdateCluster" => Command::UpdateClusterWith(parse_body(body)?, parse_body(body)?),
         "UpdateClusterSettings" => Command::UpdateClusterSettings(parse_body(body)?),
         "TagResource" => Command::TagResource(parse_body(body)?),
         "UntagResource" => Command::UntagResource(parse_body(body)?),
@@ -44,11 +44,21 @@ pub fn command(operation: &str, body: &[u8]) -> Result<Command, ApiError> {
         "ListTaskDefinitions" => Command::ListTaskDefinitions(parse_body(body)?),
         "ListTaskDefinitionFamilies" => Command::ListTaskDefinitionFamilies(parse_body(body)?),
         "DeregisterTaskDefinition" => Command::DeregisterTaskDefinition(parse_body(body)?),
-        "RunTask" => Command::RunTask(parse_body(body)?),
+        "RunTask" => Command::RunTaskWith(parse_body(body)?, parse_body(body)?),
         "StartTask" => Command::StartTask(parse_body(body)?),
         "StopTask" => Command::StopTask(parse_body(body)?),
         "DescribeTasks" => Command::DescribeTasks(parse_body(body)?),
         "ListTasks" => Command::ListTasks(parse_body(body)?),
+        "CreateCapacityProvider" => Command::CreateCapacityProvider(parse_body(body)?),
+        "UpdateCapacityProvider" => Command::UpdateCapacityProvider(parse_body(body)?),
+        "DeleteCapacityProvider" => Command::DeleteCapacityProvider(parse_body(body)?),
+        "PutClusterCapacityProviders" => Command::PutClusterCapacityProviders(parse_body(body)?),
+        "ListServicesByNamespace" => Command::ListServicesByNamespace(parse_body(body)?),
+        "DiscoverPollEndpoint" => Command::DiscoverPollEndpoint(parse_body(body)?),
+        "SubmitTaskStateChange" => Command::SubmitTaskStateChange(parse_body(body)?),
+        "SubmitContainerStateChange" => Command::SubmitContainerStateChange(parse_body(body)?),
+        "SubmitAttachmentStateChanges" => Command::SubmitAttachmentStateChanges(parse_body(body)?),
+        "UpdateContainerAgent" => Command::UpdateContainerAgent(parse_body(body)?),
         other => {
             return Err(ApiError::new(
                 "UnknownOperationException",
