@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::certificates::listener_tls;
 use super::command::{ElbCommand, ElbReply};
 use super::error::{validation, ElbError};
 use super::limits::{
@@ -29,17 +30,14 @@ impl Elb {
                 protocol,
                 port,
                 default_actions,
+                tls,
                 tags: _,
             } => {
                 if !st.load_balancers.contains_key(&load_balancer_arn) {
                     return Err(ElbError::LoadBalancerNotFound(load_balancer_arn));
                 }
                 let protocol = protocol.unwrap_or_else(|| "HTTP".into());
-                if protocol != "HTTP" {
-                    return Err(validation(format!(
-                        "Listener protocol '{protocol}' is not supported; use HTTP"
-                    )));
-                }
+                let tls = listener_tls(st, &protocol, tls, None)?;
                 let port = port
                     .filter(|p| *p > 0)
                     .ok_or_else(|| validation("A listener port 1-65535 must be specified"))?;
@@ -71,6 +69,7 @@ impl Elb {
                     port,
                     default_actions,
                     attributes: Default::default(),
+                    tls,
                 };
                 self.bind_listener(&lb, &l).await?;
                 st.listeners.insert(l.arn.clone(), l.clone());
@@ -81,17 +80,16 @@ impl Elb {
                 protocol,
                 port,
                 default_actions,
+                tls,
             } => {
                 let mut l = st
                     .listeners
                     .get(&arn)
                     .cloned()
                     .ok_or_else(|| ElbError::ListenerNotFound(arn.clone()))?;
-                if let Some(p) = protocol.filter(|p| p != "HTTP") {
-                    return Err(validation(format!(
-                        "Listener protocol '{p}' is not supported; use HTTP"
-                    )));
-                }
+                let protocol = protocol.unwrap_or_else(|| l.protocol.clone());
+                l.tls = listener_tls(st, &protocol, tls, l.tls.as_ref())?;
+                l.protocol = protocol;
                 if port == Some(0) {
                     return Err(validation("A listener port 1-65535 must be specified"));
                 }

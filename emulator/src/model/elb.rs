@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub mod tls;
+
 /// Everything ELBv2, keyed by ARN.
 pub use crate::db::state::ElbState;
 
@@ -34,6 +36,7 @@ pub struct LoadBalancer {
     /// The attributes changed from AWS's defaults (see
     /// [`LoadBalancer::attributes`] for all of them).
     pub attributes: BTreeMap<String, String>,
+    pub capacity: tls::CapacityReservation,
 }
 
 impl Default for LoadBalancer {
@@ -47,6 +50,7 @@ impl Default for LoadBalancer {
             security_groups: Vec::new(),
             ip_address_type: "ipv4".into(),
             attributes: BTreeMap::new(),
+            capacity: Default::default(),
         }
     }
 }
@@ -357,6 +361,8 @@ pub struct Listener {
     pub default_actions: Vec<ActionSpec>,
     /// The attributes changed from AWS's defaults (stored and reported).
     pub attributes: BTreeMap<String, String>,
+    /// HTTPS listeners' certificates, policy and mTLS.
+    pub tls: Option<tls::ListenerTls>,
 }
 
 /// AWS's defaults for an HTTP listener's attributes.
