@@ -296,6 +296,40 @@ async fn https_listeners_keep_a_default_certificate_and_a_certificate_list() {
         2
     );
 
+    // HTTPS listeners have the mTLS/TLS header-name attributes; HTTP ones do not.
+    let tls_version = "routing.http.request.x_amzn_tls_version.header_name";
+    let attrs = elb
+        .ok("DescribeListenerAttributes", &[("ListenerArn", &l)])
+        .await;
+    assert!(
+        attrs.contains(&format!(
+            "<Key>{tls_version}</Key><Value>X-Amzn-Tls-Version</Value>"
+        )),
+        "{attrs}"
+    );
+    let set = [
+        ("ListenerArn", l.as_str()),
+        ("Attributes.member.1.Key", tls_version),
+        ("Attributes.member.1.Value", "X-Tls"),
+    ];
+    let attrs = elb.ok("ModifyListenerAttributes", &set).await;
+    assert!(
+        attrs.contains(&format!("<Key>{tls_version}</Key><Value>X-Tls</Value>")),
+        "{attrs}"
+    );
+    let mut bad = set;
+    bad[2].1 = "not a header";
+    elb.err("ModifyListenerAttributes", &bad, "ValidationError")
+        .await;
+    let mut on_http = set;
+    on_http[0].1 = &http;
+    elb.err(
+        "ModifyListenerAttributes",
+        &on_http,
+        "InvalidConfigurationRequest",
+    )
+    .await;
+
     // ModifyListener: the policy is checked and kept; back to HTTP drops TLS.
     elb.err(
         "ModifyListener",
@@ -340,6 +374,10 @@ async fn https_listeners_keep_a_default_certificate_and_a_certificate_list() {
         .ok("DescribeListeners", &[("ListenerArns.member.1", &l)])
         .await;
     assert!(!described.contains("SslPolicy"), "{described}");
+    let attrs = elb
+        .ok("DescribeListenerAttributes", &[("ListenerArn", &l)])
+        .await;
+    assert!(!attrs.contains(tls_version), "{attrs}");
     elb.err(
         "ModifyListener",
         &[("ListenerArn", &http), ("Protocol", "HTTPS")],

@@ -15,7 +15,9 @@ use super::error::{validation, ElbError};
 use super::page::{paged, position_key};
 use super::ssl_policies::{policy, DEFAULT_SSL_POLICY};
 use crate::db::state::ElbState;
-use crate::model::elb::tls::{is_certificate_arn, ListenerTls, MutualAuthentication};
+use crate::model::elb::tls::{
+    https_listener_attributes, is_certificate_arn, ListenerTls, MutualAuthentication,
+};
 use crate::model::elb::Listener;
 
 /// Certificates per Application Load Balancer, default certificates not
@@ -133,6 +135,36 @@ pub fn listener_tls(
         certificates: current.map(|c| c.certificates.clone()).unwrap_or_default(),
         mutual_authentication,
     }))
+}
+
+/// `Attributes.member.N`: key, value.
+type Attributes = Vec<(String, String)>;
+
+/// ModifyListenerAttributes of an HTTPS listener: the HTTPS-only
+/// attributes (header names: 1-40 letters, digits or hyphens), checked,
+/// and the rest, left to the common checks. On an HTTP listener they are
+/// left too, and refused there.
+pub fn split_https_attributes(
+    l: &Listener,
+    attributes: Attributes,
+) -> Result<(Attributes, Attributes), ElbError> {
+    if l.tls.is_none() {
+        return Ok((Vec::new(), attributes));
+    }
+    let known = https_listener_attributes();
+    let (https, rest): (Vec<_>, Vec<_>) = attributes
+        .into_iter()
+        .partition(|(k, _)| known.contains_key(k));
+    for (k, v) in &https {
+        let ok = (1..=40).contains(&v.len())
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ok {
+            return Err(validation(format!(
+                "Listener attribute '{k}' value '{v}' is not valid: must be a header name of 1-40 letters, digits or hyphens"
+            )));
+        }
+    }
+    Ok((https, rest))
 }
 
 fn listener<'a>(st: &'a ElbState, arn: &str) -> Result<&'a Listener, ElbError> {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::certificates::listener_tls;
+use super::certificates::{listener_tls, split_https_attributes};
 use super::command::{ElbCommand, ElbReply};
 use super::error::{validation, ElbError};
 use super::limits::{
@@ -14,6 +14,7 @@ use super::limits::{
 use super::page::{paged, position_key};
 use super::*;
 use crate::db::state::ElbState;
+use crate::model::elb::tls::https_listener_attributes;
 
 impl Elb {
     pub(super) async fn listeners(
@@ -89,6 +90,10 @@ impl Elb {
                     .ok_or_else(|| ElbError::ListenerNotFound(arn.clone()))?;
                 let protocol = protocol.unwrap_or_else(|| l.protocol.clone());
                 l.tls = listener_tls(st, &protocol, tls, l.tls.as_ref())?;
+                if l.tls.is_none() {
+                    let https = https_listener_attributes();
+                    l.attributes.retain(|k, _| !https.contains_key(k));
+                }
                 l.protocol = protocol;
                 if port == Some(0) {
                     return Err(validation("A listener port 1-65535 must be specified"));
@@ -180,7 +185,14 @@ impl Elb {
                     .listeners
                     .get_mut(&arn)
                     .ok_or_else(|| ElbError::ListenerNotFound(arn.clone()))?;
-                l.attributes = modify_listener_attributes(&l.attributes, &attributes)?;
+                let (https, rest) = split_https_attributes(l, attributes)?;
+                let mut next = if rest.is_empty() && !https.is_empty() {
+                    l.attributes.clone()
+                } else {
+                    modify_listener_attributes(&l.attributes, &rest)?
+                };
+                next.extend(https);
+                l.attributes = next;
                 Ok(ElbReply::Attributes(l.attributes()))
             }
             ElbCommand::DeleteListener { arn } => {

@@ -120,7 +120,8 @@ pub fn availability_zones(region: &str, subnets: &[String]) -> Vec<String> {
 }
 
 impl LoadBalancer {
-    /// Every attribute: AWS's defaults, then the changes.
+    /// Every attribute: AWS's defaults (HTTPS listeners have more), then
+    /// the changes.
     pub fn attributes(&self) -> BTreeMap<String, String> {
         let mut all = default_load_balancer_attributes(&self.scheme);
         all.extend(self.attributes.clone());
@@ -399,6 +400,9 @@ impl Listener {
     /// Every attribute: AWS's defaults, then the changes.
     pub fn attributes(&self) -> BTreeMap<String, String> {
         let mut all = default_listener_attributes();
+        if self.tls.is_some() {
+            all.extend(tls::https_listener_attributes());
+        }
         all.extend(self.attributes.clone());
         all
     }

@@ -44,6 +44,46 @@ impl MutualAuthentication {
     }
 }
 
+/// The attributes only HTTPS listeners have: the names of the headers
+/// that carry the client certificate and TLS details to targets, and
+/// AWS's default names (reported; the local balancer adds no such
+/// header, as it terminates no TLS).
+pub const HTTPS_LISTENER_HEADERS: &[(&str, &str)] = &[
+    (
+        "x_amzn_mtls_clientcert_serial_number",
+        "X-Amzn-Mtls-Clientcert-Serial-Number",
+    ),
+    (
+        "x_amzn_mtls_clientcert_issuer",
+        "X-Amzn-Mtls-Clientcert-Issuer",
+    ),
+    (
+        "x_amzn_mtls_clientcert_subject",
+        "X-Amzn-Mtls-Clientcert-Subject",
+    ),
+    (
+        "x_amzn_mtls_clientcert_validity",
+        "X-Amzn-Mtls-Clientcert-Validity",
+    ),
+    ("x_amzn_mtls_clientcert_leaf", "X-Amzn-Mtls-Clientcert-Leaf"),
+    ("x_amzn_mtls_clientcert", "X-Amzn-Mtls-Clientcert"),
+    ("x_amzn_tls_version", "X-Amzn-Tls-Version"),
+    ("x_amzn_tls_cipher_suite", "X-Amzn-Tls-Cipher-Suite"),
+];
+
+/// The attribute key of one of [`HTTPS_LISTENER_HEADERS`].
+pub fn https_header_attribute(header: &str) -> String {
+    format!("routing.http.request.{header}.header_name")
+}
+
+/// AWS's defaults of the HTTPS-only listener attributes.
+pub fn https_listener_attributes() -> std::collections::BTreeMap<String, String> {
+    HTTPS_LISTENER_HEADERS
+        .iter()
+        .map(|(h, name)| (https_header_attribute(h), name.to_string()))
+        .collect()
+}
+
 /// A trust store (mTLS CA bundle).
 ///
 /// The emulator cannot read S3, so the bundle is its location only
