@@ -68,6 +68,7 @@ pub struct ElbState {
     pub listeners: Map<Listener>,
     /// Non-default rules (a listener's default rule is its default actions).
     pub rules: Map<Rule>,
+    pub trust_stores: Map<crate::model::elb::tls::TrustStore>,
 }
 
 impl ElbState {
@@ -261,6 +262,7 @@ collections! {
     "targetGroups" => elb.target_groups: TargetGroup,
     "listeners" => elb.listeners: Listener,
     "rules" => elb.rules: Rule,
+    "trustStores" => elb.trust_stores: crate::model::elb::tls::TrustStore,
     "scalableTargets" => autoscaling.targets: ScalableTarget,
     "scalingPolicies" => autoscaling.policies: ScalingPolicy,
     "scalingActivities" => autoscaling.activities: ScalingActivity,

@@ -4,9 +4,12 @@
 use std::collections::BTreeMap;
 
 use crate::db::state::TagSet;
+use crate::model::elb::tls::{MutualAuthentication, TrustStore};
 use crate::model::elb::{
     ActionSpec, ConditionSpec, HealthCheck, Listener, LoadBalancer, TargetGroup,
 };
+
+use super::ssl_policies::SslPolicy;
 
 /// `Tags.member.N`: key, value (duplicates kept, to be refused).
 pub type TagList = Vec<(String, String)>;
@@ -77,6 +80,18 @@ pub struct CreateLoadBalancer {
     pub tags: TagList,
 }
 
+/// `Certificates.member.N`: the certificate ARN and `IsDefault`.
+pub type CertificateList = Vec<(String, Option<bool>)>;
+
+/// The TLS members of CreateListener / ModifyListener (`None`/empty:
+/// not given).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListenerTlsChange {
+    pub ssl_policy: Option<String>,
+    pub certificates: CertificateList,
+    pub mutual_authentication: Option<MutualAuthentication>,
+}
+
 /// One ELBv2 request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ElbCommand {
@@ -127,6 +142,7 @@ pub enum ElbCommand {
         protocol: Option<String>,
         port: Option<u16>,
         default_actions: Vec<ActionSpec>,
+        tls: ListenerTlsChange,
         tags: TagList,
     },
     /// Port, protocol or default actions; `None`/empty leaves them.
@@ -135,6 +151,7 @@ pub enum ElbCommand {
         protocol: Option<String>,
         port: Option<u16>,
         default_actions: Vec<ActionSpec>,
+        tls: ListenerTlsChange,
     },
     DescribeListeners {
         load_balancer_arn: Option<String>,
@@ -208,6 +225,59 @@ pub enum ElbCommand {
     DescribeAccountLimits {
         page: Page,
     },
+    DescribeSslPolicies {
+        names: Vec<String>,
+        load_balancer_type: Option<String>,
+        page: Page,
+    },
+    AddListenerCertificates {
+        arn: String,
+        certificates: CertificateList,
+    },
+    RemoveListenerCertificates {
+        arn: String,
+        certificates: CertificateList,
+    },
+    DescribeListenerCertificates {
+        arn: String,
+        page: Page,
+    },
+    CreateTrustStore {
+        name: String,
+        bucket: String,
+        key: String,
+        object_version: Option<String>,
+        tags: TagList,
+    },
+    DescribeTrustStores {
+        arns: Vec<String>,
+        names: Vec<String>,
+        page: Page,
+    },
+    ModifyTrustStore {
+        arn: String,
+        bucket: String,
+        key: String,
+        object_version: Option<String>,
+    },
+    DeleteTrustStore {
+        arn: String,
+    },
+    DescribeTrustStoreAssociations {
+        arn: String,
+        page: Page,
+    },
+    DescribeCapacityReservation {
+        arn: String,
+    },
+    ModifyCapacityReservation {
+        arn: String,
+        capacity_units: Option<u32>,
+        reset: Option<bool>,
+    },
+    GetResourcePolicy {
+        arn: String,
+    },
 }
 
 impl ElbCommand {
@@ -225,6 +295,12 @@ impl ElbCommand {
                 | ElbCommand::DescribeListenerAttributes { .. }
                 | ElbCommand::DescribeTags { .. }
                 | ElbCommand::DescribeAccountLimits { .. }
+                | ElbCommand::DescribeSslPolicies { .. }
+                | ElbCommand::DescribeListenerCertificates { .. }
+                | ElbCommand::DescribeTrustStores { .. }
+                | ElbCommand::DescribeTrustStoreAssociations { .. }
+                | ElbCommand::DescribeCapacityReservation { .. }
+                | ElbCommand::GetResourcePolicy { .. }
         )
     }
 
@@ -233,9 +309,9 @@ impl ElbCommand {
         match self {
             ElbCommand::CreateLoadBalancer(c) => Some(std::mem::take(&mut c.tags)),
             ElbCommand::CreateTargetGroup(c) => Some(std::mem::take(&mut c.tags)),
-            ElbCommand::CreateListener { tags, .. } | ElbCommand::CreateRule { tags, .. } => {
-                Some(std::mem::take(tags))
-            }
+            ElbCommand::CreateListener { tags, .. }
+            | ElbCommand::CreateRule { tags, .. }
+            | ElbCommand::CreateTrustStore { tags, .. } => Some(std::mem::take(tags)),
             _ => None,
         }
     }
@@ -297,6 +373,23 @@ pub enum ElbReply {
     IpAddressType(String),
     /// DescribeAccountLimits: (name, max).
     Limits(Vec<(String, String)>),
+    SslPolicies(Vec<&'static SslPolicy>),
+    /// Listener certificates: (ARN, IsDefault).
+    Certificates(Vec<(String, bool)>),
+    TrustStores(Vec<TrustStore>),
+    /// DescribeTrustStoreAssociations: the resources' ARNs.
+    TrustStoreAssociations(Vec<String>),
+    Capacity(CapacityView),
+}
+
+/// Describe/ModifyCapacityReservation's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapacityView {
+    pub last_modified_time: Option<f64>,
+    pub decrease_requests_remaining: u32,
+    pub capacity_units: Option<u32>,
+    /// (zone, effective capacity units), one per zone while reserved.
+    pub zones: Vec<(String, f64)>,
 }
 
 impl ElbReply {
@@ -307,6 +400,7 @@ impl ElbReply {
             ElbReply::TargetGroups(v) => v.first().map(|t| t.0.arn.as_str()),
             ElbReply::Listeners(v) => v.first().map(|l| l.arn.as_str()),
             ElbReply::Rules(v) => v.first().map(|r| r.arn.as_str()),
+            ElbReply::TrustStores(v) => v.first().map(|t| t.arn.as_str()),
             _ => None,
         }
     }

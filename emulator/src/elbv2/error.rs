@@ -45,6 +45,26 @@ pub enum ElbError {
     InvalidSubnet(String),
     #[error("{0}")]
     InvalidSecurityGroup(String),
+    #[error("SSL policy '{0}' not found")]
+    SslPolicyNotFound(String),
+    #[error("Certificate '{0}' not found")]
+    CertificateNotFound(String),
+    #[error("{0}")]
+    TooManyCertificates(String),
+    #[error("One or more trust stores not found: {0}")]
+    TrustStoreNotFound(String),
+    #[error("A trust store with the name '{0}' already exists")]
+    DuplicateTrustStoreName(String),
+    #[error("{0}")]
+    TrustStoreInUse(String),
+    #[error("{0}")]
+    TooManyTrustStores(String),
+    #[error("{0}")]
+    ResourceNotFound(String),
+    #[error("{0}")]
+    CapacityUnitsLimitExceeded(String),
+    #[error("{0}")]
+    CapacityDecreaseRequestLimitExceeded(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -74,6 +94,18 @@ impl ElbError {
             ElbError::TooManyListeners(_) => "TooManyListeners",
             ElbError::InvalidSubnet(_) => "InvalidSubnet",
             ElbError::InvalidSecurityGroup(_) => "InvalidSecurityGroup",
+            ElbError::SslPolicyNotFound(_) => "SSLPolicyNotFound",
+            ElbError::CertificateNotFound(_) => "CertificateNotFound",
+            ElbError::TooManyCertificates(_) => "TooManyCertificates",
+            ElbError::TrustStoreNotFound(_) => "TrustStoreNotFound",
+            ElbError::DuplicateTrustStoreName(_) => "DuplicateTrustStoreName",
+            ElbError::TrustStoreInUse(_) => "TrustStoreInUse",
+            ElbError::TooManyTrustStores(_) => "TooManyTrustStores",
+            ElbError::ResourceNotFound(_) => "ResourceNotFound",
+            ElbError::CapacityUnitsLimitExceeded(_) => "CapacityUnitsLimitExceeded",
+            ElbError::CapacityDecreaseRequestLimitExceeded(_) => {
+                "CapacityDecreaseRequestLimitExceeded"
+            }
             ElbError::Internal(_) => "InternalFailure",
         }
     }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::certificates::{listener_tls, split_https_attributes};
 use super::command::{ElbCommand, ElbReply};
 use super::error::{validation, ElbError};
 use super::limits::{
@@ -13,6 +14,7 @@ use super::limits::{
 use super::page::{paged, position_key};
 use super::*;
 use crate::db::state::ElbState;
+use crate::model::elb::tls::https_listener_attributes;
 
 impl Elb {
     pub(super) async fn listeners(
@@ -29,17 +31,14 @@ impl Elb {
                 protocol,
                 port,
                 default_actions,
+                tls,
                 tags: _,
             } => {
                 if !st.load_balancers.contains_key(&load_balancer_arn) {
                     return Err(ElbError::LoadBalancerNotFound(load_balancer_arn));
                 }
                 let protocol = protocol.unwrap_or_else(|| "HTTP".into());
-                if protocol != "HTTP" {
-                    return Err(validation(format!(
-                        "Listener protocol '{protocol}' is not supported; use HTTP"
-                    )));
-                }
+                let tls = listener_tls(st, &protocol, tls, None)?;
                 let port = port
                     .filter(|p| *p > 0)
                     .ok_or_else(|| validation("A listener port 1-65535 must be specified"))?;
@@ -71,6 +70,7 @@ impl Elb {
                     port,
                     default_actions,
                     attributes: Default::default(),
+                    tls,
                 };
                 self.bind_listener(&lb, &l).await?;
                 st.listeners.insert(l.arn.clone(), l.clone());
@@ -81,17 +81,20 @@ impl Elb {
                 protocol,
                 port,
                 default_actions,
+                tls,
             } => {
                 let mut l = st
                     .listeners
                     .get(&arn)
                     .cloned()
                     .ok_or_else(|| ElbError::ListenerNotFound(arn.clone()))?;
-                if let Some(p) = protocol.filter(|p| p != "HTTP") {
-                    return Err(validation(format!(
-                        "Listener protocol '{p}' is not supported; use HTTP"
-                    )));
+                let protocol = protocol.unwrap_or_else(|| l.protocol.clone());
+                l.tls = listener_tls(st, &protocol, tls, l.tls.as_ref())?;
+                if l.tls.is_none() {
+                    let https = https_listener_attributes();
+                    l.attributes.retain(|k, _| !https.contains_key(k));
                 }
+                l.protocol = protocol;
                 if port == Some(0) {
                     return Err(validation("A listener port 1-65535 must be specified"));
                 }
@@ -182,7 +185,14 @@ impl Elb {
                     .listeners
                     .get_mut(&arn)
                     .ok_or_else(|| ElbError::ListenerNotFound(arn.clone()))?;
-                l.attributes = modify_listener_attributes(&l.attributes, &attributes)?;
+                let (https, rest) = split_https_attributes(l, attributes)?;
+                let mut next = if rest.is_empty() && !https.is_empty() {
+                    l.attributes.clone()
+                } else {
+                    modify_listener_attributes(&l.attributes, &rest)?
+                };
+                next.extend(https);
+                l.attributes = next;
                 Ok(ElbReply::Attributes(l.attributes()))
             }
             ElbCommand::DeleteListener { arn } => {

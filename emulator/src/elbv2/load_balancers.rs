@@ -216,6 +216,7 @@ impl Elb {
             security_groups,
             ip_address_type,
             attributes: Default::default(),
+            capacity: Default::default(),
         };
         self.inner
             .balancer

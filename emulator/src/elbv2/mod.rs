@@ -23,11 +23,14 @@
 //!
 //! Layout: [`wire`] parses the Query protocol into [`ElbCommand`]s and
 //! renders [`ElbReply`]s; `load_balancers`, `target_groups`,
-//! `listeners` and `tags` hold the operations; `page` the pagination of
-//! Describe calls; `limits` AWS's quotas and input rules; `error` the
-//! ELBv2 error codes.
+//! `listeners`, `certificates` (HTTPS listeners' TLS), `ssl_policies`,
+//! `trust_stores`, `capacity` and `tags` hold the operations; `page` the
+//! pagination of Describe calls; `limits` AWS's quotas and input rules;
+//! `error` the ELBv2 error codes.
 
 pub mod balancer;
+mod capacity;
+mod certificates;
 mod command;
 mod error;
 mod limits;
@@ -35,8 +38,10 @@ mod listeners;
 mod load_balancers;
 mod page;
 pub mod remote;
+pub mod ssl_policies;
 mod tags;
 mod target_groups;
+mod trust_stores;
 pub mod wire;
 
 use std::collections::BTreeMap;
@@ -338,6 +343,25 @@ impl Elb {
                     .collect();
                 return page::paged(items, &page, ElbReply::Limits);
             }
+            C::DescribeSslPolicies {
+                names,
+                load_balancer_type,
+                page,
+            } => return ssl_policies::describe(&names, load_balancer_type.as_deref(), &page),
+            c @ (C::AddListenerCertificates { .. }
+            | C::RemoveListenerCertificates { .. }
+            | C::DescribeListenerCertificates { .. }) => certificates::handle(&mut st.elb, c)?,
+            c @ (C::CreateTrustStore { .. }
+            | C::DescribeTrustStores { .. }
+            | C::ModifyTrustStore { .. }
+            | C::DeleteTrustStore { .. }
+            | C::DescribeTrustStoreAssociations { .. }
+            | C::GetResourcePolicy { .. }) => {
+                trust_stores::handle(&mut st.elb, &self.inner.config.arns, c)?
+            }
+            c @ (C::DescribeCapacityReservation { .. } | C::ModifyCapacityReservation { .. }) => {
+                capacity::handle(&mut st.elb, &self.inner.config.arns.region, c)?
+            }
             c @ (C::CreateLoadBalancer { .. }
             | C::DescribeLoadBalancers { .. }
             | C::DeleteLoadBalancer { .. }
@@ -449,6 +473,7 @@ impl Elb {
                         protocol: None,
                         port: Some(l.port),
                         default_actions: vec![ActionSpec::forward(&tg(&l.default_target_group)?)],
+                        tls: Default::default(),
                         tags: Vec::new(),
                     })
                     .await?;

@@ -1,9 +1,9 @@
-//! Tags of load balancers, target groups, listeners and rules: AddTags,
-//! RemoveTags and DescribeTags, kept in the store's `tags` by resource ARN
-//! ([`State::tag`], [`State::untag`], [`State::tags_of`]). The `Tags` of
-//! the Create calls are put there by [`super::Elb`] once the resource
-//! exists; a deleted resource's tags go with it
-//! ([`forget_deleted`]).
+//! Tags of load balancers, target groups, listeners, rules and trust
+//! stores: AddTags, RemoveTags and DescribeTags, kept in the store's
+//! `tags` by resource ARN ([`State::tag`], [`State::untag`],
+//! [`State::tags_of`]). The `Tags` of the Create calls are put there by
+//! [`super::Elb`] once the resource exists; a deleted resource's tags go
+//! with it ([`forget_deleted`]).
 
 use super::command::{ElbCommand, ElbReply};
 use super::error::{validation, ElbError};
@@ -23,9 +23,11 @@ pub fn check_resource(st: &ElbState, arn: &str) -> Result<(), ElbError> {
         st.load_balancers.contains_key(arn)
     } else if arn.contains(":targetgroup/") {
         st.target_groups.contains_key(arn)
+    } else if arn.contains(":truststore/") {
+        st.trust_stores.contains_key(arn)
     } else {
         return Err(validation(format!(
-            "'{arn}' is not a valid load balancer, target group, listener or rule ARN"
+            "'{arn}' is not a valid load balancer, target group, listener, rule or trust store ARN"
         )));
     };
     if found {
@@ -38,6 +40,8 @@ pub fn check_resource(st: &ElbState, arn: &str) -> Result<(), ElbError> {
         ElbError::ListenerNotFound(arn)
     } else if arn.contains(":loadbalancer/") {
         ElbError::LoadBalancerNotFound(arn)
+    } else if arn.contains(":truststore/") {
+        ElbError::TrustStoreNotFound(arn)
     } else {
         ElbError::TargetGroupNotFound(arn)
     })
@@ -123,6 +127,7 @@ pub fn forget_deleted(before: &ElbState, next: &mut State) {
     let mut gone = removed(&before.load_balancers, &elb.load_balancers);
     gone.extend(removed(&before.target_groups, &elb.target_groups));
     gone.extend(removed(&before.rules, &elb.rules));
+    gone.extend(removed(&before.trust_stores, &elb.trust_stores));
     gone.extend(listeners.iter().map(|l| default_rule_arn(l)));
     gone.extend(listeners);
     for arn in gone {

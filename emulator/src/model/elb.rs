@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub mod tls;
+
 /// Everything ELBv2, keyed by ARN.
 pub use crate::db::state::ElbState;
 
@@ -34,6 +36,7 @@ pub struct LoadBalancer {
     /// The attributes changed from AWS's defaults (see
     /// [`LoadBalancer::attributes`] for all of them).
     pub attributes: BTreeMap<String, String>,
+    pub capacity: tls::CapacityReservation,
 }
 
 impl Default for LoadBalancer {
@@ -47,6 +50,7 @@ impl Default for LoadBalancer {
             security_groups: Vec::new(),
             ip_address_type: "ipv4".into(),
             attributes: BTreeMap::new(),
+            capacity: Default::default(),
         }
     }
 }
@@ -116,7 +120,8 @@ pub fn availability_zones(region: &str, subnets: &[String]) -> Vec<String> {
 }
 
 impl LoadBalancer {
-    /// Every attribute: AWS's defaults, then the changes.
+    /// Every attribute: AWS's defaults (HTTPS listeners have more), then
+    /// the changes.
     pub fn attributes(&self) -> BTreeMap<String, String> {
         let mut all = default_load_balancer_attributes(&self.scheme);
         all.extend(self.attributes.clone());
@@ -357,6 +362,8 @@ pub struct Listener {
     pub default_actions: Vec<ActionSpec>,
     /// The attributes changed from AWS's defaults (stored and reported).
     pub attributes: BTreeMap<String, String>,
+    /// HTTPS listeners' certificates, policy and mTLS.
+    pub tls: Option<tls::ListenerTls>,
 }
 
 /// AWS's defaults for an HTTP listener's attributes.
@@ -393,6 +400,9 @@ impl Listener {
     /// Every attribute: AWS's defaults, then the changes.
     pub fn attributes(&self) -> BTreeMap<String, String> {
         let mut all = default_listener_attributes();
+        if self.tls.is_some() {
+            all.extend(tls::https_listener_attributes());
+        }
         all.extend(self.attributes.clone());
         all
     }

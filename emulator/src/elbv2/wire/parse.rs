@@ -6,9 +6,45 @@ use axum::http::StatusCode;
 
 use super::{Query, QueryError};
 use crate::elbv2::{
-    CreateLoadBalancer, CreateTargetGroup, ElbCommand, HealthCheckChange, Page, TagList,
+    CertificateList, CreateLoadBalancer, CreateTargetGroup, ElbCommand, HealthCheckChange,
+    ListenerTlsChange, Page, TagList,
 };
+use crate::model::elb::tls::MutualAuthentication;
 use crate::model::elb::{ActionSpec, ConditionSpec, FixedResponse, Redirect};
+
+/// `Certificates.member.N.CertificateArn` / `.IsDefault`.
+fn certificates(q: &Query) -> Result<CertificateList, QueryError> {
+    q.members("Certificates")
+        .into_iter()
+        .map(|m| Ok((m.req("CertificateArn")?, m.bool("IsDefault")?)))
+        .collect()
+}
+
+/// `SslPolicy`, `Certificates` and `MutualAuthentication.*` of
+/// CreateListener / ModifyListener.
+fn listener_tls(q: &Query) -> Result<ListenerTlsChange, QueryError> {
+    let g = |k: &str| {
+        q.get(&format!("MutualAuthentication.{k}"))
+            .map(str::to_string)
+    };
+    let mutual_authentication = q
+        .has_prefix("MutualAuthentication.")
+        .then(|| {
+            Ok::<_, QueryError>(MutualAuthentication {
+                mode: g("Mode").unwrap_or_else(|| "off".into()),
+                trust_store_arn: g("TrustStoreArn"),
+                ignore_client_certificate_expiry: q
+                    .bool("MutualAuthentication.IgnoreClientCertificateExpiry")?,
+                advertise_trust_store_ca_names: g("AdvertiseTrustStoreCaNames"),
+            })
+        })
+        .transpose()?;
+    Ok(ListenerTlsChange {
+        ssl_policy: q.get("SslPolicy").map(str::to_string),
+        certificates: certificates(q)?,
+        mutual_authentication,
+    })
+}
 
 fn health_check_change(q: &Query) -> Result<HealthCheckChange, QueryError> {
     Ok(HealthCheckChange {
@@ -252,6 +288,7 @@ pub fn command(action: &str, q: &Query) -> Result<ElbCommand, QueryError> {
             protocol: q.get("Protocol").map(str::to_string),
             port: q.num("Port")?,
             default_actions: actions(q, "DefaultActions")?,
+            tls: listener_tls(q)?,
             tags: tags(q)?,
         },
         "ModifyListener" => ElbCommand::ModifyListener {
@@ -259,6 +296,7 @@ pub fn command(action: &str, q: &Query) -> Result<ElbCommand, QueryError> {
             protocol: q.get("Protocol").map(str::to_string),
             port: q.num("Port")?,
             default_actions: actions(q, "DefaultActions")?,
+            tls: listener_tls(q)?,
         },
         "DescribeListeners" => ElbCommand::DescribeListeners {
             load_balancer_arn: q.get("LoadBalancerArn").map(str::to_string),
@@ -349,6 +387,63 @@ pub fn command(action: &str, q: &Query) -> Result<ElbCommand, QueryError> {
             ip_address_type: q.req("IpAddressType")?,
         },
         "DescribeAccountLimits" => ElbCommand::DescribeAccountLimits { page: page(q)? },
+        "DescribeSSLPolicies" => ElbCommand::DescribeSslPolicies {
+            names: q.list("Names"),
+            load_balancer_type: q.get("LoadBalancerType").map(str::to_string),
+            page: page(q)?,
+        },
+        "AddListenerCertificates" => ElbCommand::AddListenerCertificates {
+            arn: q.req("ListenerArn")?,
+            certificates: certificates(q)?,
+        },
+        "RemoveListenerCertificates" => ElbCommand::RemoveListenerCertificates {
+            arn: q.req("ListenerArn")?,
+            certificates: certificates(q)?,
+        },
+        "DescribeListenerCertificates" => ElbCommand::DescribeListenerCertificates {
+            arn: q.req("ListenerArn")?,
+            page: page(q)?,
+        },
+        "CreateTrustStore" => ElbCommand::CreateTrustStore {
+            name: q.req("Name")?,
+            bucket: q.req("CaCertificatesBundleS3Bucket")?,
+            key: q.req("CaCertificatesBundleS3Key")?,
+            object_version: q
+                .get("CaCertificatesBundleS3ObjectVersion")
+                .map(str::to_string),
+            tags: tags(q)?,
+        },
+        "DescribeTrustStores" => ElbCommand::DescribeTrustStores {
+            arns: q.list("TrustStoreArns"),
+            names: q.list("Names"),
+            page: page(q)?,
+        },
+        "ModifyTrustStore" => ElbCommand::ModifyTrustStore {
+            arn: q.req("TrustStoreArn")?,
+            bucket: q.req("CaCertificatesBundleS3Bucket")?,
+            key: q.req("CaCertificatesBundleS3Key")?,
+            object_version: q
+                .get("CaCertificatesBundleS3ObjectVersion")
+                .map(str::to_string),
+        },
+        "DeleteTrustStore" => ElbCommand::DeleteTrustStore {
+            arn: q.req("TrustStoreArn")?,
+        },
+        "DescribeTrustStoreAssociations" => ElbCommand::DescribeTrustStoreAssociations {
+            arn: q.req("TrustStoreArn")?,
+            page: page(q)?,
+        },
+        "DescribeCapacityReservation" => ElbCommand::DescribeCapacityReservation {
+            arn: q.req("LoadBalancerArn")?,
+        },
+        "ModifyCapacityReservation" => ElbCommand::ModifyCapacityReservation {
+            arn: q.req("LoadBalancerArn")?,
+            capacity_units: q.num("MinimumLoadBalancerCapacity.CapacityUnits")?,
+            reset: q.bool("ResetCapacityReservation")?,
+        },
+        "GetResourcePolicy" => ElbCommand::GetResourcePolicy {
+            arn: q.req("ResourceArn")?,
+        },
         other => {
             return Err(QueryError::new(
                 StatusCode::BAD_REQUEST,

@@ -110,7 +110,65 @@ pub(super) fn render(x: &mut Xml, reply: &ElbReply) {
             x.leaf("Name", name);
             x.leaf("Max", max);
         }),
+        ElbReply::SslPolicies(policies) => x.members("SslPolicies", policies, |x, p| {
+            x.leaf("Name", p.name);
+            let protocols: Vec<String> = p.protocols.iter().map(|s| s.to_string()).collect();
+            x.strings("SslProtocols", &protocols);
+            let ciphers: Vec<(usize, &str)> = p.ciphers.iter().copied().enumerate().collect();
+            x.members("Ciphers", &ciphers, |x, (i, c)| {
+                x.leaf("Name", c);
+                x.leaf("Priority", &(i + 1).to_string());
+            });
+            let types: Vec<String> = p
+                .load_balancer_types
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            x.strings("SupportedLoadBalancerTypes", &types);
+        }),
+        ElbReply::Certificates(certs) => certificates(x, certs),
+        ElbReply::TrustStores(stores) => x.members("TrustStores", stores, |x, t| {
+            x.leaf("Name", &t.name);
+            x.leaf("TrustStoreArn", &t.arn);
+            x.leaf("Status", "ACTIVE");
+            x.leaf("NumberOfCaCertificates", &t.ca_certificates().to_string());
+            x.leaf("TotalRevokedEntries", "0");
+        }),
+        ElbReply::TrustStoreAssociations(arns) => {
+            x.members("TrustStoreAssociations", arns, |x, a| {
+                x.leaf("ResourceArn", a)
+            })
+        }
+        ElbReply::Capacity(c) => {
+            if let Some(t) = c.last_modified_time {
+                x.leaf("LastModifiedTime", &iso8601(t));
+            }
+            x.leaf(
+                "DecreaseRequestsRemaining",
+                &c.decrease_requests_remaining.to_string(),
+            );
+            if let Some(u) = c.capacity_units {
+                x.open("MinimumLoadBalancerCapacity");
+                x.leaf("CapacityUnits", &u.to_string());
+                x.close("MinimumLoadBalancerCapacity");
+            }
+            x.members("CapacityReservationState", &c.zones, |x, (zone, units)| {
+                x.open("State");
+                x.leaf("Code", "provisioned");
+                x.close("State");
+                x.leaf("AvailabilityZone", zone);
+                x.leaf("EffectiveCapacityUnits", &units.to_string());
+            });
+        }
     }
+}
+
+/// `Certificates`: (ARN, IsDefault).
+fn certificates(x: &mut Xml, certs: &[(String, bool)]) {
+    x.members("Certificates", certs, |x, (arn, default)| {
+        x.leaf("CertificateArn", arn);
+        x.leaf("IsDefault", &default.to_string());
+    });
 }
 
 fn availability_zones(x: &mut Xml, zones: &[(String, String)]) {
@@ -175,6 +233,26 @@ fn listener(x: &mut Xml, l: &Listener) {
     x.leaf("Port", &l.port.to_string());
     x.leaf("Protocol", &l.protocol);
     x.members("DefaultActions", &l.default_actions, action);
+    if let Some(tls) = &l.tls {
+        // DescribeListeners lists the default certificate only.
+        x.members("Certificates", &[&tls.default_certificate], |x, c| {
+            x.leaf("CertificateArn", c)
+        });
+        x.leaf("SslPolicy", &tls.ssl_policy);
+        if let Some(m) = &tls.mutual_authentication {
+            x.open("MutualAuthentication");
+            x.leaf("Mode", &m.mode);
+            x.opt("TrustStoreArn", m.trust_store_arn.as_deref());
+            if let Some(i) = m.ignore_client_certificate_expiry {
+                x.leaf("IgnoreClientCertificateExpiry", &i.to_string());
+            }
+            x.opt(
+                "AdvertiseTrustStoreCaNames",
+                m.advertise_trust_store_ca_names.as_deref(),
+            );
+            x.close("MutualAuthentication");
+        }
+    }
 }
 
 fn action(x: &mut Xml, a: &ActionSpec) {
