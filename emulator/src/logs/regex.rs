@@ -406,8 +406,6 @@ impl Search<'_> {
             }
             k(i)
         } else {
-            // `k` is borrowed by `again`: try it first through a fresh path.
-            drop(again);
             if k(i) {
                 return true;
             }

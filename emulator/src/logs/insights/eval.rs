@@ -160,9 +160,7 @@ pub(crate) fn json_fields(msg: &str, out: &mut Record) {
     }
 }
 
-/// What a query gave: rows of (field, value) and how many records
-/// matched its filters.
-
+/// The fields `parse` takes from `text`.
 pub(super) fn parse_one(parser: &Parser, text: &str) -> Vec<(String, String)> {
     match parser {
         Parser::Re(re) => re.named_captures(text).unwrap_or_default(),
@@ -202,8 +200,8 @@ pub(super) fn stats(
     by: &[(Expr, String)],
 ) -> Vec<Record> {
     // Groups sorted by key, for a stable answer.
-    let mut groups: BTreeMap<Vec<(bool, String)>, (Vec<Option<Val>>, Vec<&Record>)> =
-        BTreeMap::new();
+    type Group<'r> = (Vec<Option<Val>>, Vec<&'r Record>);
+    let mut groups: BTreeMap<Vec<(bool, String)>, Group> = BTreeMap::new();
     for r in records {
         let keys: Vec<Option<Val>> = by.iter().map(|(e, _)| e.eval(r)).collect();
         // Missing keys last.

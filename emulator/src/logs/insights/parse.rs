@@ -34,9 +34,9 @@ fn lex(q: &str) -> Result<Vec<(Tok, usize)>, Malformed> {
             let mut s = String::new();
             *i += 1;
             while *i < c.len() && c[*i] != close {
-                if c[*i] == '\\' && close != '/' && *i + 1 < c.len() {
-                    *i += 1;
-                } else if c[*i] == '\\' && *i + 1 < c.len() && c[*i + 1] == '/' {
+                // `\x` in a string is x; in a regex only `\/` loses its
+                // backslash.
+                if c[*i] == '\\' && *i + 1 < c.len() && (close != '/' || c[*i + 1] == '/') {
                     *i += 1;
                 }
                 s.push(c[*i]);
