@@ -463,9 +463,9 @@ async fn streams_events_retention_and_tags_behave_like_cloudwatch_logs() {
 
     // An operation CloudWatch Logs has but the emulator does not.
     let msg = api
-        .err("PutMetricFilter", json!({}), "UnknownOperationException")
+        .err("PutDestination", json!({}), "UnknownOperationException")
         .await;
-    assert!(msg.contains("PutMetricFilter"), "{msg}");
+    assert!(msg.contains("PutDestination"), "{msg}");
     running.stop(Duration::from_secs(5)).await;
 }
 

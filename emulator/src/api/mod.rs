@@ -332,9 +332,12 @@ async fn answer(state: ApiState, req: AwsRequest) -> Result<Response, ApiError> 
     }
 }
 
-/// Prometheus text of the load balancer (CloudWatch ALB metric names).
+/// Prometheus text of the load balancer (CloudWatch ALB metric names) and
+/// of CloudWatch Logs metric filters.
 async fn metrics(State(state): State<ApiState>) -> Response {
-    let mut resp = state.elb.balancer().metrics().await.into_response();
+    let mut text = state.elb.balancer().metrics().await;
+    text.push_str(&state.logs.metric_filter_metrics());
+    let mut resp = text.into_response();
     resp.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4"),

@@ -47,6 +47,8 @@ pub struct State {
     pub secrets: SecretsState,
     /// CloudWatch Logs groups made by CreateLogGroup, by name.
     pub log_groups: Map<LogGroup>,
+    /// CloudWatch Logs resource policies, by policy name (or resource ARN).
+    pub log_resource_policies: Map<crate::model::logs::LogResourcePolicy>,
     /// Every service's resource tags, by resource ARN (key -> value).
     pub tags: Map<TagSet>,
     /// ECS account settings, by `principal ARN|name`.
@@ -270,6 +272,7 @@ collections! {
     "parameters" => secrets.parameters: Parameter,
     "secrets" => secrets.secrets: SecretEntry,
     "logGroups" => log_groups: LogGroup,
+    "logResourcePolicies" => log_resource_policies: crate::model::logs::LogResourcePolicy,
     "tags" => tags: TagSet,
     "accountSettings" => account_settings: crate::model::account::AccountSetting,
     "securityGroups" => security_groups: crate::model::ec2::SecurityGroup,

@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
+use super::pattern::Pattern;
 use super::view::Ev;
-use super::{invalid, matches_pattern, Logs, LogsError, Query};
+use super::{invalid, Logs, LogsError, Query};
 use crate::page;
 
 /// A stable number for a stream name (part of FilterLogEvents' event ids).
@@ -99,6 +100,7 @@ impl Logs {
             ));
         }
         let limit = q.limit(10_000, 10_000)?;
+        let pattern = q.filter_pattern.as_deref().map(parse_pattern).transpose()?;
         let view = self.group(&g).ok_or(LogsError::GroupNotFound)?;
         let names: Option<BTreeSet<String>> =
             q.log_stream_names.clone().map(|v| v.into_iter().collect());
@@ -116,9 +118,9 @@ impl Logs {
             let id = fnv(&s.name) % 10_000_000_000;
             for ((ms, n), e) in positioned(self.events(&s, start).await) {
                 if q.end_time.is_some_and(|end| ms >= end)
-                    || q.filter_pattern
-                        .as_deref()
-                        .is_some_and(|p| !matches_pattern(p, &e.message))
+                    || pattern
+                        .as_ref()
+                        .is_some_and(|p| p.matches(&e.message).is_none())
                 {
                     continue;
                 }
@@ -148,6 +150,11 @@ impl Logs {
         }
         Ok(reply)
     }
+}
+
+/// A filter pattern, or InvalidParameterException saying what is wrong.
+pub(super) fn parse_pattern(p: &str) -> Result<Pattern, LogsError> {
+    Pattern::parse(p).map_err(|e| invalid(format!("Invalid filter pattern: {e}")))
 }
 
 fn bad_token() -> LogsError {

@@ -3,9 +3,8 @@
 use serde_json::{json, Value};
 
 use super::view::{group_in, named_by_definition, record_mut};
-use super::{group_from_arn, invalid, now_ms, Logs, LogsError, Query};
+use super::{group_from_arn, invalid, now_ms, paged, Logs, LogsError, Query};
 use crate::model::logs::LogGroup;
-use crate::page;
 
 /// The retention periods CloudWatch Logs accepts, in days.
 pub(super) const RETENTION_DAYS: &[u32] = &[
@@ -69,6 +68,48 @@ fn parse_tags(v: Option<&Value>) -> Result<Vec<(String, String)>, LogsError> {
         out.push((k.clone(), v.to_string()));
     }
     Ok(out)
+}
+
+/// ListLogGroups' `logGroupNamePattern`: up to 5 `|`-separated names of 3
+/// to 24 characters, each a substring, or a prefix with `^` (case-sensitive).
+fn list_pattern(p: &str) -> Result<super::regex::Regex, LogsError> {
+    let ok = (3..=129).contains(&p.len())
+        && p.split('|').count() <= 5
+        && p.split('|').all(|alt| {
+            let name = alt.strip_prefix('^').unwrap_or(alt);
+            (3..=24).contains(&name.len())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-/#".contains(c))
+        });
+    if !ok {
+        return Err(invalid(format!(
+            "1 validation error detected: Value '{p}' at 'logGroupNamePattern' failed to satisfy \
+             constraint: Member must satisfy regular expression pattern: \
+             (\\^?[\\.\\-_\\/#A-Za-z0-9]{{3,24}})(\\|\\^?[\\.\\-_\\/#A-Za-z0-9]{{3,24}}){{0,4}}"
+        )));
+    }
+    let escaped: Vec<String> = p
+        .split('|')
+        .map(|alt| {
+            let (anchor, name) = match alt.strip_prefix('^') {
+                Some(n) => ("^", n),
+                None => ("", alt),
+            };
+            let name: String = name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_string()
+                    } else {
+                        format!("\\{c}")
+                    }
+                })
+                .collect();
+            format!("{anchor}{name}")
+        })
+        .collect();
+    super::regex::Regex::new(&escaped.join("|")).map_err(invalid)
 }
 
 impl Logs {
@@ -162,7 +203,7 @@ impl Logs {
                 let mut v = json!({
                     "logGroupName": g.name,
                     "creationTime": g.creation_time,
-                    "metricFilterCount": 0,
+                    "metricFilterCount": g.record.as_ref().map_or(0, |r| r.metric_filters.len()),
                     "arn": self.group_arn(&g.name),
                     "logGroupArn": self.tag_arn(&g.name),
                     "storedBytes": 0,
@@ -174,19 +215,42 @@ impl Logs {
                 (g.name, v)
             })
             .collect();
-        let (groups, next) = page::page(
-            "DescribeLogGroups",
-            items,
-            q.next_token.as_deref(),
-            limit,
-            false,
-        )
-        .map_err(|()| invalid("The specified nextToken is invalid."))?;
-        let mut reply = json!({ "logGroups": groups });
-        if let Some(t) = next {
-            reply["nextToken"] = json!(t);
+        paged("DescribeLogGroups", "logGroups", items, q, limit, false)
+    }
+
+    pub(super) fn list_log_groups(&self, q: &Query) -> Result<Value, LogsError> {
+        let limit = q.limit(1000, 50)?;
+        let pattern = match q.log_group_name_pattern.as_deref() {
+            None => None,
+            Some(p) => Some(list_pattern(p)?),
+        };
+        if let Some(c) = q
+            .log_group_class
+            .as_deref()
+            .filter(|c| !["STANDARD", "INFREQUENT_ACCESS", "DELIVERY"].contains(c))
+        {
+            return Err(invalid(format!(
+                "1 validation error detected: Value '{c}' at 'logGroupClass' failed to satisfy \
+                 constraint: Member must satisfy enum value set: [STANDARD, INFREQUENT_ACCESS, \
+                 DELIVERY]"
+            )));
         }
-        Ok(reply)
+        // Every group is STANDARD.
+        let class_ok = q.log_group_class.as_deref().is_none_or(|c| c == "STANDARD");
+        let items: Vec<(String, Value)> = self
+            .groups()
+            .into_keys()
+            .filter(|g| class_ok && pattern.as_ref().is_none_or(|p| p.is_match(g)))
+            .map(|g| {
+                let v = json!({
+                    "logGroupName": g,
+                    "logGroupArn": self.tag_arn(&g),
+                    "logGroupClass": "STANDARD",
+                });
+                (g, v)
+            })
+            .collect();
+        paged("ListLogGroups", "logGroups", items, q, limit, false)
     }
 
     pub(super) async fn put_retention_policy(&self, q: &Query) -> Result<Value, LogsError> {

@@ -22,7 +22,14 @@
 
 mod events;
 mod groups;
+mod insights;
+mod metric_filters;
+pub(crate) mod pattern;
+mod policies;
+mod queries;
+pub(crate) mod regex;
 mod streams;
+mod subscriptions;
 pub(crate) mod view;
 pub mod wire;
 
@@ -124,6 +131,12 @@ pub enum LogsError {
     InvalidParameter(String),
     #[error("{0}")]
     TooManyTags(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    LimitExceeded(String),
+    #[error("{0}")]
+    MalformedQuery(String),
     #[error("Operation '{0}' is not supported by this emulator.")]
     UnknownOperation(String),
     #[error("the change could not be stored: {0}")]
@@ -139,7 +152,11 @@ impl From<crate::db::DbError> for LogsError {
 impl LogsError {
     pub fn aws_type(&self) -> &'static str {
         match self {
-            LogsError::GroupNotFound | LogsError::StreamNotFound => "ResourceNotFoundException",
+            LogsError::GroupNotFound | LogsError::StreamNotFound | LogsError::NotFound(_) => {
+                "ResourceNotFoundException"
+            }
+            LogsError::LimitExceeded(_) => "LimitExceededException",
+            LogsError::MalformedQuery(_) => "MalformedQueryException",
             LogsError::GroupExists | LogsError::StreamExists => "ResourceAlreadyExistsException",
             LogsError::InvalidParameter(_) => "InvalidParameterException",
             LogsError::TooManyTags(_) => "TooManyTagsException",
@@ -199,6 +216,32 @@ struct Query {
     tags: Option<Value>,
     tag_keys: Option<Vec<String>>,
     resource_arn: Option<String>,
+    filter_name: Option<String>,
+    filter_name_prefix: Option<String>,
+    metric_transformations: Option<Value>,
+    metric_name: Option<String>,
+    metric_namespace: Option<String>,
+    log_event_messages: Option<Vec<String>>,
+    destination_arn: Option<String>,
+    role_arn: Option<String>,
+    distribution: Option<String>,
+    apply_on_transformed_logs: Option<bool>,
+    field_selection_criteria: Option<String>,
+    emit_system_fields: Option<Vec<String>>,
+    emit_system_field_dimensions: Option<Vec<String>>,
+    query_string: Option<String>,
+    query_id: Option<String>,
+    query_language: Option<String>,
+    log_group_names: Option<Vec<String>>,
+    log_group_identifiers: Option<Vec<String>>,
+    max_items: Option<i64>,
+    max_results: Option<i64>,
+    status: Option<String>,
+    log_group_class: Option<String>,
+    policy_name: Option<String>,
+    policy_document: Option<String>,
+    policy_scope: Option<String>,
+    expected_revision_id: Option<String>,
 }
 
 impl Query {
@@ -235,6 +278,29 @@ impl Query {
     }
 }
 
+/// One page of `items` (in list order by key) as
+/// `{"<field>": [...], "nextToken": ".."}`, the token only while more are
+/// left; a token that is not one of this operation's is refused.
+fn paged<K>(
+    kind: &str,
+    field: &str,
+    items: Vec<(K, Value)>,
+    q: &Query,
+    limit: usize,
+    descending: bool,
+) -> Result<Value, LogsError>
+where
+    K: Ord + serde::Serialize + serde::de::DeserializeOwned,
+{
+    let (list, next) = crate::page::page(kind, items, q.next_token.as_deref(), limit, descending)
+        .map_err(|()| invalid("The specified nextToken is invalid."))?;
+    let mut reply = serde_json::json!({ field: list });
+    if let Some(t) = next {
+        reply["nextToken"] = serde_json::json!(t);
+    }
+    Ok(reply)
+}
+
 /// The group name in a log group ARN (`...:log-group:NAME` or
 /// `...:log-group:NAME:*`).
 fn group_from_arn(arn: &str) -> Option<&str> {
@@ -246,39 +312,12 @@ fn group_from_arn(arn: &str) -> Option<&str> {
     (!name.is_empty() && !name.contains(':')).then_some(name)
 }
 
-/// Does `message` match a CloudWatch filter pattern? Supported: terms that
-/// must all appear, `"quoted phrases"`, and `-term` exclusions
-/// (case-sensitive, as CloudWatch matches).
-fn matches_pattern(pattern: &str, message: &str) -> bool {
-    let mut rest = pattern.trim();
-    while !rest.is_empty() {
-        let (term, tail) = if let Some(q) = rest.strip_prefix('"') {
-            match q.split_once('"') {
-                Some((phrase, tail)) => (phrase.to_string(), tail),
-                None => (q.to_string(), ""),
-            }
-        } else {
-            match rest.split_once(char::is_whitespace) {
-                Some((t, tail)) => (t.to_string(), tail),
-                None => (rest.to_string(), ""),
-            }
-        };
-        rest = tail.trim_start();
-        if let Some(excluded) = term.strip_prefix('-').filter(|t| !t.is_empty()) {
-            if message.contains(excluded) {
-                return false;
-            }
-        } else if !term.is_empty() && !message.contains(term.as_str()) {
-            return false;
-        }
-    }
-    true
-}
-
 /// CloudWatch Logs over the engine's tasks and the store.
 #[derive(Clone)]
 pub struct Logs {
     engine: Engine,
+    /// Logs Insights queries run, newest last (bounded).
+    queries: std::sync::Arc<std::sync::Mutex<queries::QueryLog>>,
 }
 
 fn now_ms() -> i64 {
@@ -287,7 +326,10 @@ fn now_ms() -> i64 {
 
 impl Logs {
     pub fn new(engine: Engine) -> Logs {
-        Logs { engine }
+        Logs {
+            engine,
+            queries: Default::default(),
+        }
     }
 
     /// Every line of the tasks' containers since `since_ms`, oldest first,
@@ -350,6 +392,21 @@ impl Logs {
             "PutLogEvents" => self.put_log_events(&q).await,
             "GetLogEvents" => self.get_log_events(&q).await,
             "FilterLogEvents" => self.filter_log_events(&q).await,
+            "ListLogGroups" => self.list_log_groups(&q),
+            "PutMetricFilter" => self.put_metric_filter(&q).await,
+            "DescribeMetricFilters" => self.describe_metric_filters(&q),
+            "DeleteMetricFilter" => self.delete_metric_filter(&q).await,
+            "TestMetricFilter" => self.test_metric_filter(&q),
+            "PutSubscriptionFilter" => self.put_subscription_filter(&q).await,
+            "DescribeSubscriptionFilters" => self.describe_subscription_filters(&q),
+            "DeleteSubscriptionFilter" => self.delete_subscription_filter(&q).await,
+            "StartQuery" => self.start_query(&q).await,
+            "GetQueryResults" => self.get_query_results(&q),
+            "StopQuery" => self.stop_query(&q),
+            "DescribeQueries" => self.describe_queries(&q),
+            "PutResourcePolicy" => self.put_resource_policy(&q).await,
+            "DescribeResourcePolicies" => self.describe_resource_policies(&q),
+            "DeleteResourcePolicy" => self.delete_resource_policy(&q).await,
             other => Err(LogsError::UnknownOperation(other.to_string())),
         }
     }
@@ -358,19 +415,6 @@ impl Logs {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn filter_patterns_match_terms_phrases_and_exclusions() {
-        let m = "INFO request method=GET path=\"/start\" status=502";
-        assert!(matches_pattern("", m));
-        assert!(matches_pattern("status=502", m));
-        assert!(matches_pattern("GET status=502", m));
-        assert!(!matches_pattern("GET status=200", m));
-        assert!(matches_pattern("\"method=GET path\"", m));
-        assert!(!matches_pattern("\"GET method\"", m));
-        assert!(!matches_pattern("GET -502", m));
-        assert!(matches_pattern("GET -ERROR", m));
-    }
 
     #[test]
     fn the_archive_keeps_the_newest_containers() {

@@ -255,6 +255,7 @@ impl Logs {
                 if view.retention_in_days.is_some() {
                     r.expire(view.retention_floor(now));
                 }
+                super::metric_filters::count_matches(r, &kept);
                 r.append(&name, kept, now);
                 let batches = r.streams.get(&name).map_or(0, |st| st.batches);
                 Ok((sequence_token(batches + 1), rejected))

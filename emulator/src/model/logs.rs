@@ -35,6 +35,78 @@ pub struct LogGroup {
     /// gone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_since: Option<i64>,
+    /// Metric filters (PutMetricFilter), by filter name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metric_filters: BTreeMap<String, MetricFilter>,
+    /// Subscription filters (PutSubscriptionFilter), by filter name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub subscription_filters: BTreeMap<String, SubscriptionFilter>,
+}
+
+/// A metric filter, with what it counted of the events PutLogEvents wrote.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MetricFilter {
+    pub filter_pattern: String,
+    pub metric_transformations: Vec<MetricTransformation>,
+    pub creation_time: i64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub apply_on_transformed_logs: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_selection_criteria: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub emit_system_field_dimensions: Vec<String>,
+    /// Events written since the filter was put that matched it (not an
+    /// AWS field: the emulator's stand-in for the CloudWatch metric).
+    pub matched_events: u64,
+    /// The sum of the metric values those events gave.
+    pub metric_value_sum: f64,
+}
+
+/// A metric filter's `metricTransformations` item, in AWS's shape.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricTransformation {
+    pub metric_name: String,
+    pub metric_namespace: String,
+    pub metric_value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<f64>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dimensions: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+}
+
+/// A subscription filter (kept and listed; nothing is delivered).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SubscriptionFilter {
+    pub filter_pattern: String,
+    pub destination_arn: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    pub distribution: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub apply_on_transformed_logs: bool,
+    pub creation_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_selection_criteria: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub emit_system_fields: Vec<String>,
+}
+
+/// A CloudWatch Logs resource policy (PutResourcePolicy), in AWS's shape.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LogResourcePolicy {
+    pub policy_name: String,
+    pub policy_document: String,
+    pub last_updated_time: i64,
+    pub policy_scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_arn: Option<String>,
+    pub revision_id: String,
 }
 
 /// A stream the API made, with the events written to it, oldest first.
