@@ -61,7 +61,20 @@ impl DataDir {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
         let mut file = o.open(&path).map_err(io(&path))?;
-        match file.try_lock() {
+        // A child this process is spawning holds a copy of a just-closed
+        // lock descriptor until it execs (a few ms on a loaded machine):
+        // give that a moment before calling the directory taken.
+        let mut tries = 0;
+        let locked = loop {
+            match file.try_lock() {
+                Err(std::fs::TryLockError::WouldBlock) if tries < 10 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other,
+            }
+        };
+        match locked {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 let holder = read_trimmed(&path).map(|pid| {
