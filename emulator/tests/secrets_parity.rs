@@ -284,7 +284,7 @@ async fn parameters_keep_history_labels_and_tags_and_list_page_by_page() {
     .await;
     ssm.err(
         "ListTagsForResource",
-        json!({"ResourceType": "Document", "ResourceId": "/tree/a"}),
+        json!({"ResourceType": "MaintenanceWindow", "ResourceId": "/tree/a"}),
         "InvalidResourceType",
     )
     .await;

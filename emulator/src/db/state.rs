@@ -98,6 +98,10 @@ pub struct AutoScalingState {
 pub struct SecretsState {
     pub parameters: Map<Parameter>,
     pub secrets: Map<SecretEntry>,
+    /// SSM service settings changed from their defaults, by setting id.
+    pub service_settings: Map<crate::model::secrets::ServiceSetting>,
+    /// SSM documents, by name.
+    pub documents: Map<crate::model::secrets::Document>,
 }
 
 /// The key of a task definition revision: the family, then the revision
@@ -265,6 +269,8 @@ collections! {
     "scheduledActions" => autoscaling.scheduled_actions: ScheduledActionRecord,
     "parameters" => secrets.parameters: Parameter,
     "secrets" => secrets.secrets: SecretEntry,
+    "ssmServiceSettings" => secrets.service_settings: crate::model::secrets::ServiceSetting,
+    "ssmDocuments" => secrets.documents: crate::model::secrets::Document,
     "logGroups" => log_groups: LogGroup,
     "tags" => tags: TagSet,
     "accountSettings" => account_settings: crate::model::account::AccountSetting,

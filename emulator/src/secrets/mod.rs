@@ -14,10 +14,17 @@
 //! (history, labels, tags, listing by path and with filters),
 //! `secretsmanager` (secrets: create, read, update, delete), `versions`
 //! (versions and staging labels, listing, tags, random passwords),
-//! `tags` (the tag rules both services share).
+//! `tags` (the tag rules both services share), `service_settings` (the
+//! Parameter Store's settings and the tier they give new parameters),
+//! `documents` and `document_content` (SSM documents and their content
+//! checks), `sha256` (document hashes).
 
+mod document_content;
+mod documents;
 mod params;
 mod secretsmanager;
+mod service_settings;
+mod sha256;
 mod ssm;
 mod tags;
 mod versions;
@@ -87,6 +94,10 @@ pub enum SecretsError {
     /// Secrets Manager's `InvalidNextTokenException`.
     #[error("The NextToken value is invalid.")]
     SmInvalidNextToken,
+    /// Another error of the services' models, by its code (documents,
+    /// service settings, resource policies).
+    #[error("{1}")]
+    Code(&'static str, String),
     #[error("Operation '{0}' is not supported by this emulator.")]
     UnknownOperation(String),
     /// `InternalServerError` (SSM) / `InternalServiceError` (Secrets
@@ -129,6 +140,7 @@ impl SecretsError {
             SecretsError::InvalidParameter(_) => "InvalidParameterException",
             SecretsError::LimitExceeded(_) => "LimitExceededException",
             SecretsError::SmInvalidNextToken => "InvalidNextTokenException",
+            SecretsError::Code(code, _) => code,
             SecretsError::UnknownOperation(_) => "UnknownOperationException",
             SecretsError::Store(_) => "InternalServerError",
         }

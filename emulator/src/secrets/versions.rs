@@ -101,12 +101,14 @@ fn invalid_token(_: ()) -> SecretsError {
     SecretsError::SmInvalidNextToken
 }
 
+/// A `{Key, Values}` filter (ListSecrets, BatchGetSecretValue, SSM's
+/// ListDocuments).
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Filter {
-    key: String,
+pub(super) struct Filter {
+    pub key: String,
     #[serde(default)]
-    values: Vec<String>,
+    pub values: Vec<String>,
 }
 
 #[derive(Deserialize)]
