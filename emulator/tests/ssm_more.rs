@@ -4,27 +4,12 @@
 //! checks, listing page by page, tags.
 
 mod common;
+mod more;
 
 use common::Api;
-
-use std::sync::Arc;
-
-use emulator::app::{start_with_runtime, Config};
-use emulator::runtime::testing::FakeRuntime;
 use serde_json::{json, Value};
 
 const TIER: &str = "/ssm/parameter-store/default-parameter-tier";
-
-async fn start() -> (emulator::Running, Api, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(dir.path().to_path_buf());
-    config.api_addr = "127.0.0.1:0".parse().unwrap();
-    let running = start_with_runtime(config, Arc::new(FakeRuntime::new()))
-        .await
-        .unwrap();
-    let ep = format!("http://{}", running.api_addr);
-    (running, Api::new(&ep, "AmazonSSM"), dir)
-}
 
 async fn tier_of(ssm: &Api, name: &str) -> String {
     let v = ssm
@@ -38,7 +23,7 @@ async fn tier_of(ssm: &Api, name: &str) -> String {
 
 #[tokio::test]
 async fn the_default_tier_setting_decides_the_tier_of_new_parameters() {
-    let (_running, ssm, _dir) = start().await;
+    let (_running, ssm, _dir) = more::start("AmazonSSM").await;
     let got = ssm
         .ok("GetServiceSetting", json!({"SettingId": TIER}))
         .await;
@@ -207,7 +192,7 @@ fn command(text: &str) -> String {
 
 #[tokio::test]
 async fn documents_keep_versions_and_serve_the_default_one() {
-    let (_running, ssm, _dir) = start().await;
+    let (_running, ssm, _dir) = more::start("AmazonSSM").await;
     let v1 = command("one");
     let created = ssm
         .ok(
@@ -388,7 +373,7 @@ async fn documents_keep_versions_and_serve_the_default_one() {
 
 #[tokio::test]
 async fn document_content_is_checked() {
-    let (_running, ssm, _dir) = start().await;
+    let (_running, ssm, _dir) = more::start("AmazonSSM").await;
     let bad: Vec<(Value, &str)> = vec![
         (
             json!({"Name": "doc1", "Content": "{not json"}),
@@ -441,7 +426,7 @@ async fn document_content_is_checked() {
 
 #[tokio::test]
 async fn list_documents_filters_and_pages() {
-    let (_running, ssm, _dir) = start().await;
+    let (_running, ssm, _dir) = more::start("AmazonSSM").await;
     for i in 0..5 {
         ssm.ok(
             "CreateDocument",
@@ -456,25 +441,15 @@ async fn list_documents_filters_and_pages() {
                "DocumentType": "Session"}),
     )
     .await;
-    let mut names = Vec::new();
-    let mut token = Value::Null;
-    let mut pages = 0;
-    loop {
-        let mut body = json!({"MaxResults": 2});
-        if !token.is_null() {
-            body["NextToken"] = token.clone();
-        }
-        let v = ssm.ok("ListDocuments", body).await;
-        for d in v["DocumentIdentifiers"].as_array().unwrap() {
-            assert_eq!(d["Owner"], "000000000000");
-            names.push(d["Name"].as_str().unwrap().to_string());
-        }
-        pages += 1;
-        token = v["NextToken"].clone();
-        if token.is_null() {
-            break;
-        }
-    }
+    let (docs, pages) = more::all_pages(
+        &ssm,
+        "ListDocuments",
+        json!({"MaxResults": 2}),
+        "DocumentIdentifiers",
+    )
+    .await;
+    assert!(docs.iter().all(|d| d["Owner"] == "000000000000"));
+    let names: Vec<&str> = docs.iter().map(|d| d["Name"].as_str().unwrap()).collect();
     assert_eq!(pages, 3);
     assert_eq!(
         names,

@@ -17,11 +17,14 @@
 //! `tags` (the tag rules both services share), `service_settings` (the
 //! Parameter Store's settings and the tier they give new parameters),
 //! `documents` and `document_content` (SSM documents and their content
-//! checks), `sha256` (document hashes).
+//! checks), `sha256` (document hashes), `batch` (BatchGetSecretValue),
+//! `policies` (Secrets Manager resource policies).
 
+mod batch;
 mod document_content;
 mod documents;
 mod params;
+mod policies;
 mod secretsmanager;
 mod service_settings;
 mod sha256;
@@ -344,6 +347,22 @@ fn secret_key(st: &SecretsState, id: &str) -> Result<String, SecretsError> {
     find_secret(st, id)
         .map(|s| s.name.clone())
         .ok_or(SecretsError::SecretNotFound)
+}
+
+/// A secret to change: it must exist and not be marked for deletion.
+fn live_secret_mut<'a>(
+    st: &'a mut SecretsState,
+    id: &str,
+) -> Result<&'a mut SecretEntry, SecretsError> {
+    let key = secret_key(st, id)?;
+    let s = st
+        .secrets
+        .get_mut(&key)
+        .ok_or(SecretsError::SecretNotFound)?;
+    if s.deleted_date.is_some() {
+        return Err(SecretsError::MarkedForDeletion);
+    }
+    Ok(s)
 }
 
 /// The value a container gets for one `secrets[].valueFrom`: an SSM
