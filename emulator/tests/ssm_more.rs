@@ -512,3 +512,96 @@ async fn list_documents_filters_and_pages() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn only_advanced_parameters_can_be_shared_by_a_resource_policy() {
+    let (_running, ssm, _dir) = more::start("AmazonSSM").await;
+    let arn = |n: &str| format!("arn:aws:ssm:us-east-1:000000000000:parameter/{n}");
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"ssm:GetParameter","Resource":"*"}]}"#;
+    ssm.ok(
+        "PutParameter",
+        json!({"Name": "/std", "Value": "1", "Type": "String"}),
+    )
+    .await;
+    ssm.ok(
+        "PutParameter",
+        json!({"Name": "/adv", "Value": "1", "Type": "String", "Tier": "Advanced"}),
+    )
+    .await;
+    ssm.err(
+        "PutResourcePolicy",
+        json!({"ResourceArn": arn("std"), "Policy": policy}),
+        "ResourcePolicyInvalidParameterException",
+    )
+    .await;
+    ssm.err(
+        "PutResourcePolicy",
+        json!({"ResourceArn": arn("missing"), "Policy": policy}),
+        "ResourceNotFoundException",
+    )
+    .await;
+    ssm.err(
+        "PutResourcePolicy",
+        json!({"ResourceArn": arn("adv"), "Policy": "{nope"}),
+        "MalformedResourcePolicyDocumentException",
+    )
+    .await;
+    let put = ssm
+        .ok(
+            "PutResourcePolicy",
+            json!({"ResourceArn": arn("adv"), "Policy": policy}),
+        )
+        .await;
+    let (id, hash) = (put["PolicyId"].clone(), put["PolicyHash"].clone());
+    assert_eq!(hash.as_str().unwrap().len(), 64);
+    let got = ssm
+        .ok("GetResourcePolicies", json!({"ResourceArn": arn("adv")}))
+        .await;
+    assert_eq!(
+        got["Policies"],
+        json!([{"PolicyId": id, "PolicyHash": hash, "Policy": policy}])
+    );
+    // A second policy, or a change with a stale hash, is refused.
+    ssm.err(
+        "PutResourcePolicy",
+        json!({"ResourceArn": arn("adv"), "Policy": policy}),
+        "ResourcePolicyLimitExceededException",
+    )
+    .await;
+    let changed = policy.replace("ssm:GetParameter", "ssm:GetParameters");
+    ssm.err(
+        "PutResourcePolicy",
+        json!({"ResourceArn": arn("adv"), "Policy": changed, "PolicyId": id, "PolicyHash": "stale"}),
+        "ResourcePolicyConflictException",
+    )
+    .await;
+    let put2 = ssm
+        .ok(
+            "PutResourcePolicy",
+            json!({"ResourceArn": arn("adv"), "Policy": changed, "PolicyId": id, "PolicyHash": hash}),
+        )
+        .await;
+    assert_eq!(put2["PolicyId"], id);
+    assert_ne!(put2["PolicyHash"], hash);
+    ssm.err(
+        "DeleteResourcePolicy",
+        json!({"ResourceArn": arn("adv"), "PolicyId": id, "PolicyHash": hash}),
+        "ResourcePolicyConflictException",
+    )
+    .await;
+    ssm.ok(
+        "DeleteResourcePolicy",
+        json!({"ResourceArn": arn("adv"), "PolicyId": id, "PolicyHash": put2["PolicyHash"]}),
+    )
+    .await;
+    let got = ssm
+        .ok("GetResourcePolicies", json!({"ResourceArn": arn("adv")}))
+        .await;
+    assert_eq!(got["Policies"], json!([]));
+    ssm.err(
+        "DeleteResourcePolicy",
+        json!({"ResourceArn": arn("adv"), "PolicyId": id, "PolicyHash": hash}),
+        "ResourcePolicyNotFoundException",
+    )
+    .await;
+}

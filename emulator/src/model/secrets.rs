@@ -40,6 +40,10 @@ pub struct Parameter {
     /// object each; only an Advanced parameter has any.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<String>,
+    /// The resource policy sharing the parameter (SSM PutResourcePolicy):
+    /// `(PolicyId, PolicyHash, Policy)`; only an Advanced parameter has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_policy: Option<(String, String, String)>,
 }
 
 /// One version of a parameter.

@@ -18,7 +18,8 @@
 //! Parameter Store's settings and the tier they give new parameters),
 //! `documents` and `document_content` (SSM documents and their content
 //! checks), `sha256` (document hashes), `batch` (BatchGetSecretValue),
-//! `policies` (Secrets Manager resource policies).
+//! `policies` (Secrets Manager resource policies), `ssm_policies` (SSM
+//! resource policies sharing parameters).
 
 mod batch;
 mod document_content;
@@ -29,6 +30,7 @@ mod secretsmanager;
 mod service_settings;
 mod sha256;
 mod ssm;
+mod ssm_policies;
 mod tags;
 mod versions;
 pub mod wire;

@@ -106,6 +106,9 @@ impl Secrets {
             "DeleteDocument" => self.document(operation, body).await,
             "ListDocumentVersions" => self.document(operation, body).await,
             "UpdateDocumentDefaultVersion" => self.document(operation, body).await,
+            "PutResourcePolicy" => self.ssm_resource_policy(operation, body).await,
+            "GetResourcePolicies" => self.ssm_resource_policy(operation, body).await,
+            "DeleteResourcePolicy" => self.ssm_resource_policy(operation, body).await,
             "DeleteParameter" => {
                 let r: NameArg = parse(body)?;
                 self.write_state(|s| {
@@ -244,6 +247,7 @@ impl Secrets {
                             history: Vec::new(),
                             tier: tier.to_string(),
                             policies: policies.clone().unwrap_or_default(),
+                            resource_policy: None,
                         };
                         param.push_latest();
                         st.parameters.insert(r.name.clone(), param);
