@@ -6,6 +6,7 @@
 //! by page, and GetRandomPassword.
 
 mod common;
+mod more;
 
 use common::Api;
 
@@ -19,23 +20,7 @@ use serde_json::{json, Value};
 impl Api {
     /// Every page of a paginated operation: the items under `field`.
     async fn all_pages(&self, op: &str, body: Value, field: &str) -> (Vec<Value>, usize) {
-        let mut items = Vec::new();
-        let mut pages = 0;
-        let mut token = Value::Null;
-        loop {
-            let mut b = body.clone();
-            if !token.is_null() {
-                b["NextToken"] = token.clone();
-            }
-            let v = self.ok(op, b).await;
-            items.extend(v[field].as_array().unwrap().iter().cloned());
-            pages += 1;
-            token = v["NextToken"].clone();
-            if token.is_null() {
-                return (items, pages);
-            }
-            assert!(pages < 100, "{op} never ends");
-        }
+        more::all_pages(self, op, body, field).await
     }
 }
 
@@ -284,7 +269,7 @@ async fn parameters_keep_history_labels_and_tags_and_list_page_by_page() {
     .await;
     ssm.err(
         "ListTagsForResource",
-        json!({"ResourceType": "Document", "ResourceId": "/tree/a"}),
+        json!({"ResourceType": "MaintenanceWindow", "ResourceId": "/tree/a"}),
         "InvalidResourceType",
     )
     .await;

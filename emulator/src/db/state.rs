@@ -103,6 +103,10 @@ pub struct AutoScalingState {
 pub struct SecretsState {
     pub parameters: Map<Parameter>,
     pub secrets: Map<SecretEntry>,
+    /// SSM service settings changed from their defaults, by setting id.
+    pub service_settings: Map<crate::model::secrets::ServiceSetting>,
+    /// SSM documents, by name.
+    pub documents: Map<crate::model::secrets::Document>,
 }
 
 /// The key of a task definition revision: the family, then the revision
@@ -271,6 +275,8 @@ collections! {
     "scheduledActions" => autoscaling.scheduled_actions: ScheduledActionRecord,
     "parameters" => secrets.parameters: Parameter,
     "secrets" => secrets.secrets: SecretEntry,
+    "ssmServiceSettings" => secrets.service_settings: crate::model::secrets::ServiceSetting,
+    "ssmDocuments" => secrets.documents: crate::model::secrets::Document,
     "logGroups" => log_groups: LogGroup,
     "logResourcePolicies" => log_resource_policies: crate::model::logs::LogResourcePolicy,
     "tags" => tags: TagSet,

@@ -32,6 +32,18 @@ pub struct Parameter {
     /// before versions were kept: then the latest is the only one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<ParameterVersion>,
+    /// `Standard` or `Advanced` (empty in records from before tiers were
+    /// kept: `Standard`). A parameter never goes back to `Standard`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub tier: String,
+    /// Parameter policies (PutParameter `Policies`), as given, one JSON
+    /// object each; only an Advanced parameter has any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<String>,
+    /// The resource policy sharing the parameter (SSM PutResourcePolicy):
+    /// `(PolicyId, PolicyHash, Policy)`; only an Advanced parameter has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_policy: Option<(String, String, String)>,
 }
 
 /// One version of a parameter.
@@ -53,6 +65,15 @@ pub struct ParameterVersion {
 impl Parameter {
     /// Versions SSM keeps of a parameter.
     pub const MAX_VERSIONS: usize = 100;
+
+    /// The tier, `Standard` for records that name none.
+    pub fn tier(&self) -> &str {
+        if self.tier.is_empty() {
+            "Standard"
+        } else {
+            &self.tier
+        }
+    }
 
     /// The latest version as a history entry (no labels).
     fn latest(&self) -> ParameterVersion {
@@ -128,6 +149,9 @@ pub struct SecretEntry {
     /// version (above) is the only one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<SecretVersion>,
+    /// The resource policy (PutResourcePolicy), as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_policy: Option<String>,
 }
 
 /// One version of a secret.
@@ -215,6 +239,72 @@ impl std::fmt::Debug for SecretEntry {
             .field("version_id", &self.version_id)
             .field("versions", &self.versions.len())
             .finish()
+    }
+}
+
+/// An SSM service setting changed from its default (UpdateServiceSetting);
+/// the others read as their defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSetting {
+    /// The setting id without the ARN (`/ssm/parameter-store/...`).
+    pub setting_id: String,
+    pub value: String,
+    pub last_modified_date: f64,
+}
+
+/// An SSM document with its versions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Document {
+    pub name: String,
+    pub document_type: String,
+    pub created_date: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_type: Option<String>,
+    pub default_version: u64,
+    /// Every version, oldest first (a version deleted by DeleteDocument
+    /// with a DocumentVersion is gone).
+    pub versions: Vec<DocumentVersion>,
+}
+
+/// One version of a document: its content as given, and what SSM reads
+/// out of it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentVersion {
+    pub version: u64,
+    pub content: String,
+    /// `JSON`, `YAML` or `TEXT`.
+    pub format: String,
+    /// Sha256 of the content, hex.
+    pub hash: String,
+    pub created_date: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// `[{Name, Type, Description, DefaultValue}]` as DescribeDocument shows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub platform_types: Vec<String>,
+}
+
+impl Document {
+    /// Versions SSM keeps of a document.
+    pub const MAX_VERSIONS: usize = 1000;
+
+    pub fn version(&self, n: u64) -> Option<&DocumentVersion> {
+        self.versions.iter().find(|v| v.version == n)
+    }
+
+    pub fn latest(&self) -> u64 {
+        self.versions.last().map(|v| v.version).unwrap_or(0)
     }
 }
 

@@ -14,11 +14,23 @@
 //! (history, labels, tags, listing by path and with filters),
 //! `secretsmanager` (secrets: create, read, update, delete), `versions`
 //! (versions and staging labels, listing, tags, random passwords),
-//! `tags` (the tag rules both services share).
+//! `tags` (the tag rules both services share), `service_settings` (the
+//! Parameter Store's settings and the tier they give new parameters),
+//! `documents` and `document_content` (SSM documents and their content
+//! checks), `sha256` (document hashes), `batch` (BatchGetSecretValue),
+//! `policies` (Secrets Manager resource policies), `ssm_policies` (SSM
+//! resource policies sharing parameters).
 
+mod batch;
+mod document_content;
+mod documents;
 mod params;
+mod policies;
 mod secretsmanager;
+mod service_settings;
+mod sha256;
 mod ssm;
+mod ssm_policies;
 mod tags;
 mod versions;
 pub mod wire;
@@ -87,6 +99,10 @@ pub enum SecretsError {
     /// Secrets Manager's `InvalidNextTokenException`.
     #[error("The NextToken value is invalid.")]
     SmInvalidNextToken,
+    /// Another error of the services' models, by its code (documents,
+    /// service settings, resource policies).
+    #[error("{1}")]
+    Code(&'static str, String),
     #[error("Operation '{0}' is not supported by this emulator.")]
     UnknownOperation(String),
     /// `InternalServerError` (SSM) / `InternalServiceError` (Secrets
@@ -129,6 +145,7 @@ impl SecretsError {
             SecretsError::InvalidParameter(_) => "InvalidParameterException",
             SecretsError::LimitExceeded(_) => "LimitExceededException",
             SecretsError::SmInvalidNextToken => "InvalidNextTokenException",
+            SecretsError::Code(code, _) => code,
             SecretsError::UnknownOperation(_) => "UnknownOperationException",
             SecretsError::Store(_) => "InternalServerError",
         }
@@ -332,6 +349,22 @@ fn secret_key(st: &SecretsState, id: &str) -> Result<String, SecretsError> {
     find_secret(st, id)
         .map(|s| s.name.clone())
         .ok_or(SecretsError::SecretNotFound)
+}
+
+/// A secret to change: it must exist and not be marked for deletion.
+fn live_secret_mut<'a>(
+    st: &'a mut SecretsState,
+    id: &str,
+) -> Result<&'a mut SecretEntry, SecretsError> {
+    let key = secret_key(st, id)?;
+    let s = st
+        .secrets
+        .get_mut(&key)
+        .ok_or(SecretsError::SecretNotFound)?;
+    if s.deleted_date.is_some() {
+        return Err(SecretsError::MarkedForDeletion);
+    }
+    Ok(s)
 }
 
 /// The value a container gets for one `secrets[].valueFrom`: an SSM

@@ -200,7 +200,7 @@ fn passes(
             "KeyId" => {
                 param.kind == "SecureString" && option_matches(option, "alias/aws/ssm", &f.values)
             }
-            "Tier" => option_matches(option, "Standard", &f.values),
+            "Tier" => option_matches(option, param.tier(), &f.values),
             "DataType" => option_matches(option, "text", &f.values),
             "Path" => {
                 let recursive = f.option.as_deref() == Some("Recursive");
@@ -309,8 +309,8 @@ impl Secrets {
                         "Type": param.kind,
                         "Version": param.version,
                         "LastModifiedDate": param.last_modified_date,
-                        "Tier": "Standard",
-                        "Policies": [],
+                        "Tier": param.tier(),
+                        "Policies": super::service_settings::policies_json(&param.policies),
                         "DataType": "text",
                     });
                     if let Some(d) = &param.description {
@@ -357,8 +357,8 @@ impl Secrets {
                             "Value": shown_value(v, r.with_decryption),
                             "Version": v.version,
                             "Labels": v.labels,
-                            "Tier": "Standard",
-                            "Policies": [],
+                            "Tier": param.tier(),
+                            "Policies": super::service_settings::policies_json(&param.policies),
                             "DataType": "text",
                         });
                         if let Some(d) = &v.description {
@@ -481,23 +481,31 @@ impl Secrets {
         .await?
     }
 
-    /// The ARN tags of a parameter are kept under (it must exist).
+    /// The ARN tags of a parameter or a document are kept under (it must
+    /// exist).
     fn tagged_parameter(&self, r: &TagsArg) -> Result<String, SecretsError> {
-        if r.resource_type != "Parameter" {
-            return Err(SecretsError::InvalidResourceType(format!(
-                "The resource type {} is not valid here: this emulator tags parameters (ResourceType Parameter).",
-                r.resource_type
-            )));
+        let p = self.partition();
+        let missing = |what: &str| {
+            SecretsError::InvalidResourceId(format!("The {what} {} does not exist.", r.resource_id))
+        };
+        match r.resource_type.as_str() {
+            "Parameter" => {
+                let key = self
+                    .read(|st| parameter_key(st, &r.resource_id))
+                    .ok_or_else(|| missing("parameter"))?;
+                Ok(parameter_arn(&p, &key))
+            }
+            "Document" => {
+                if !self.read(|st| st.documents.contains_key(&r.resource_id)) {
+                    return Err(missing("document"));
+                }
+                Ok(super::documents::document_arn(&p, &r.resource_id))
+            }
+            other => Err(SecretsError::InvalidResourceType(format!(
+                "The resource type {other} is not valid here: this emulator tags parameters \
+                 (ResourceType Parameter) and documents (ResourceType Document)."
+            ))),
         }
-        let key = self
-            .read(|st| parameter_key(st, &r.resource_id))
-            .ok_or_else(|| {
-                SecretsError::InvalidResourceId(format!(
-                    "The parameter {} does not exist.",
-                    r.resource_id
-                ))
-            })?;
-        Ok(parameter_arn(&self.partition(), &key))
     }
 
     pub(super) async fn add_tags_to_resource(&self, body: &Value) -> Result<Value, SecretsError> {

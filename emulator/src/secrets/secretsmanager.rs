@@ -111,6 +111,11 @@ impl Secrets {
             "ListSecretVersionIds" => self.list_secret_version_ids(body),
             "UpdateSecretVersionStage" => self.update_secret_version_stage(body).await,
             "GetRandomPassword" => super::versions::get_random_password(body),
+            "BatchGetSecretValue" => self.batch_get_secret_value(body),
+            "PutResourcePolicy" => self.resource_policy(operation, body).await,
+            "GetResourcePolicy" => self.resource_policy(operation, body).await,
+            "DeleteResourcePolicy" => self.resource_policy(operation, body).await,
+            "ValidateResourcePolicy" => self.resource_policy(operation, body).await,
             "TagResource" => self.tag_secret(body).await,
             "UntagResource" => self.untag_secret(body).await,
             "DeleteSecret" => {
@@ -261,14 +266,7 @@ impl Secrets {
         };
         let vid = version_id(r.client_request_token.as_deref())?;
         self.write(|st| {
-            let key = secret_key(st, &r.secret_id)?;
-            let s = st
-                .secrets
-                .get_mut(&key)
-                .ok_or(SecretsError::SecretNotFound)?;
-            if s.deleted_date.is_some() {
-                return Err(SecretsError::MarkedForDeletion);
-            }
+            let s = live_secret_mut(st, &r.secret_id)?;
             let mut reply = json!({"ARN": s.arn, "Name": s.name});
             let now = now_epoch();
             if let Some(value) = &r.secret_string {

@@ -20,6 +20,10 @@ struct PutParameter {
     description: Option<String>,
     #[serde(default)]
     tags: Option<Value>,
+    #[serde(default)]
+    tier: Option<String>,
+    #[serde(default)]
+    policies: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +95,20 @@ impl Secrets {
             "AddTagsToResource" => self.add_tags_to_resource(body).await,
             "RemoveTagsFromResource" => self.remove_tags_from_resource(body).await,
             "ListTagsForResource" => self.list_tags_for_resource(body),
+            "GetServiceSetting" => self.service_setting(operation, body).await,
+            "UpdateServiceSetting" => self.service_setting(operation, body).await,
+            "ResetServiceSetting" => self.service_setting(operation, body).await,
+            "CreateDocument" => self.document(operation, body).await,
+            "GetDocument" => self.document(operation, body).await,
+            "DescribeDocument" => self.document(operation, body).await,
+            "ListDocuments" => self.document(operation, body).await,
+            "UpdateDocument" => self.document(operation, body).await,
+            "DeleteDocument" => self.document(operation, body).await,
+            "ListDocumentVersions" => self.document(operation, body).await,
+            "UpdateDocumentDefaultVersion" => self.document(operation, body).await,
+            "PutResourcePolicy" => self.ssm_resource_policy(operation, body).await,
+            "GetResourcePolicies" => self.ssm_resource_policy(operation, body).await,
+            "DeleteResourcePolicy" => self.ssm_resource_policy(operation, body).await,
             "DeleteParameter" => {
                 let r: NameArg = parse(body)?;
                 self.write_state(|s| {
@@ -133,11 +151,17 @@ impl Secrets {
     async fn put_parameter(&self, body: &Value) -> Result<Value, SecretsError> {
         let r: PutParameter = parse(body)?;
         validate_parameter_name(&r.name)?;
-        if r.value.is_empty() || r.value.len() > 4096 {
+        if r.value.is_empty() {
             return Err(SecretsError::Validation(
-                "Parameter value must be 1 to 4096 characters (Standard tier).".into(),
+                "1 validation error detected: Value '' at 'value' failed to satisfy \
+                 constraint: Member must have length greater than or equal to 1"
+                    .into(),
             ));
         }
+        let policies = match &r.policies {
+            Some(text) => Some(service_settings::parse_policies(text)?),
+            None => None,
+        };
         if let Some(k) = &r.kind {
             if !matches!(k.as_str(), "String" | "StringList" | "SecureString") {
                 return Err(SecretsError::Validation(format!(
@@ -155,9 +179,21 @@ impl Secrets {
         }
         let tags = tags::parse(r.tags.as_ref()).map_err(SecretsError::Validation)?;
         let arn = parameter_arn(&self.partition(), &r.name);
-        let version = self
+        let (version, tier) = self
             .write_state(|s| {
                 let st = &mut s.secrets;
+                let existing = st.parameters.get(&r.name);
+                let has_policies = match &policies {
+                    Some(p) => !p.is_empty(),
+                    None => existing.is_some_and(|e| !e.policies.is_empty()),
+                };
+                let tier = service_settings::resolve_tier(
+                    st,
+                    r.tier.as_deref(),
+                    existing.map(|e| e.tier()),
+                    r.value.len(),
+                    has_policies,
+                )?;
                 match st.parameters.get_mut(&r.name) {
                     Some(_) if !r.overwrite => Err(SecretsError::ParameterAlreadyExists),
                     Some(existing) => {
@@ -192,8 +228,12 @@ impl Secrets {
                         }
                         existing.version += 1;
                         existing.last_modified_date = now_epoch();
+                        existing.tier = tier.to_string();
+                        if let Some(p) = &policies {
+                            existing.policies = p.clone();
+                        }
                         existing.push_latest();
-                        Ok(existing.version)
+                        Ok((existing.version, tier))
                     }
                     None => {
                         let mut param = Parameter {
@@ -205,16 +245,19 @@ impl Secrets {
                             description: r.description.clone(),
                             ciphertext: ciphertext(r.value.len()),
                             history: Vec::new(),
+                            tier: tier.to_string(),
+                            policies: policies.clone().unwrap_or_default(),
+                            resource_policy: None,
                         };
                         param.push_latest();
                         st.parameters.insert(r.name.clone(), param);
                         s.tags.remove(&arn);
                         s.tag(&arn, tags);
-                        Ok(1)
+                        Ok((1, tier))
                     }
                 }
             })
             .await??;
-        Ok(json!({"Version": version, "Tier": "Standard"}))
+        Ok(json!({"Version": version, "Tier": tier}))
     }
 }

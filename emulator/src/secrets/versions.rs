@@ -93,7 +93,7 @@ pub(super) fn secret_json(s: &SecretEntry, tags: &TagSet, versions_field: &str) 
     v
 }
 
-fn micros(t: f64) -> i64 {
+pub(super) fn micros(t: f64) -> i64 {
     (t * 1e6) as i64
 }
 
@@ -101,12 +101,14 @@ fn invalid_token(_: ()) -> SecretsError {
     SecretsError::SmInvalidNextToken
 }
 
+/// A `{Key, Values}` filter (ListSecrets, BatchGetSecretValue, SSM's
+/// ListDocuments).
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Filter {
-    key: String,
+pub(super) struct Filter {
+    pub key: String,
     #[serde(default)]
-    values: Vec<String>,
+    pub values: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -172,8 +174,30 @@ struct PasswordArg {
     require_each_included_type: Option<bool>,
 }
 
+/// Checks ListSecrets-style filters: known keys, each with values.
+pub(super) fn check_filters(filters: &[Filter]) -> Result<(), SecretsError> {
+    for f in filters {
+        let known = [
+            "description",
+            "name",
+            "tag-key",
+            "tag-value",
+            "primary-region",
+            "owning-service",
+            "all",
+        ];
+        if !known.contains(&f.key.as_str()) || f.values.is_empty() {
+            return Err(SecretsError::InvalidParameter(format!(
+                "Invalid filter key {}: expected one of {known:?}, with values.",
+                f.key
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Does a secret pass one ListSecrets filter (values OR'd, `!` negates)?
-fn filter_matches(f: &Filter, s: &SecretEntry, tags: &TagSet) -> bool {
+pub(super) fn filter_matches(f: &Filter, s: &SecretEntry, tags: &TagSet) -> bool {
     let description = s.description.clone().unwrap_or_default();
     f.values.iter().any(|raw| {
         let (negate, value) = match raw.strip_prefix('!') {
@@ -208,23 +232,7 @@ impl Secrets {
     pub(super) fn list_secrets(&self, body: &Value) -> Result<Value, SecretsError> {
         let r: ListArg = parse(body)?;
         let limit = max_results(r.max_results, 100, 100, SecretsError::InvalidParameter)?;
-        for f in &r.filters {
-            let known = [
-                "description",
-                "name",
-                "tag-key",
-                "tag-value",
-                "primary-region",
-                "owning-service",
-                "all",
-            ];
-            if !known.contains(&f.key.as_str()) || f.values.is_empty() {
-                return Err(SecretsError::InvalidParameter(format!(
-                    "Invalid filter key {}: expected one of {known:?}, with values.",
-                    f.key
-                )));
-            }
-        }
+        check_filters(&r.filters)?;
         let descending = match r.sort_order.as_deref() {
             None | Some("asc") => false,
             Some("desc") => true,
@@ -319,14 +327,7 @@ impl Secrets {
             ));
         }
         self.write(|st| {
-            let key = secret_key(st, &r.secret_id)?;
-            let s = st
-                .secrets
-                .get_mut(&key)
-                .ok_or(SecretsError::SecretNotFound)?;
-            if s.deleted_date.is_some() {
-                return Err(SecretsError::MarkedForDeletion);
-            }
+            let s = live_secret_mut(st, &r.secret_id)?;
             let to = r.move_to_version_id.as_deref();
             if let Some(id) = to {
                 let v = s
