@@ -19,8 +19,9 @@ use serde_json::{json, Value};
 
 /// Cluster `c` with one t2.large, `web:1` (100 MiB) and `web:2` (5000
 /// MiB), and service `web` running 2 tasks of `web:1`, its first
-/// deployment SUCCESSFUL (returned).
-async fn service(api: &Api) -> Value {
+/// deployment SUCCESSFUL (returned). The circuit breaker is on; it rolls
+/// back when `rollback`.
+async fn service(api: &Api, rollback: bool) -> Value {
     api.ok("CreateCluster", json!({"clusterName": "c"})).await;
     api.ok(
         "RegisterContainerInstance",
@@ -38,7 +39,7 @@ async fn service(api: &Api) -> Value {
     api.ok(
         "CreateService",
         json!({"cluster": "c", "serviceName": "web", "taskDefinition": "web:1", "desiredCount": 2,
-               "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": true, "rollback": false}}}),
+               "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": true, "rollback": rollback}}}),
     )
     .await;
     let list = until(api, "the first deployment succeeds", |api| async move {
@@ -106,7 +107,7 @@ async fn stuck_update(api: &Api) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_update_is_listed_in_progress_then_successful_with_its_revisions() {
     let (running, api, _dir) = start().await;
-    let first = service(&api).await;
+    let first = service(&api, false).await;
     let service_arn = first["serviceArn"].as_str().unwrap().to_string();
     assert!(first["serviceDeploymentArn"]
         .as_str()
@@ -201,7 +202,7 @@ async fn an_update_is_listed_in_progress_then_successful_with_its_revisions() {
 #[tokio::test(flavor = "multi_thread")]
 async fn stopping_a_deployment_with_rollback_brings_the_previous_tasks_back() {
     let (running, api, _dir) = start().await;
-    let first = service(&api).await;
+    let first = service(&api, false).await;
     let d = stuck_update(&api).await;
     let arn = d["serviceDeploymentArn"].clone();
     assert_eq!(
@@ -269,7 +270,7 @@ async fn stopping_a_deployment_with_rollback_brings_the_previous_tasks_back() {
 #[tokio::test(flavor = "multi_thread")]
 async fn deployments_page_and_refuse_what_ecs_refuses() {
     let (running, api, _dir) = start().await;
-    service(&api).await;
+    service(&api, false).await;
     stuck_update(&api).await;
     api.ok(
         "UpdateService",
@@ -350,5 +351,51 @@ async fn deployments_page_and_refuse_what_ecs_refuses() {
         "InvalidParameterException",
     )
     .await;
+    running.stop(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tripped_circuit_breaker_shows_as_a_rollback_of_the_deployment() {
+    let (running, api, _dir) = start().await;
+    let first = service(&api, true).await;
+    // web:3's image cannot be pulled: every task fails to start.
+    api.ok(
+        "RegisterTaskDefinition",
+        json!({"family": "web", "containerDefinitions": [{"name": "app", "image": "missing/img",
+               "memoryReservation": 100, "portMappings": [{"containerPort": 3000}]}]}),
+    )
+    .await;
+    api.ok(
+        "UpdateService",
+        json!({"cluster": "c", "service": "web", "taskDefinition": "web:3"}),
+    )
+    .await;
+    let d = until(&api, "the breaker rolls back", |api| async move {
+        let l = list(&api, json!({})).await;
+        let d = describe(&api, &l[0]["serviceDeploymentArn"]).await;
+        (d["status"] == "ROLLBACK_SUCCESSFUL").then_some(d)
+    })
+    .await;
+    assert_eq!(
+        d["deploymentCircuitBreaker"]["status"], "TRIGGERED",
+        "{d:#}"
+    );
+    assert!(
+        d["deploymentCircuitBreaker"]["failureCount"]
+            .as_u64()
+            .unwrap()
+            >= 3
+    );
+    assert_eq!(
+        d["rollback"]["serviceRevisionArn"],
+        first["targetServiceRevisionArn"]
+    );
+    assert!(d["rollback"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("circuit breaker"));
+    let tds = running_definitions(&api, "web").await;
+    assert_eq!(tds.len(), 2);
+    assert!(tds.iter().all(|t| t.ends_with("web:1")), "{tds:?}");
     running.stop(Duration::from_secs(5)).await;
 }
