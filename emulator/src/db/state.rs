@@ -39,6 +39,8 @@ pub struct State {
     pub tasks: Map<Task>,
     /// ECS services, by ARN.
     pub services: Map<Service>,
+    /// ECS service deployments (with the revision each made), by ARN.
+    pub service_deployments: Map<crate::model::service_deployment::ServiceDeployment>,
     /// Load balancers, target groups, listeners and rules (ELBv2).
     pub elb: ElbState,
     /// Application Auto Scaling targets, policies and activities.
@@ -264,6 +266,7 @@ collections! {
     "taskDefinitions" => task_definitions: TaskDefinition,
     "tasks" => tasks: Task,
     "services" => services: Service,
+    "serviceDeployments" => service_deployments: crate::model::service_deployment::ServiceDeployment,
     "loadBalancers" => elb.load_balancers: LoadBalancer,
     "targetGroups" => elb.target_groups: TargetGroup,
     "listeners" => elb.listeners: Listener,

@@ -27,9 +27,7 @@ use super::{Command, Engine, Reply, TaskHook};
 use crate::db::State;
 use crate::model::now_epoch;
 use crate::model::request;
-use crate::model::service::{
-    self as svc, Deployment, Service, ACTIVE, COMPLETED, FAILED, IN_PROGRESS, PRIMARY,
-};
+use crate::model::service::{self as svc, Deployment, Service, IN_PROGRESS, PRIMARY};
 use crate::model::task::{StopCode, Task, TaskStatus};
 
 /// Scheduler settings.
@@ -154,7 +152,7 @@ impl Scheduler {
         {
             for task in service_tasks(&state, service).filter(|t| t.status() == TaskStatus::Running)
             {
-                for lb in &service.load_balancers {
+                for lb in service.load_balancers_of(task) {
                     let Some(tg) = lb.target_group_arn.as_deref() else {
                         continue;
                     };
@@ -369,59 +367,15 @@ impl Scheduler {
                 deployment,
                 rollback_to,
             } => {
-                self.update_service(arn, |s| {
-                    let now = now_epoch();
-                    s.steady = false;
-                    let reason = "ECS deployment circuit breaker: tasks failed to start.";
-                    if let Some(d) = s.deployment_mut(&deployment) {
-                        d.rollout_state = FAILED.into();
-                        d.rollout_state_reason = Some(reason.into());
-                        d.updated_at = now;
-                    }
-                    s.push_event(
-                        &format!("(deployment {deployment}) deployment failed: tasks failed to start."),
-                        now,
-                    );
-                    if let Some(back) = rollback_to {
-                        // The last good deployment starts at once.
-                        s.launch_throttle.reset();
-                        let desired = s.desired_count;
-                        if let Some(d) = s.deployment_mut(&deployment) {
-                            d.status = ACTIVE.into();
-                        }
-                        let mut td = String::new();
-                        if let Some(d) = s.deployment_mut(&back) {
-                            d.status = PRIMARY.into();
-                            d.rollout_state = IN_PROGRESS.into();
-                            d.rollout_state_reason = Some(format!(
-                                "ECS deployment circuit breaker: rolling back to deploymentId {back}."
-                            ));
-                            d.desired_count = desired;
-                            d.updated_at = now;
-                            td = d.task_definition.clone();
-                        }
-                        // PRIMARY first, as ECS lists them.
-                        s.deployments.sort_by_key(|d| d.status != PRIMARY);
-                        s.task_definition = td;
-                        s.push_event(&format!("rolling back to deployment {back}."), now);
-                    }
-                }).await;
+                self.trip_circuit_breaker(arn, &deployment, rollback_to)
+                    .await;
             }
             Step::CompleteDeployment { deployment } => {
-                self.update_service(arn, |s| {
-                    let now = now_epoch();
-                    if let Some(d) = s.deployment_mut(&deployment) {
-                        d.rollout_state = COMPLETED.into();
-                        d.rollout_state_reason =
-                            Some(format!("ECS deployment {deployment} completed."));
-                        d.updated_at = now;
-                    }
-                    s.push_event(
-                        &format!("(deployment {deployment}) deployment completed."),
-                        now,
-                    );
-                })
-                .await;
+                self.complete_deployment(arn, &deployment).await;
+            }
+            Step::RemoveTaskSet { task_set } => {
+                self.update_service(arn, |s| s.task_sets.retain(|t| t.id != task_set))
+                    .await;
             }
             Step::RemoveDeployment { deployment } => {
                 self.update_service(arn, |s| s.deployments.retain(|d| d.id != deployment))
@@ -489,6 +443,11 @@ impl Scheduler {
             .iter()
             .find(|d| d.id == deployment)
             .map(|d| d.task_definition.clone())
+            .or_else(|| {
+                service
+                    .task_set(deployment)
+                    .map(|t| t.task_definition.clone())
+            })
         else {
             return;
         };
@@ -569,7 +528,7 @@ impl Scheduler {
     /// Registers a task in every target group of its service where it is
     /// missing.
     async fn register(&self, service: &Service, state: &State, task: &Task) {
-        for lb in &service.load_balancers {
+        for lb in service.load_balancers_of(task) {
             let Some(tg) = lb.target_group_arn.as_deref() else {
                 continue;
             };
@@ -602,7 +561,7 @@ impl Scheduler {
     /// Deregisters a task from its target groups and waits for the drain.
     async fn drain(&self, service: &Service, state: &State, task: &Task) {
         let mut draining = Vec::new();
-        for lb in &service.load_balancers {
+        for lb in service.load_balancers_of(task) {
             let Some(tg) = lb.target_group_arn.as_deref() else {
                 continue;
             };

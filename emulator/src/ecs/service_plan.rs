@@ -180,6 +180,10 @@ pub enum Step {
     SteadyState,
     /// A deleted service has no task left: it becomes INACTIVE.
     Inactivate,
+    /// A deleted (DRAINING) task set has no task left: it goes.
+    RemoveTaskSet {
+        task_set: String,
+    },
 }
 
 /// What is observed now.
@@ -211,6 +215,9 @@ pub fn plan(svc: &Service, obs: &Observed) -> Vec<Step> {
     let deleting = svc.status == ServiceStatus::Draining;
     if deleting && obs.tasks.iter().all(|t| t.status == TaskStatus::Stopped) {
         return vec![Step::Inactivate];
+    }
+    if svc.is_external() {
+        return task_sets::plan(svc, obs);
     }
     let Some(primary) = svc.primary() else {
         return steps;
@@ -486,6 +493,8 @@ fn throttle(svc: &Service, obs: &Observed, primary: &str, steps: &mut Vec<Step>)
     }
     obs.now < th.not_before
 }
+
+mod task_sets;
 
 #[cfg(test)]
 mod tests;

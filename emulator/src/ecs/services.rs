@@ -11,7 +11,9 @@ use crate::model::service::{
     self as svc, CreateService, DeleteService, DescribeServices, ListServices, Service,
     UpdateContainerInstancesState, UpdateService, ACTIVE, PRIMARY,
 };
+use crate::model::service_deployment as sd;
 use crate::model::task::{Task, TaskStatus};
+use crate::model::task_set as ts;
 use crate::model::{now_epoch, ContainerInstance, Failure, TaskDefinition};
 use crate::model::{InstanceStatus, ServiceStatus};
 
@@ -29,6 +31,12 @@ pub enum ServiceError {
     NotActive(String),
     #[error("{0}")]
     InvalidParameter(String),
+    #[error("The service deployment {0} does not exist.")]
+    DeploymentNotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("The specified task set does not exist.")]
+    TaskSetNotFound(String),
     #[error("the change could not be stored: {0}")]
     Store(#[from] crate::db::DbError),
 }
@@ -40,6 +48,9 @@ impl ServiceError {
             ServiceError::NotFound(_) => "ServiceNotFoundException",
             ServiceError::NotActive(_) => "ServiceNotActiveException",
             ServiceError::InvalidParameter(_) => "InvalidParameterException",
+            ServiceError::DeploymentNotFound(_) => "ServiceDeploymentNotFoundException",
+            ServiceError::Conflict(_) => "ConflictException",
+            ServiceError::TaskSetNotFound(_) => "TaskSetNotFoundException",
             ServiceError::Store(_) => "ServerException",
         }
     }
@@ -67,6 +78,16 @@ pub enum ServiceCommand {
     List(ListServices),
     Delete(DeleteService),
     UpdateContainerInstancesState(UpdateContainerInstancesState),
+    ListServiceDeployments(sd::ListServiceDeployments),
+    DescribeServiceDeployments(sd::DescribeServiceDeployments),
+    DescribeServiceRevisions(sd::DescribeServiceRevisions),
+    StopServiceDeployment(sd::StopServiceDeployment),
+    ContinueServiceDeployment(sd::ContinueServiceDeployment),
+    CreateTaskSet(ts::CreateTaskSet),
+    DescribeTaskSets(ts::DescribeTaskSets),
+    UpdateTaskSet(ts::UpdateTaskSet),
+    DeleteTaskSet(ts::DeleteTaskSet),
+    UpdateServicePrimaryTaskSet(ts::UpdateServicePrimaryTaskSet),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +105,8 @@ pub enum ServiceReply {
         instances: Vec<ContainerInstance>,
         failures: Vec<Failure>,
     },
+    /// An answer already in its AWS shape.
+    Json(serde_json::Value),
 }
 
 impl Scheduler {
@@ -98,20 +121,30 @@ impl Scheduler {
             ServiceCommand::UpdateContainerInstancesState(r) => {
                 self.update_instances_state(r).await
             }
+            ServiceCommand::ListServiceDeployments(r) => self.list_service_deployments(r),
+            ServiceCommand::DescribeServiceDeployments(r) => self.describe_service_deployments(r),
+            ServiceCommand::DescribeServiceRevisions(r) => self.describe_service_revisions(r),
+            ServiceCommand::StopServiceDeployment(r) => self.stop_service_deployment(r).await,
+            ServiceCommand::ContinueServiceDeployment(r) => self.continue_service_deployment(r),
+            ServiceCommand::CreateTaskSet(r) => self.create_task_set(r).await,
+            ServiceCommand::DescribeTaskSets(r) => self.describe_task_sets(r),
+            ServiceCommand::UpdateTaskSet(r) => self.update_task_set(r).await,
+            ServiceCommand::DeleteTaskSet(r) => self.delete_task_set(r).await,
+            ServiceCommand::UpdateServicePrimaryTaskSet(r) => self.update_primary_task_set(r).await,
         };
         self.wake();
         r
     }
 
-    fn cluster(&self, cluster: Option<&str>) -> Result<String, ServiceError> {
+    pub(super) fn cluster(&self, cluster: Option<&str>) -> Result<String, ServiceError> {
         Ok(self.inner.engine.cluster_name(cluster)?)
     }
 
-    fn service_arn(&self, cluster: &str, name: &str) -> String {
+    pub(super) fn service_arn(&self, cluster: &str, name: &str) -> String {
         self.inner.engine.config().partition.service(cluster, name)
     }
 
-    fn find(&self, cluster: &str, reference: &str) -> Result<Service, ServiceError> {
+    pub(super) fn find(&self, cluster: &str, reference: &str) -> Result<Service, ServiceError> {
         let arn = self.service_arn(cluster, arn::short_name(reference));
         self.inner
             .engine
@@ -122,7 +155,7 @@ impl Scheduler {
             .ok_or(ServiceError::NotFound(arn))
     }
 
-    fn validate(
+    pub(super) fn validate(
         &self,
         td: &TaskDefinition,
         lbs: &[svc::LoadBalancer],
@@ -183,7 +216,7 @@ impl Scheduler {
         Ok(())
     }
 
-    async fn create(&self, r: CreateService) -> Result<ServiceReply, ServiceError> {
+    pub(super) async fn create(&self, r: CreateService) -> Result<ServiceReply, ServiceError> {
         let cluster = self.cluster(r.cluster.as_deref())?;
         let name = r.service_name.clone();
         let name_ok = !name.is_empty()
@@ -209,14 +242,31 @@ impl Scheduler {
                 "Only the REPLICA scheduling strategy is supported.",
             ));
         }
-        let reference = r
-            .task_definition
-            .as_deref()
-            .ok_or_else(|| invalid("taskDefinition is required."))?;
-        let td = self
-            .inner
-            .engine
-            .resolve_task_definition(reference, false)?;
+        let controller = r
+            .deployment_controller
+            .as_ref()
+            .map_or("ECS", |c| c.kind.as_str());
+        let external = match controller {
+            "ECS" => false,
+            "EXTERNAL" => true,
+            "CODE_DEPLOY" => {
+                return Err(invalid(
+                    "The CODE_DEPLOY deployment controller is not supported by this emulator (use ECS or EXTERNAL).",
+                ))
+            }
+            other => return Err(invalid(format!("Invalid deployment controller type '{other}'."))),
+        };
+        let td = match r.task_definition.as_deref() {
+            Some(reference) => Some(
+                self.inner
+                    .engine
+                    .resolve_task_definition(reference, false)?,
+            ),
+            // An EXTERNAL service takes its task definition from its
+            // primary task set.
+            None if external => None,
+            None => return Err(invalid("taskDefinition is required.")),
+        };
         let dc = r.deployment_configuration.clone().unwrap_or_default();
         super::tags::validate_tags(&r.tags)?;
         let propagate = r.propagate_tags.clone().unwrap_or_else(|| "NONE".into());
@@ -225,18 +275,35 @@ impl Scheduler {
                 "Invalid propagateTags '{propagate}' (expected TASK_DEFINITION, SERVICE or NONE)."
             )));
         }
-        self.validate(
-            &td,
-            &r.load_balancers,
-            &dc,
-            &r.placement_strategy,
-            &r.placement_constraints,
-        )?;
+        match &td {
+            Some(td) => self.validate(
+                td,
+                &r.load_balancers,
+                &dc,
+                &r.placement_strategy,
+                &r.placement_constraints,
+            )?,
+            None => self.validate(
+                &TaskDefinition::default(),
+                &[],
+                &dc,
+                &r.placement_strategy,
+                &r.placement_constraints,
+            )?,
+        }
         let arn = self.service_arn(&cluster, &name);
         let now = now_epoch();
-        let td_arn = td.task_definition_arn.clone().unwrap_or_default();
+        let td_arn = td
+            .and_then(|t| t.task_definition_arn.clone())
+            .unwrap_or_default();
         let desired = r.desired_count.unwrap_or(0);
         check_desired(desired)?;
+        let deployments = if external {
+            vec![]
+        } else {
+            vec![new_deployment(&td_arn, desired, now)]
+        };
+        let first = deployments.first().map(|d| d.id.clone());
         let service = Service {
             service_arn: arn.clone(),
             service_name: name.clone(),
@@ -247,14 +314,14 @@ impl Scheduler {
             launch_type: "EC2".into(),
             task_definition: td_arn.clone(),
             deployment_configuration: dc,
-            deployments: vec![new_deployment(&td_arn, desired, now)],
+            deployments,
             events: vec![],
             created_at: now,
             placement_constraints: r.placement_constraints,
             placement_strategy: r.placement_strategy,
             health_check_grace_period_seconds: r.health_check_grace_period_seconds,
             scheduling_strategy: "REPLICA".into(),
-            deployment_controller: serde_json::json!({"type": "ECS"}),
+            deployment_controller: serde_json::json!({ "type": controller }),
             propagate_tags: propagate,
             enable_ecs_managed_tags: r.enable_ecs_managed_tags,
             ..Default::default()
@@ -267,6 +334,10 @@ impl Scheduler {
                 Some(existing) if existing.status != ServiceStatus::Inactive => false,
                 _ => {
                     s.services.insert(arn.clone(), service);
+                    super::deployments::forget_service(s, &arn);
+                    if let Some(id) = &first {
+                        super::deployments::record_start(s, &arn, id, now);
+                    }
                     s.tags.remove(&arn);
                     s.tag(&arn, tags.iter().map(|t| (t.key.clone(), t.value.clone())));
                     forget_deleted(s, DELETED_KEPT);
@@ -288,6 +359,9 @@ impl Scheduler {
         let current = self.find(&cluster, &r.service)?;
         if current.status != ServiceStatus::Active {
             return Err(ServiceError::NotActive(current.service_arn));
+        }
+        if current.is_external() {
+            return self.update_external(current, r).await;
         }
         let td = match r.task_definition.as_deref() {
             Some(reference) => self
@@ -354,6 +428,7 @@ impl Scheduler {
                 let new_deployment_needed = (r.task_definition.is_some()
                     && td_arn != s.task_definition)
                     || r.force_new_deployment;
+                let mut started = None;
                 if new_deployment_needed {
                     for d in &mut s.deployments {
                         if d.status == PRIMARY {
@@ -361,8 +436,9 @@ impl Scheduler {
                             d.updated_at = now;
                         }
                     }
-                    s.deployments
-                        .insert(0, new_deployment(&td_arn, s.desired_count, now));
+                    let d = new_deployment(&td_arn, s.desired_count, now);
+                    started = Some(d.id.clone());
+                    s.deployments.insert(0, d);
                     s.task_definition = td_arn.clone();
                     // A new deployment launches at once (ECS's throttle
                     // starts over).
@@ -373,6 +449,9 @@ impl Scheduler {
                     p.desired_count = desired;
                     // A service scaled while COMPLETED stays COMPLETED (ECS
                     // starts no new deployment for a desired count change).
+                }
+                if let Some(id) = started {
+                    super::deployments::record_start(st, &arn, &id, now);
                 }
                 Ok(())
             })
@@ -434,6 +513,10 @@ impl Scheduler {
         };
         s.running_count = running(None);
         s.pending_count = pending(None);
+        let desired = s.desired_count;
+        for t in &mut s.task_sets {
+            super::task_sets::refresh(t, desired, running(Some(&t.id)), pending(Some(&t.id)));
+        }
         let desired = s.desired_count;
         for d in &mut s.deployments {
             d.running_count = running(Some(&d.id));
@@ -504,6 +587,7 @@ impl Scheduler {
                 s.status = ServiceStatus::Draining;
                 s.desired_count = 0;
                 s.steady = false;
+                super::deployments::finish_active(st, &arn, "the service was deleted", now_epoch());
                 Ok(())
             })
             .await?;
@@ -573,104 +657,30 @@ impl Scheduler {
         })
     }
 
-    /// Creates the stack's services that do not exist yet (a restart with
-    /// the same stack changes nothing; scaled or redeployed services keep
-    /// their state). Target groups named by `targetGroupName` are looked
-    /// up among the ELBv2 target groups.
-    pub async fn apply_stack(
+    /// One write to a service that must still be ACTIVE.
+    pub(super) async fn change_active<R>(
         &self,
-        cluster: &str,
-        services: &[svc::StackService],
-    ) -> Result<(), ServiceError> {
-        for ss in services {
-            let arn = self.service_arn(cluster, &ss.service_name);
-            let exists = self
-                .inner
-                .engine
-                .snapshot()
-                .services
-                .get(&arn)
-                .is_some_and(|s| s.status != ServiceStatus::Inactive);
-            if exists {
-                continue;
-            }
-            let state = self.inner.engine.snapshot();
-            let mut lbs = Vec::new();
-            for lb in &ss.load_balancers {
-                let tg = match (&lb.target_group_arn, &lb.target_group_name) {
-                    (Some(a), _) => a.clone(),
-                    (None, Some(name)) => state
-                        .elb
-                        .target_groups
-                        .values()
-                        .find(|t| &t.name == name)
-                        .map(|t| t.arn.clone())
-                        .ok_or_else(|| {
-                            invalid(format!(
-                                "service {}: no target group named {name}",
-                                ss.service_name
-                            ))
-                        })?,
-                    (None, None) => {
-                        return Err(invalid(format!(
-                            "service {}: a load balancer needs targetGroupName or targetGroupArn",
-                            ss.service_name
-                        )))
-                    }
-                };
-                lbs.push(svc::LoadBalancer {
-                    target_group_arn: Some(tg),
-                    load_balancer_name: None,
-                    container_name: lb.container_name.clone(),
-                    container_port: lb.container_port,
-                });
-            }
-            self.create(CreateService {
-                cluster: Some(cluster.to_string()),
-                service_name: ss.service_name.clone(),
-                task_definition: Some(ss.task_definition.clone()),
-                desired_count: Some(ss.desired_count),
-                load_balancers: lbs,
-                deployment_configuration: ss.deployment_configuration.clone(),
-                health_check_grace_period_seconds: ss.health_check_grace_period_seconds,
-                ..Default::default()
-            })
-            .await?;
-        }
-        self.wake();
-        Ok(())
-    }
-
-    /// Sets a service's desired count (Application Auto Scaling's lever).
-    pub async fn set_desired_count(
-        &self,
-        service_arn: &str,
-        desired: u32,
-    ) -> Result<bool, crate::db::DbError> {
-        let done = self
-            .inner
+        arn: &str,
+        f: impl FnOnce(&mut Service) -> Result<R, ServiceError>,
+    ) -> Result<R, ServiceError> {
+        self.inner
             .engine
             .update_state(|st| {
-                let Some(s) = st.services.get_mut(service_arn) else {
-                    return false;
-                };
+                let s = st
+                    .services
+                    .get_mut(arn)
+                    .ok_or_else(|| ServiceError::NotFound(arn.to_string()))?;
                 if s.status != ServiceStatus::Active {
-                    return false;
+                    return Err(ServiceError::NotActive(arn.to_string()));
                 }
-                s.desired_count = desired;
                 s.steady = false;
-                if let Some(p) = s.primary_mut() {
-                    p.desired_count = desired;
-                }
-                true
+                f(s)
             })
-            .await?;
-        self.wake();
-        Ok(done)
+            .await?
     }
 
     /// The service as described, or not found when it went away meanwhile.
-    fn view_or_gone(&self, arn: &str) -> Result<ServiceReply, ServiceError> {
+    pub(super) fn view_or_gone(&self, arn: &str) -> Result<ServiceReply, ServiceError> {
         self.view(arn)
             .map(|s| ServiceReply::Service(Box::new(s)))
             .ok_or_else(|| ServiceError::NotFound(arn.to_string()))
@@ -710,6 +720,7 @@ pub(super) fn forget_deleted(s: &mut crate::db::State, kept: usize) {
     inactive.sort_by(|a, b| a.0.total_cmp(&b.0));
     for (_, arn) in &inactive[..inactive.len() - kept] {
         s.services.remove(arn);
+        super::deployments::forget_service(s, arn);
     }
 }
 

@@ -17,9 +17,11 @@ pub mod logs;
 pub mod request;
 pub mod secrets;
 pub mod service;
+pub mod service_deployment;
 pub mod stack;
 pub mod task;
 pub mod task_definition;
+pub mod task_set;
 
 pub use cluster::Cluster;
 pub use container_instance::{Attribute, ContainerInstance, Resource};

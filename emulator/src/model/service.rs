@@ -63,6 +63,9 @@ pub struct Service {
     /// Only in answers that `include` TAGS (kept in the store's tags).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<super::request::Tag>,
+    /// The task sets of a service with the EXTERNAL deployment controller.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub task_sets: Vec<super::task_set::TaskSet>,
     /// Scheduler bookkeeping: the steady-state event was sent and nothing
     /// changed since.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -208,7 +211,32 @@ impl Service {
     pub fn uses_task_definition(&self, arn: &str) -> bool {
         self.status != super::ServiceStatus::Inactive
             && (self.task_definition == arn
-                || self.deployments.iter().any(|d| d.task_definition == arn))
+                || self.deployments.iter().any(|d| d.task_definition == arn)
+                || self.task_sets.iter().any(|t| t.task_definition == arn))
+    }
+
+    /// The task set with this id (or ARN).
+    pub fn task_set(&self, id_or_arn: &str) -> Option<&super::task_set::TaskSet> {
+        self.task_sets
+            .iter()
+            .find(|t| t.id == id_or_arn || t.task_set_arn == id_or_arn)
+    }
+
+    /// The load balancers a task of the service registers in: its task
+    /// set's, or the service's.
+    pub fn load_balancers_of(&self, task: &super::Task) -> &[LoadBalancer] {
+        match task.started_by.as_deref().and_then(|id| self.task_set(id)) {
+            Some(ts) => &ts.load_balancers,
+            None => &self.load_balancers,
+        }
+    }
+
+    /// Its deployments are the caller's (task sets), not the scheduler's.
+    pub fn is_external(&self) -> bool {
+        self.deployment_controller
+            .get("type")
+            .and_then(|t| t.as_str())
+            == Some("EXTERNAL")
     }
 
     pub fn primary(&self) -> Option<&Deployment> {
@@ -333,6 +361,15 @@ pub struct CreateService {
     pub propagate_tags: Option<String>,
     #[serde(default, rename = "enableECSManagedTags")]
     pub enable_ecs_managed_tags: bool,
+    /// `{"type": "ECS" | "CODE_DEPLOY" | "EXTERNAL"}`.
+    #[serde(default)]
+    pub deployment_controller: Option<DeploymentController>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentController {
+    #[serde(rename = "type", default)]
+    pub kind: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -17,6 +17,16 @@ pub const OPERATIONS: &[&str] = &[
     "ListServices",
     "DeleteService",
     "UpdateContainerInstancesState",
+    "ListServiceDeployments",
+    "DescribeServiceDeployments",
+    "DescribeServiceRevisions",
+    "StopServiceDeployment",
+    "ContinueServiceDeployment",
+    "CreateTaskSet",
+    "DescribeTaskSets",
+    "UpdateTaskSet",
+    "DeleteTaskSet",
+    "UpdateServicePrimaryTaskSet",
 ];
 
 impl From<ServiceError> for ApiError {
@@ -38,6 +48,20 @@ pub fn command(operation: &str, body: &[u8]) -> Result<ServiceCommand, ApiError>
         "UpdateContainerInstancesState" => {
             ServiceCommand::UpdateContainerInstancesState(parse_body(body)?)
         }
+        "ListServiceDeployments" => ServiceCommand::ListServiceDeployments(parse_body(body)?),
+        "DescribeServiceDeployments" => {
+            ServiceCommand::DescribeServiceDeployments(parse_body(body)?)
+        }
+        "DescribeServiceRevisions" => ServiceCommand::DescribeServiceRevisions(parse_body(body)?),
+        "StopServiceDeployment" => ServiceCommand::StopServiceDeployment(parse_body(body)?),
+        "ContinueServiceDeployment" => ServiceCommand::ContinueServiceDeployment(parse_body(body)?),
+        "CreateTaskSet" => ServiceCommand::CreateTaskSet(parse_body(body)?),
+        "DescribeTaskSets" => ServiceCommand::DescribeTaskSets(parse_body(body)?),
+        "UpdateTaskSet" => ServiceCommand::UpdateTaskSet(parse_body(body)?),
+        "DeleteTaskSet" => ServiceCommand::DeleteTaskSet(parse_body(body)?),
+        "UpdateServicePrimaryTaskSet" => {
+            ServiceCommand::UpdateServicePrimaryTaskSet(parse_body(body)?)
+        }
         other => {
             return Err(EngineError::Client(format!("Unknown service operation '{other}'.")).into())
         }
@@ -58,6 +82,7 @@ pub fn render(reply: ServiceReply) -> Value {
             instances,
             failures,
         } => json!({ "containerInstances": instances, "failures": failures }),
+        ServiceReply::Json(v) => v,
     }
 }
 
