@@ -97,6 +97,35 @@ async fn ecs_and_application_auto_scaling_through_the_sdk() {
         .collect();
     assert_eq!(tags, [("team", "core")]);
 
+    // The big read shapes parse: a task definition, container instances,
+    // the cluster with its counts.
+    let out = call!(
+        "DescribeTaskDefinition",
+        ecs.describe_task_definition()
+            .task_definition(format!("{family}:5"))
+    );
+    let td = out.task_definition().unwrap();
+    assert_eq!(td.container_definitions()[0].name(), Some("app"));
+    let arns = call!(
+        "ListContainerInstances",
+        ecs.list_container_instances().cluster(c)
+    );
+    let out = call!(
+        "DescribeContainerInstances",
+        ecs.describe_container_instances()
+            .cluster(c)
+            .set_container_instances(Some(arns.container_instance_arns().to_vec()))
+    );
+    assert_eq!(out.container_instances().len(), 2);
+    assert!(out.container_instances()[0].agent_connected());
+    let out = call!("DescribeClusters", ecs.describe_clusters().clusters(c));
+    let cl = &out.clusters()[0];
+    assert_eq!(cl.registered_container_instances_count(), 2);
+    assert_eq!(
+        (cl.active_services_count(), cl.running_tasks_count()),
+        (1, 2)
+    );
+
     // Typed errors: an unknown cluster's service.
     fails!(
         ecs.describe_services()
@@ -123,6 +152,9 @@ async fn ecs_and_application_auto_scaling_through_the_sdk() {
     );
     let out = running.as_result().expect("the final poll is a success");
     assert_eq!(out.tasks()[0].last_status(), Some("RUNNING"));
+
+    let out = call!("ListServices", ecs.list_services().cluster(c));
+    assert_eq!(out.service_arns(), [service_arn.as_str()]);
 
     // Application Auto Scaling on that service: a target-tracking policy.
     {
@@ -305,6 +337,23 @@ async fn elbv2_through_the_sdk() {
             )
     );
 
+    // The listener, its default rule, the attributes.
+    let out = call!(
+        "DescribeListeners",
+        elb.describe_listeners().load_balancer_arn(&lb)
+    );
+    let l = &out.listeners()[0];
+    assert_eq!(l.port(), Some(80));
+    let listener = l.listener_arn().unwrap();
+    let out = call!("DescribeRules", elb.describe_rules().listener_arn(listener));
+    assert_eq!(out.rules()[0].is_default(), Some(true));
+    let out = call!(
+        "DescribeLoadBalancerAttributes",
+        elb.describe_load_balancer_attributes()
+            .load_balancer_arn(&lb)
+    );
+    assert!(!out.attributes().is_empty());
+
     // A target that answers its health check: TargetInService; then
     // deregistered without delay: TargetDeregistered.
     let port = backend().await;
@@ -444,6 +493,19 @@ async fn cloudwatch_logs_through_the_sdk() {
         ]
     );
 
+    let out = call!(
+        "DescribeLogStreams",
+        logs.describe_log_streams().log_group_name(g)
+    );
+    let st = &out.log_streams()[0];
+    assert_eq!(st.log_stream_name(), Some(s));
+    assert_eq!(st.first_event_timestamp(), Some(t0));
+    let out = call!(
+        "DescribeLogGroups",
+        logs.describe_log_groups().log_group_name_prefix("/sdk/")
+    );
+    assert_eq!(out.log_groups()[0].log_group_name(), Some(g));
+
     // Typed errors.
     fails!(
         logs.get_log_events()
@@ -483,6 +545,14 @@ async fn ssm_parameters_through_the_sdk() {
     assert_eq!(p.version(), 1);
     let out = call!("GetParameter", ssm.get_parameter().name("/sdk/db/password"));
     assert_ne!(out.parameter().unwrap().value(), Some("hunter2"));
+
+    let out = call!(
+        "GetParameterHistory",
+        ssm.get_parameter_history().name("/sdk/db/password")
+    );
+    assert_eq!(out.parameters()[0].version(), 1);
+    let out = call!("DescribeParameters", ssm.describe_parameters());
+    assert_eq!(out.parameters()[0].name(), Some("/sdk/db/password"));
 
     // Five under a path, two a page, through the SDK's paginator.
     for i in 0..5 {
@@ -553,6 +623,15 @@ async fn secrets_manager_through_the_sdk() {
             .version_stage("AWSPREVIOUS")
     );
     assert_eq!(out.secret_string(), Some("one"));
+
+    let out = call!("DescribeSecret", sm.describe_secret().secret_id(&arn));
+    assert_eq!(out.name(), Some("sdk/db"));
+    assert_eq!(out.version_ids_to_stages().map(|v| v.len()), Some(2));
+    let out = call!(
+        "ListSecretVersionIds",
+        sm.list_secret_version_ids().secret_id(&arn)
+    );
+    assert_eq!(out.versions().len(), 2);
 
     // Five secrets, two a page, through the SDK's paginator.
     for i in 1..5 {
