@@ -48,7 +48,11 @@ impl Regex {
 
     /// The names of the named groups, in order.
     pub fn group_names(&self) -> Vec<String> {
-        self.0.capture_names().flatten().map(str::to_string).collect()
+        self.0
+            .capture_names()
+            .flatten()
+            .map(str::to_string)
+            .collect()
     }
 }
 
