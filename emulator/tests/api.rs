@@ -1,42 +1,20 @@
 //! The ECS API over a real socket, on the in-memory runtime: bad input of
 //! many kinds gets an AWS-shaped 400 each, and the emulator keeps serving.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use emulator::app::{start_with_runtime, Config};
-use emulator::runtime::testing::FakeRuntime;
 use serde_json::{json, Value};
 
 const ECS: &str = "AmazonEC2ContainerServiceV20141113";
 
 async fn call(endpoint: &str, target: Option<&str>, body: &str) -> (u16, Value) {
-    let mut req = reqwest::Client::new()
-        .post(format!("{endpoint}/"))
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("authorization", "AWS4-HMAC-SHA256 Credential=t/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=0")
-        .body(body.to_string());
-    if let Some(t) = target {
-        req = req.header("x-amz-target", t);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (
-        status,
-        serde_json::from_str(&resp.text().await.unwrap()).unwrap_or(Value::Null),
-    )
+    common::raw_call(endpoint, target, body.to_string()).await
 }
 
 async fn start() -> (emulator::Running, String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(dir.path().to_path_buf());
-    config.api_addr = "127.0.0.1:0".parse().unwrap();
-    config.resync = Duration::from_millis(100);
-    let running = start_with_runtime(config, Arc::new(FakeRuntime::new()))
-        .await
-        .unwrap();
-    let endpoint = format!("http://{}", running.api_addr);
-    (running, endpoint, dir)
+    common::in_process(|c| c.resync = Duration::from_millis(100)).await
 }
 
 #[tokio::test]

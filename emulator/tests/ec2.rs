@@ -4,11 +4,7 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
-
-use emulator::app::{start_with_runtime, Config};
-use emulator::runtime::testing::FakeRuntime;
 
 async fn query(ep: &str, form: &str) -> (u16, String) {
     let r = reqwest::Client::new()
@@ -24,13 +20,7 @@ async fn query(ep: &str, form: &str) -> (u16, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn default_vpc_subnets_security_groups_and_instances() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(dir.path().to_path_buf());
-    config.api_addr = "127.0.0.1:0".parse().unwrap();
-    let running = start_with_runtime(config, Arc::new(FakeRuntime::new()))
-        .await
-        .unwrap();
-    let ep = format!("http://{}", running.api_addr);
+    let (running, ep, _dir) = common::in_process(|_| {}).await;
     let v = "Version=2016-11-15";
     let (s, b) = query(
         &ep,

@@ -5,27 +5,15 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::Api;
 
-use emulator::app::{start_with_runtime, Config};
-use emulator::runtime::testing::FakeRuntime;
 use serde_json::{json, Value};
 
 async fn start() -> (emulator::Running, Api, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(dir.path().to_path_buf());
-    config.api_addr = "127.0.0.1:0".parse().unwrap();
-    config.resync = Duration::from_millis(50);
-    let running = start_with_runtime(config, Arc::new(FakeRuntime::new()))
-        .await
-        .unwrap();
-    let api = Api::new(
-        &format!("http://{}", running.api_addr),
-        "AmazonEC2ContainerServiceV20141113",
-    );
+    let (running, ep, dir) = common::in_process(|c| c.resync = Duration::from_millis(50)).await;
+    let api = Api::new(&ep, "AmazonEC2ContainerServiceV20141113");
     (running, api, dir)
 }
 
@@ -106,7 +94,8 @@ async fn tags_are_kept_managed_and_described_on_request() {
     api.err(
         "ListTagsForResource",
         json!({"resourceArn": "arn:aws:ecs:us-east-1:000000000000:task/c/nope"}),
-        "ResourceNotFoundException",
+        // ListTagsForResource declares no ResourceNotFoundException.
+        "InvalidParameterException",
     )
     .await;
 
@@ -384,6 +373,13 @@ async fn account_settings_attributes_and_capacity_providers() {
         )
         .await;
     assert_eq!(v["attributes"], json!([]));
+    // An attribute for an instance that does not exist: ECS's own error.
+    api.err(
+        "PutAttributes",
+        json!({"cluster": "c", "attributes": [{"name": "stack", "value": "x", "targetId": "0123456789abcdef0123456789abcdef"}]}),
+        "TargetNotFoundException",
+    )
+    .await;
 
     let v = api.ok("DescribeCapacityProviders", json!({})).await;
     let names: Vec<&str> = v["capacityProviders"]

@@ -7,11 +7,8 @@ mod common;
 
 use common::Api;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use emulator::app::{start_with_runtime, Config};
-use emulator::runtime::testing::FakeRuntime;
 use serde_json::{json, Value};
 
 const LOGS: &str = "Logs_20140328";
@@ -24,15 +21,8 @@ fn now_ms() -> i64 {
 }
 
 async fn start() -> (emulator::Running, Api, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(dir.path().to_path_buf());
-    config.api_addr = "127.0.0.1:0".parse().unwrap();
-    config.resync = Duration::from_millis(50);
-    let running = start_with_runtime(config, Arc::new(FakeRuntime::new()))
-        .await
-        .unwrap();
-    let api = Api::new(&format!("http://{}", running.api_addr), LOGS);
-    (running, api, dir)
+    let (running, ep, dir) = common::in_process(|c| c.resync = Duration::from_millis(50)).await;
+    (running, Api::new(&ep, LOGS), dir)
 }
 
 /// A group with one stream holding `events` (ms, message).

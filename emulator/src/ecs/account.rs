@@ -170,8 +170,8 @@ impl Engine {
         self.mutate(|s| {
             for (a, arn) in attributes.iter().zip(&targets) {
                 let Some(i) = s.container_instances.get_mut(arn) else {
-                    return Err(EngineError::ResourceNotFound(format!(
-                        "Container instance {arn} not found."
+                    return Err(EngineError::TargetNotFound(format!(
+                        "Could not find {arn}."
                     )));
                 };
                 i.attributes.retain(|x| x.name != a.name);

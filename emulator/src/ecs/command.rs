@@ -126,6 +126,9 @@ pub enum EngineError {
     ServiceNotFound(String),
     #[error("{0}")]
     ResourceNotFound(String),
+    /// Put/DeleteAttributes on a target that does not exist.
+    #[error("{0}")]
+    TargetNotFound(String),
     #[error("{0}")]
     ResourceInUse(String),
     #[error("{0}")]
@@ -156,6 +159,7 @@ impl EngineError {
             EngineError::ClusterContainsTasks => "ClusterContainsTasksException",
             EngineError::ServiceNotFound(_) => "ServiceNotFoundException",
             EngineError::ResourceNotFound(_) => "ResourceNotFoundException",
+            EngineError::TargetNotFound(_) => "TargetNotFoundException",
             EngineError::ResourceInUse(_) => "ResourceInUseException",
             EngineError::UpdateInProgress(_) => "UpdateInProgressException",
             EngineError::LimitExceeded(_) => "LimitExceededException",

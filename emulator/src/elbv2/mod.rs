@@ -329,7 +329,17 @@ impl Elb {
         // put on the resource (new, or the same one again) after.
         let create_tags = cmd.take_create_tags();
         if let Some(t) = &create_tags {
-            limits::check_tags(t)?;
+            limits::check_tags(t).map_err(|e| match e {
+                // Only CreateLoadBalancer and CreateTrustStore declare
+                // DuplicateTagKeys; the other Create calls answer a
+                // repeated key as a validation error.
+                ElbError::DuplicateTagKeys(m)
+                    if !matches!(cmd, C::CreateLoadBalancer(_) | C::CreateTrustStore { .. }) =>
+                {
+                    validation(m)
+                }
+                e => e,
+            })?;
         }
         let reply = match cmd {
             c @ (C::AddTags { .. } | C::RemoveTags { .. } | C::DescribeTags { .. }) => {

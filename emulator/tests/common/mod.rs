@@ -367,3 +367,29 @@ impl Api {
         v["message"].as_str().unwrap_or_default().to_string()
     }
 }
+
+/// An emulator in this process, on the in-memory runtime, with its API on
+/// a free port (`tune` sets anything else: listener addresses, intervals),
+/// its endpoint and its data directory (removed on drop).
+pub async fn in_process(
+    tune: impl FnOnce(&mut emulator::app::Config),
+) -> (emulator::Running, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = emulator::app::Config::new(dir.path().to_path_buf());
+    config.api_addr = "127.0.0.1:0".parse().unwrap();
+    tune(&mut config);
+    let running = emulator::app::start_with_runtime(
+        config,
+        std::sync::Arc::new(emulator::runtime::testing::FakeRuntime::new()),
+    )
+    .await
+    .unwrap();
+    let endpoint = format!("http://{}", running.api_addr);
+    (running, endpoint, dir)
+}
+
+/// Every listener on a free port of its own (`in_process`'s `tune`).
+pub fn free_listeners(config: &mut emulator::app::Config) {
+    config.alb_addr = "127.0.0.1:0".parse().unwrap();
+    config.ephemeral_listeners = true;
+}

@@ -4,7 +4,6 @@
 //! Included by `tests/sdk.rs` with `#[path]`, so the other test binaries
 //! do not link the SDKs.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_ecs::config::{AsyncSleep, Credentials, IdentityCache, Sleep};
@@ -13,8 +12,6 @@ use aws_types::sdk_config::{
     SharedCredentialsProvider, StalledStreamProtectionConfig, TimeoutConfig,
 };
 use aws_types::SdkConfig;
-use emulator::app::{start_with_runtime, Config};
-use emulator::runtime::testing::FakeRuntime;
 
 /// The SDKs' waiters sleep at least 6-15 s between polls (their models'
 /// `minDelay`); this sleep caps every wait at 100 ms so a waiter polls as
@@ -130,19 +127,14 @@ where
 /// The in-process emulator on the fake runtime, its listeners on free
 /// ports, and the SDK clients on its API.
 pub async fn start() -> (emulator::Running, Clients, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(dir.path().to_path_buf());
-    config.api_addr = "127.0.0.1:0".parse().unwrap();
-    config.alb_addr = "127.0.0.1:0".parse().unwrap();
-    config.ephemeral_listeners = true;
-    config.resync = Duration::from_millis(50);
-    config.default_stop_timeout_s = 1;
-    config.service_interval = Duration::from_millis(50);
-    let running = start_with_runtime(config, Arc::new(FakeRuntime::new()))
-        .await
-        .unwrap();
-    let clients = Clients::new(&format!("http://{}", running.api_addr));
-    (running, clients, dir)
+    let (running, ep, dir) = super::common::in_process(|c| {
+        super::common::free_listeners(c);
+        c.resync = Duration::from_millis(50);
+        c.default_stop_timeout_s = 1;
+        c.service_interval = Duration::from_millis(50);
+    })
+    .await;
+    (running, Clients::new(&ep), dir)
 }
 
 /// A cluster with two container instances registered as the ECS agent

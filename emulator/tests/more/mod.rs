@@ -3,23 +3,13 @@
 //! to its end (also `secrets_parity.rs`).
 #![allow(dead_code)]
 
-use std::sync::Arc;
-
-use emulator::app::{start_with_runtime, Config};
-use emulator::runtime::testing::FakeRuntime;
 use serde_json::Value;
 
 use super::common::Api;
 
 /// An emulator on a free port and a client of the service `prefix`.
 pub async fn start(prefix: &'static str) -> (emulator::Running, Api, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(dir.path().to_path_buf());
-    config.api_addr = "127.0.0.1:0".parse().unwrap();
-    let running = start_with_runtime(config, Arc::new(FakeRuntime::new()))
-        .await
-        .unwrap();
-    let ep = format!("http://{}", running.api_addr);
+    let (running, ep, dir) = super::common::in_process(|_| {}).await;
     (running, Api::new(&ep, prefix), dir)
 }
 

@@ -2,31 +2,24 @@
 //! share: an in-process emulator on the fake runtime, reconciling services
 //! every 50 ms, and what its services run.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::common::Api;
-use emulator::app::{start_with_runtime, Config};
-use emulator::runtime::testing::FakeRuntime;
 use serde_json::json;
 
 /// The emulator (ELBv2 listeners on free ports) and an ECS client.
 pub async fn start() -> (emulator::Running, Api, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::new(dir.path().to_path_buf());
-    config.api_addr = "127.0.0.1:0".parse().unwrap();
-    config.alb_addr = "127.0.0.1:0".parse().unwrap();
-    config.ephemeral_listeners = true;
-    config.resync = Duration::from_millis(50);
-    config.service_interval = Duration::from_millis(50);
-    let running = start_with_runtime(config, Arc::new(FakeRuntime::new()))
-        .await
-        .unwrap();
-    let api = Api::new(
-        &format!("http://{}", running.api_addr),
-        "AmazonEC2ContainerServiceV20141113",
-    );
-    (running, api, dir)
+    let (running, ep, dir) = super::common::in_process(|c| {
+        super::common::free_listeners(c);
+        c.resync = Duration::from_millis(50);
+        c.service_interval = Duration::from_millis(50);
+    })
+    .await;
+    (
+        running,
+        Api::new(&ep, "AmazonEC2ContainerServiceV20141113"),
+        dir,
+    )
 }
 
 /// The task definitions of the RUNNING tasks of service `service` in
