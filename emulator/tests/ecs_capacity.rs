@@ -167,7 +167,8 @@ async fn a_provider_in_use_by_a_cluster_cannot_be_deleted_until_detached() {
     api.err(
         "ListTagsForResource",
         json!({"resourceArn": arn}),
-        "ResourceNotFoundException",
+        // ListTagsForResource declares no ResourceNotFoundException.
+        "InvalidParameterException",
     )
     .await;
     api.err(

@@ -328,11 +328,20 @@ async fn account_settings_attributes_and_capacity_providers() {
         .ok("DeleteAccountSetting", json!({"name": "containerInsights"}))
         .await;
     assert_eq!(v["setting"]["value"], "enabled");
-    // Paging over the settings: 11 known, 10 per page at most.
+    // Paging over the settings: 10 known (the model's SettingName values
+    // with a default), 10 per page at most.
     let v = api
         .ok("ListAccountSettings", json!({"effectiveSettings": true}))
         .await;
     assert_eq!(v["settings"].as_array().unwrap().len(), 10);
+    assert!(v.get("nextToken").is_none(), "{v}");
+    let v = api
+        .ok(
+            "ListAccountSettings",
+            json!({"effectiveSettings": true, "maxResults": 4}),
+        )
+        .await;
+    assert_eq!(v["settings"].as_array().unwrap().len(), 4);
     assert!(v["nextToken"].is_string());
 
     // Attributes on container instances, found by ListAttributes, usable

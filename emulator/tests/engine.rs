@@ -125,7 +125,7 @@ async fn task_runs_with_bindings_and_every_status_is_announced() {
     assert_eq!(
         seen,
         [
-            TaskStatus::Provisioning,
+            // EC2 bridge-mode tasks have no PROVISIONING step in ECS.
             TaskStatus::Pending,
             TaskStatus::Activating,
             TaskStatus::Running

@@ -80,7 +80,7 @@ pub fn build_images() {
     BUILT.get_or_init(|| {
         let script = root().join("docker/build-images.sh");
         run(Command::new(&script)
-            .args(["node", "client"])
+            .args(["node", "client", "alb"])
             .current_dir(root()));
     });
 }
