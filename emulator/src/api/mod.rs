@@ -430,7 +430,7 @@ async fn entry(State(state): State<ApiState>, req: Request) -> Response {
                 StatusCode::BAD_REQUEST,
                 "UnsupportedService",
                 &format!(
-                    "{action} (API version {v}) is a service this emulator does not emulate: it answers ECS, ELBv2, Application Auto Scaling, CloudWatch Logs, SSM, Secrets Manager and a few EC2 reads."
+                    "{action} (API version {v}) is a service this emulator does not emulate: it answers ECS, ELBv2, Application Auto Scaling, CloudWatch Logs, SSM, Secrets Manager, ECR and a few EC2 reads."
                 ),
                 &uuid::Uuid::new_v4().to_string(),
             )
