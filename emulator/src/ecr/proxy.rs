@@ -11,7 +11,9 @@
 //!   existing tag (`TAG_INVALID`);
 //! - each manifest pushed is recorded with its time (`imagePushedAt`).
 //!
-//! Responses stream; request bodies (layer uploads) are read whole first.
+//! Responses stream; a layer upload is forwarded in parts of at most
+//! [`CHUNK`] bytes (other request bodies, manifests, are small and read
+//! whole).
 
 use std::net::SocketAddr;
 
@@ -175,27 +177,130 @@ async fn forward(State(ecr): State<Ecr>, req: Request) -> Response {
                 }
             }
         }
+        if kind == "blobs" && reference.starts_with("uploads/") && req.method() == Method::PATCH {
+            return patch_in_chunks(&ecr, &base, req).await;
+        }
     }
     send(&ecr, &base, req, record).await
+}
+
+/// The most of a layer upload held in memory: a PATCH is forwarded in
+/// parts of this size, each a PATCH of its own to the location the
+/// registry gave for the previous (Distribution appends them).
+const CHUNK: usize = 1 << 20;
+
+fn host_of(req: &Request) -> Option<String> {
+    req.headers()
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn path_url(base: &str, uri: &axum::http::Uri) -> String {
+    format!(
+        "{base}{}",
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    )
+}
+
+/// A request to the registry with `headers` less the hop and auth ones.
+fn outgoing(
+    ecr: &Ecr,
+    method: Method,
+    url: &str,
+    headers: &axum::http::HeaderMap,
+) -> reqwest::RequestBuilder {
+    let mut out = ecr.registry().http.request(method, url);
+    for (k, v) in headers {
+        if !matches!(
+            k.as_str(),
+            "host" | "authorization" | "content-length" | "connection" | "transfer-encoding"
+        ) {
+            out = out.header(k, v);
+        }
+    }
+    out
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Response {
+    registry_error(
+        StatusCode::BAD_GATEWAY,
+        "UNAVAILABLE",
+        &format!("the image registry did not answer: {e}"),
+    )
+}
+
+/// A layer upload (`PATCH .../blobs/uploads/ID`) forwarded in parts of at
+/// most [`CHUNK`] bytes, so no layer is held whole in memory.
+async fn patch_in_chunks(ecr: &Ecr, base: &str, req: Request) -> Response {
+    use futures_util::StreamExt as _;
+    let proxy_host = host_of(&req);
+    let (parts, body) = req.into_parts();
+    let mut url = path_url(base, &parts.uri);
+    let mut stream = body.into_data_stream();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut last: Option<reqwest::Response> = None;
+    loop {
+        let next = stream.next().await;
+        let done = match next {
+            Some(Ok(b)) => {
+                buf.extend_from_slice(&b);
+                if buf.len() < CHUNK {
+                    continue;
+                }
+                false
+            }
+            Some(Err(e)) => {
+                return registry_error(
+                    StatusCode::BAD_REQUEST,
+                    "BLOB_UPLOAD_INVALID",
+                    &e.to_string(),
+                )
+            }
+            None => true,
+        };
+        if !buf.is_empty() || last.is_none() {
+            let part = std::mem::take(&mut buf);
+            let resp = match outgoing(ecr, Method::PATCH, &url, &parts.headers)
+                .body(part)
+                .send()
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => return unavailable(e),
+            };
+            if !resp.status().is_success() {
+                return relay(resp, base, proxy_host.as_deref());
+            }
+            let location = resp
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            if location.starts_with('/') {
+                url = format!("{base}{location}");
+            } else if !location.is_empty() {
+                url = location;
+            }
+            last = Some(resp);
+        }
+        if done {
+            break;
+        }
+    }
+    match last {
+        Some(resp) => relay(resp, base, proxy_host.as_deref()),
+        None => unavailable("no answer"),
+    }
 }
 
 /// Sends `req` to the registry at `base` and streams its answer back;
 /// `record`: the repository a manifest PUT goes to.
 async fn send(ecr: &Ecr, base: &str, req: Request, record: Option<String>) -> Response {
-    let proxy_host = req
-        .headers()
-        .get("host")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let proxy_host = host_of(&req);
     let (parts, body) = req.into_parts();
-    let url = format!(
-        "{base}{}",
-        parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/")
-    );
+    let url = path_url(base, &parts.uri);
     let body = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(b) => b,
         Err(e) => {
@@ -206,27 +311,15 @@ async fn send(ecr: &Ecr, base: &str, req: Request, record: Option<String>) -> Re
             )
         }
     };
-    let mut out = ecr.registry().http.request(parts.method.clone(), &url);
-    for (k, v) in &parts.headers {
-        if !matches!(
-            k.as_str(),
-            "host" | "authorization" | "content-length" | "connection" | "transfer-encoding"
-        ) {
-            out = out.header(k, v);
-        }
-    }
-    let resp = match out.body(body).send().await {
+    let resp = match outgoing(ecr, parts.method.clone(), &url, &parts.headers)
+        .body(body)
+        .send()
+        .await
+    {
         Ok(r) => r,
-        Err(e) => {
-            return registry_error(
-                StatusCode::BAD_GATEWAY,
-                "UNAVAILABLE",
-                &format!("the image registry did not answer: {e}"),
-            )
-        }
+        Err(e) => return unavailable(e),
     };
-    let status = resp.status();
-    if let (Some(name), true) = (record, status.is_success()) {
+    if let (Some(name), true) = (record, resp.status().is_success()) {
         if let Some(d) = resp
             .headers()
             .get("docker-content-digest")
@@ -235,13 +328,19 @@ async fn send(ecr: &Ecr, base: &str, req: Request, record: Option<String>) -> Re
             ecr.record_push(&name, d).await;
         }
     }
-    let mut builder = Response::builder().status(status.as_u16());
+    relay(resp, base, proxy_host.as_deref())
+}
+
+/// The registry's answer, streamed back, its `Location` pointing at this
+/// endpoint (`proxy_host`) instead of the registry.
+fn relay(resp: reqwest::Response, base: &str, proxy_host: Option<&str>) -> Response {
+    let mut builder = Response::builder().status(resp.status().as_u16());
     for (k, v) in resp.headers() {
         if matches!(k.as_str(), "connection" | "transfer-encoding") {
             continue;
         }
         if k.as_str() == "location" {
-            if let (Ok(loc), Some(host)) = (v.to_str(), &proxy_host) {
+            if let (Ok(loc), Some(host)) = (v.to_str(), proxy_host) {
                 let loc = loc.replacen(base, &format!("http://{host}"), 1);
                 if let Ok(v) = HeaderValue::from_str(&loc) {
                     builder = builder.header(k.as_str(), v);
@@ -261,7 +360,7 @@ async fn send(ecr: &Ecr, base: &str, req: Request, record: Option<String>) -> Re
     });
     builder
         .body(Body::from_stream(stream))
-        .unwrap_or_else(|e| registry_error(StatusCode::BAD_GATEWAY, "UNAVAILABLE", &e.to_string()))
+        .unwrap_or_else(unavailable)
 }
 
 /// Binds the registry endpoint (`None`: it could not bind, said why).
