@@ -36,13 +36,18 @@ impl Registry {
     /// Starts the registry of `data_dir`. Never fails: a registry that
     /// cannot start is reported by every ECR call.
     pub async fn start(data_dir: &Path) -> Registry {
+        Registry::start_program(data_dir, BINARY).await
+    }
+
+    /// [`Registry::start`] with another program (tests: a missing one).
+    pub async fn start_program(data_dir: &Path, program: &str) -> Registry {
         let dir = dir(data_dir);
         kill_stale(&dir);
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        let (state, child) = match spawn(&dir, &http).await {
+        let (state, child) = match spawn(&dir, &http, program).await {
             Ok((url, child)) => (Ok(url), Some(child)),
             Err(e) => {
                 tracing::warn!("ECR is unavailable: {e}");
@@ -122,7 +127,11 @@ pub fn kill_stale(dir: &Path) {
     let _ = std::fs::remove_file(dir.join("pid"));
 }
 
-async fn spawn(dir: &Path, http: &reqwest::Client) -> Result<(String, Child), String> {
+async fn spawn(
+    dir: &Path,
+    http: &reqwest::Client,
+    program: &str,
+) -> Result<(String, Child), String> {
     let data = dir.join("data");
     std::fs::create_dir_all(&data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -136,7 +145,7 @@ async fn spawn(dir: &Path, http: &reqwest::Client) -> Result<(String, Child), St
     let config_path = dir.join("config.yml");
     std::fs::write(&config_path, config)
         .map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
-    let mut child = Command::new(BINARY)
+    let mut child = Command::new(program)
         .arg("serve")
         .arg(&config_path)
         .stdin(std::process::Stdio::null())
@@ -146,7 +155,7 @@ async fn spawn(dir: &Path, http: &reqwest::Client) -> Result<(String, Child), St
         .spawn()
         .map_err(|e| {
             format!(
-                "the image registry cannot start: {BINARY}: {e} (install Debian's docker-registry package: apt-get install docker-registry)"
+                "the image registry cannot start: {program}: {e} (install Debian's docker-registry package: apt-get install docker-registry)"
             )
         })?;
     if let Some(pid) = child.id() {
@@ -169,4 +178,26 @@ async fn spawn(dir: &Path, http: &reqwest::Client) -> Result<(String, Child), St
     }
     let _ = child.kill().await;
     Err("the image registry did not answer within 10 s".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_missing_registry_is_named_by_every_ecr_call() {
+        let tmp = tempfile::tempdir().unwrap();
+        let r = Registry::start_program(tmp.path(), "no-such-docker-registry-binary").await;
+        let e = r.url().unwrap_err();
+        assert_eq!(e.aws_type(), "ServerException");
+        assert!(e.is_server());
+        assert!(
+            e.to_string().contains("apt-get install docker-registry"),
+            "{e}"
+        );
+        // Its token secret is made all the same, and kept for the next start.
+        let again = Registry::start_program(tmp.path(), "no-such-docker-registry-binary").await;
+        assert_eq!(r.secret, again.secret);
+        assert!(r.secret.len() >= 32);
+    }
 }
