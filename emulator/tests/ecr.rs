@@ -413,10 +413,17 @@ async fn docker_pushes_through_the_registry_endpoint_and_images_survive_a_restar
     // A second image, differing from the node image in its config only.
     let other = format!("ecr-test-{id}-other:latest");
     let v1 = format!("{uri}:v1");
+    let v2 = format!("{uri}:v2");
     let fixed_v1 = format!("{host}/{fixed}:v1");
     let missing = format!("{host}/ecr-test-{id}/missing:v1");
     let _tags = Tags(
-        vec![other.clone(), v1.clone(), fixed_v1.clone(), missing.clone()],
+        vec![
+            other.clone(),
+            v1.clone(),
+            v2.clone(),
+            fixed_v1.clone(),
+            missing.clone(),
+        ],
         format!("ecr-test-{id}"),
     );
     let build = docker(
@@ -476,6 +483,33 @@ async fn docker_pushes_through_the_registry_endpoint_and_images_survive_a_restar
         "{g}"
     );
     assert_eq!(g["images"][0]["imageId"]["imageDigest"], json!(digest));
+    // A second tag of the same image: one image, two tags; deleting one
+    // tag leaves the image under the other.
+    assert!(docker(&config, &["tag", node_image(), &v2], None)
+        .status
+        .success());
+    let push = docker(&config, &["push", &v2], None);
+    assert!(push.status.success(), "{}", text(&push));
+    let d = api
+        .ok("DescribeImages", json!({"repositoryName": app}))
+        .await;
+    assert_eq!(d["imageDetails"].as_array().unwrap().len(), 1, "{d}");
+    assert_eq!(d["imageDetails"][0]["imageTags"], json!(["v1", "v2"]));
+    let del = api
+        .ok(
+            "BatchDeleteImage",
+            json!({"repositoryName": app, "imageIds": [{"imageTag": "v1"}]}),
+        )
+        .await;
+    assert_eq!(
+        del["imageIds"],
+        json!([{"imageDigest": digest, "imageTag": "v1"}])
+    );
+    let l = api.ok("ListImages", json!({"repositoryName": app})).await;
+    assert_eq!(
+        l["imageIds"],
+        json!([{"imageDigest": digest, "imageTag": "v2"}])
+    );
 
     // IMMUTABLE: the same tag may not move to another image.
     let push = docker(&config, &["push", &fixed_v1], None);

@@ -366,28 +366,42 @@ impl Ecr {
         let repo = self.repository(&req.repository_name)?;
         let ids = req.image_ids.unwrap_or_default();
         let (mut deleted, mut failures) = (Vec::new(), Vec::new());
-        for found in self.by_ids(&repo, &ids).await? {
-            match found {
-                Ok(i) => {
-                    self.delete_manifest(&repo.repository_name, &i.digest)
-                        .await?;
-                    if i.tags.is_empty() {
-                        deleted.push(json!({"imageDigest": i.digest}));
-                    }
-                    for t in &i.tags {
-                        deleted.push(json!({"imageDigest": i.digest, "imageTag": t}));
-                    }
-                    self.write(|s| {
-                        if let Some(mut r) = s.ecr_repositories.get(&repo.repository_name).cloned()
-                        {
-                            r.pushed_at.remove(&i.digest);
-                            s.ecr_repositories.insert(r.repository_name.clone(), r);
-                        }
-                    })
-                    .await?;
+        // Tags already removed by this request, by digest.
+        let mut untagged: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (found, id) in self.by_ids(&repo, &ids).await?.into_iter().zip(&ids) {
+            let i = match found {
+                Ok(i) => i,
+                Err(id) => {
+                    failures.push(failure(&id));
+                    continue;
                 }
-                Err(id) => failures.push(failure(&id)),
+            };
+            let gone = untagged.entry(i.digest.clone()).or_default();
+            let left: Vec<&String> = i.tags.iter().filter(|t| !gone.contains(t)).collect();
+            // By tag, of an image with other tags: only the tag goes.
+            if let (Some(tag), None) = (&id.image_tag, &id.image_digest) {
+                if left.len() > 1 {
+                    self.registry.untag(&repo.repository_name, tag)?;
+                    gone.push(tag.clone());
+                    deleted.push(json!({"imageDigest": i.digest, "imageTag": tag}));
+                    continue;
+                }
             }
+            self.delete_manifest(&repo.repository_name, &i.digest)
+                .await?;
+            if left.is_empty() {
+                deleted.push(json!({"imageDigest": i.digest}));
+            }
+            for t in left {
+                deleted.push(json!({"imageDigest": i.digest, "imageTag": t}));
+            }
+            self.write(|s| {
+                if let Some(mut r) = s.ecr_repositories.get(&repo.repository_name).cloned() {
+                    r.pushed_at.remove(&i.digest);
+                    s.ecr_repositories.insert(r.repository_name.clone(), r);
+                }
+            })
+            .await?;
         }
         Ok(json!({"imageIds": deleted, "failures": failures}))
     }

@@ -82,6 +82,24 @@ impl Registry {
             .map_err(|e| EcrError::Server(e.to_string()))
     }
 
+    /// Removes one tag of a repository, leaving its manifest (the
+    /// registry's API deletes manifests only, with all their tags).
+    pub fn untag(&self, name: &str, tag: &str) -> Result<(), EcrError> {
+        if tag.contains('/') || tag.starts_with('.') || name.contains("..") {
+            return Err(EcrError::InvalidParameter(format!(
+                "Invalid image tag '{tag}'"
+            )));
+        }
+        let path = self
+            .dir
+            .join("data/docker/registry/v2/repositories")
+            .join(name)
+            .join("_manifests/tags")
+            .join(tag);
+        std::fs::remove_dir_all(&path)
+            .map_err(|e| EcrError::Server(format!("cannot remove the tag {name}:{tag}: {e}")))
+    }
+
     /// Kills the registry and waits for it.
     pub async fn stop(&self) {
         if let Some(mut child) = self.child.lock().await.take() {
