@@ -2,7 +2,8 @@
 //! as a child process on a free loopback port, its configuration and data
 //! in `<data dir>/registry`. Started by `up`, killed when the emulator
 //! stops (and on drop); one left behind by a killed emulator is killed by
-//! the next start (its pid is recorded). Without the binary, ECR answers a
+//! the next start (its pid is recorded). Its output goes to
+//! `<data dir>/registry/registry.log`. Without the binary, ECR answers a
 //! `ServerException` naming the package and the rest keeps working.
 
 use std::path::{Path, PathBuf};
@@ -163,12 +164,21 @@ async fn spawn(
     let config_path = dir.join("config.yml");
     std::fs::write(&config_path, config)
         .map_err(|e| format!("cannot write {}: {e}", config_path.display()))?;
+    // Its own warnings and errors, for when a push fails inside it.
+    let log = || {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("registry.log"))
+            .map(std::process::Stdio::from)
+            .unwrap_or_else(|_| std::process::Stdio::null())
+    };
     let mut child = Command::new(program)
         .arg("serve")
         .arg(&config_path)
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stdout(log())
+        .stderr(log())
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| {
