@@ -60,6 +60,11 @@ pub struct Config {
     pub service_interval: Duration,
     /// Application Auto Scaling's evaluation period (CloudWatch: 60 s).
     pub autoscaling_period: Duration,
+    /// Where the ECR registry endpoint (`repositoryUri`'s host, what
+    /// `docker push` talks to) listens; port 0: any free port. `None`: no
+    /// registry (ECR calls say so). One that cannot bind is reported by
+    /// ECR's calls, not fatal.
+    pub registry_addr: Option<SocketAddr>,
 }
 
 impl Config {
@@ -80,6 +85,7 @@ impl Config {
             ephemeral_listeners: false,
             service_interval: Duration::from_millis(500),
             autoscaling_period: Duration::from_secs(60),
+            registry_addr: Some(SocketAddr::from(([127, 0, 0, 1], 4510))),
         }
     }
 }
@@ -164,6 +170,9 @@ pub struct Running {
     /// The ECS service scheduler.
     pub scheduler: Scheduler,
     pub autoscaling: AutoScaling,
+    /// ECR and its image registry (the child process stops with
+    /// [`Running::stop`]).
+    pub ecr: crate::ecr::Ecr,
     /// Cancel to stop serving (also cancelled by `POST /_emulator/shutdown`).
     pub shutdown: CancellationToken,
     server: tokio::task::JoinHandle<()>,
@@ -293,6 +302,7 @@ pub async fn start_with_runtime(
     data_dir.write_endpoint(&format!("http://{api_addr}"))?;
     let data_dir = Arc::new(data_dir);
     let shutdown = CancellationToken::new();
+    let ecr = start_registry(&config, &engine, data_dir.path(), &shutdown).await;
     let app = api::router(ApiState {
         guard: Arc::new(api::guard::Guard::new(api_addr, &config.api_hosts)),
         engine: engine.clone(),
@@ -302,6 +312,7 @@ pub async fn start_with_runtime(
         autoscaling: autoscaling.clone(),
         secrets: crate::secrets::Secrets::new(engine.clone()),
         logs: crate::logs::Logs::new(engine.clone()),
+        ecr: ecr.clone(),
         shutdown: shutdown.clone(),
     });
     let stop = shutdown.clone();
@@ -322,6 +333,7 @@ pub async fn start_with_runtime(
         elb,
         scheduler,
         autoscaling,
+        ecr,
         shutdown,
         server,
         keep: config.keep,
@@ -357,6 +369,7 @@ impl Running {
             }
         }
         self.engine.shutdown();
+        self.ecr.registry().stop().await;
         self.alb.shutdown(Duration::from_secs(5)).await;
         if let Some(remote) = self.balancer.process() {
             remote.detach();
@@ -385,6 +398,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             println!("ALB listener   http://{addr}  ({name})");
         }
         println!("metrics        http://{}/metrics", running.api_addr);
+        println!(
+            "ECR registry   {}  (docker push {}/REPOSITORY:TAG)",
+            running.ecr.registry_host(),
+            running.ecr.registry_host()
+        );
         println!("data directory {}", running.data_dir.path().display());
         println!("instance id    {}", running.engine.config().instance);
         println!("watch it       emulator ps | services | targets | logs SERVICE -f | stats");
@@ -400,6 +418,32 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     }
     running.stop(Duration::from_secs(90)).await;
     Ok(())
+}
+
+/// The ECR registry endpoint on `config.registry_addr` and the registry
+/// child behind it (ECR without them answers why there is none).
+async fn start_registry(
+    config: &Config,
+    engine: &Engine,
+    data_dir: &Path,
+    shutdown: &CancellationToken,
+) -> crate::ecr::Ecr {
+    use crate::ecr::{proxy, registry::Registry, Ecr};
+    let Some(addr) = config.registry_addr else {
+        let absent = Registry::absent("this emulator runs without an image registry");
+        return Ecr::new(engine.clone(), Arc::new(absent), None);
+    };
+    let Some(listener) = proxy::bind(addr).await else {
+        let absent = Registry::absent(&format!(
+            "the registry endpoint cannot listen on {addr} (set --registry-addr)"
+        ));
+        return Ecr::new(engine.clone(), Arc::new(absent), None);
+    };
+    let proxy_addr = listener.local_addr().ok();
+    let registry = Arc::new(Registry::start(data_dir).await);
+    let ecr = Ecr::new(engine.clone(), registry, proxy_addr);
+    proxy::serve(listener, ecr.clone(), shutdown.clone());
+    ecr
 }
 
 fn spawn_printer(engine: &Engine) {

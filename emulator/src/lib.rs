@@ -29,6 +29,9 @@
 //! - [`logs`]: CloudWatch Logs over the containers' output.
 //! - [`secrets`]: SSM Parameter Store and Secrets Manager, and the
 //!   resolution of task definitions' `secrets`.
+//! - [`ecr`]: ECR repositories over a real image registry (Debian's
+//!   `docker-registry` as a child process) behind the emulator's own
+//!   registry endpoint, which `docker login` and `docker push` talk to.
 //! - [`ec2`]: the few EC2 reads set-up scripts make (default VPC, subnets,
 //!   zones, instances, security groups as data).
 //!
@@ -60,6 +63,7 @@ pub mod autoscaling;
 pub mod cli;
 pub mod db;
 pub mod ec2;
+pub mod ecr;
 pub mod ecs;
 pub mod elbv2;
 pub mod logs;

@@ -14,6 +14,7 @@ const SERVICES: &[(&str, &[&str])] = &[
     ("CloudWatch Logs", &["src/logs/mod.rs"]),
     ("SSM", &["src/secrets/ssm.rs"]),
     ("Secrets Manager", &["src/secrets/secretsmanager.rs"]),
+    ("ECR", &["src/ecr/wire.rs"]),
     ("EC2 (reads for set-up scripts)", &["src/ec2/wire.rs"]),
 ];
 

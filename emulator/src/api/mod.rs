@@ -3,7 +3,8 @@
 //! ECS, services included via [`service`]; `AnyScaleFrontendService.<Op>`
 //! for Application Auto Scaling via [`autoscaling`]; `AmazonSSM.<Op>` and
 //! `secretsmanager.<Op>` via [`secrets`]; `Logs_20140328.<Op>` via
-//! [`logs`]), plus emulator
+//! [`logs`]; `AmazonEC2ContainerRegistry_V20150921.<Op>` via [`ecr`]),
+//! plus emulator
 //! endpoints under `/_emulator/`.
 //!
 //! Every failure is an [`ApiError`] rendered in the AWS shape: HTTP 400 with
@@ -17,6 +18,7 @@ pub mod stats;
 pub mod wire_log;
 
 use crate::autoscaling::wire as autoscaling;
+use crate::ecr::wire as ecr;
 use crate::ecs::wire as ecs;
 use crate::ecs::wire::services as service;
 use crate::elbv2::wire as elbv2;
@@ -56,6 +58,8 @@ pub struct ApiState {
     pub logs: crate::logs::Logs,
     /// SSM Parameter Store and Secrets Manager.
     pub secrets: crate::secrets::Secrets,
+    /// ECR over the image registry.
+    pub ecr: crate::ecr::Ecr,
     /// Cancelled by `POST /_emulator/shutdown` (used by `emulator down`).
     pub shutdown: tokio_util::sync::CancellationToken,
 }
@@ -108,6 +112,7 @@ client_errors!(
     crate::autoscaling::AutoScalingError,
     crate::logs::LogsError,
     crate::secrets::SecretsError,
+    crate::ecr::EcrError,
 );
 
 impl From<EngineError> for ApiError {
@@ -203,7 +208,9 @@ const SHAPE_ERROR: &str = "RequestShape";
 fn shape_error(service: &str, mut e: ApiError) -> ApiError {
     if e.aws_type == SHAPE_ERROR {
         e.aws_type = match service {
-            logs::LOGS_PREFIX | secrets::SECRETS_MANAGER_PREFIX => "InvalidParameterException",
+            logs::LOGS_PREFIX | secrets::SECRETS_MANAGER_PREFIX | ecr::ECR_PREFIX => {
+                "InvalidParameterException"
+            }
             secrets::SSM_PREFIX | autoscaling::TARGET_PREFIX => "ValidationException",
             _ => "ClientException",
         }
@@ -325,6 +332,7 @@ async fn answer(state: ApiState, req: AwsRequest) -> Result<Response, ApiError> 
         secrets::SSM_PREFIX | secrets::SECRETS_MANAGER_PREFIX => {
             secrets::handle(&state.secrets, &req.service, &req.operation, &req.body).await
         }
+        ecr::ECR_PREFIX => ecr::handle(&state.ecr, &req.operation, &req.body).await,
         other => Err(ApiError::new(
             "UnknownOperationException",
             format!("Unknown service '{other}' in X-Amz-Target."),
@@ -422,7 +430,7 @@ async fn entry(State(state): State<ApiState>, req: Request) -> Response {
                 StatusCode::BAD_REQUEST,
                 "UnsupportedService",
                 &format!(
-                    "{action} (API version {v}) is a service this emulator does not emulate: it answers ECS, ELBv2, Application Auto Scaling, CloudWatch Logs, SSM, Secrets Manager and a few EC2 reads."
+                    "{action} (API version {v}) is a service this emulator does not emulate: it answers ECS, ELBv2, Application Auto Scaling, CloudWatch Logs, SSM, Secrets Manager, ECR and a few EC2 reads."
                 ),
                 &uuid::Uuid::new_v4().to_string(),
             )

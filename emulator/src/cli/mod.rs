@@ -130,6 +130,10 @@ pub struct UpArgs {
     /// Where the load balancer's port-80 listener binds (port 0: any free port).
     #[arg(long, env = "EMULATOR_ALB_ADDR", default_value = "127.0.0.1:8080")]
     pub alb_addr: SocketAddr,
+    /// Where the ECR registry endpoint listens: `repositoryUri`'s host,
+    /// what `docker login` and `docker push` talk to (port 0: any free port).
+    #[arg(long, env = "EMULATOR_REGISTRY_ADDR", default_value = "127.0.0.1:4510")]
+    pub registry_addr: SocketAddr,
     /// Bind every other ELBv2 listener on a free port instead of its own.
     #[arg(long, env = "EMULATOR_EPHEMERAL_LISTENERS")]
     pub ephemeral_listeners: bool,
@@ -236,6 +240,7 @@ async fn up(
     config.default_stop_timeout_s = args.stop_timeout;
     config.print_events = true;
     config.alb_addr = args.alb_addr;
+    config.registry_addr = Some(args.registry_addr);
     config.ephemeral_listeners = args.ephemeral_listeners;
     config.service_interval = Duration::from_millis(args.service_interval_ms.max(10));
     config.autoscaling_period = Duration::from_secs_f64(args.autoscaling_period_secs.max(0.1));
@@ -294,6 +299,13 @@ async fn down(cli: &Cli, images: bool) -> anyhow::Result<()> {
         docker.remove_network(n).await?;
     }
     dir.wipe()?;
+    // The image registry's child (if a killed emulator left it) and data.
+    let registry = crate::ecr::registry::dir(&data_dir);
+    crate::ecr::registry::kill_stale(&registry);
+    if registry.exists() {
+        std::fs::remove_dir_all(&registry)
+            .with_context(|| format!("cannot remove {}", registry.display()))?;
+    }
     println!(
         "removed {} containers and {} networks of emulator {instance}; state in {} cleared",
         containers.len(),

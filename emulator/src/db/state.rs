@@ -59,6 +59,8 @@ pub struct State {
     pub security_groups: Map<crate::model::ec2::SecurityGroup>,
     /// ECS capacity providers made by CreateCapacityProvider, by name.
     pub capacity_providers: Map<crate::model::capacity_provider::CapacityProvider>,
+    /// ECR repositories, by name (their images live in the registry).
+    pub ecr_repositories: Map<crate::model::ecr::Repository>,
 }
 
 /// A resource's tags: key -> value (AWS keys are unique per resource).
@@ -286,6 +288,7 @@ collections! {
     "accountSettings" => account_settings: crate::model::account::AccountSetting,
     "securityGroups" => security_groups: crate::model::ec2::SecurityGroup,
     "capacityProviders" => capacity_providers: crate::model::capacity_provider::CapacityProvider,
+    "ecrRepositories" => ecr_repositories: crate::model::ecr::Repository,
 }
 
 #[cfg(test)]

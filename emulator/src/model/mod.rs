@@ -12,6 +12,7 @@ pub mod capacity_provider;
 pub mod cluster;
 pub mod container_instance;
 pub mod ec2;
+pub mod ecr;
 pub mod elb;
 pub mod logs;
 pub mod request;
