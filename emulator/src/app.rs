@@ -259,7 +259,17 @@ pub async fn start_with_runtime(
         },
     );
     engine.start();
-    if let Some(stack) = &config.stack {
+    let shutdown = CancellationToken::new();
+    // Until the API serves, a failure stops what has started (the
+    // registry endpoint and its child) on the way out.
+    let stop_on_error = shutdown.clone().drop_guard();
+    // ECR first: the stack's images are pushed there and pulled from it.
+    let ecr = start_registry(&config, &engine, data_dir.path(), &shutdown).await;
+    let stack = match &config.stack {
+        Some(stack) => Some(stack_images(stack, &ecr, &engine).await),
+        None => None,
+    };
+    if let Some(stack) = &stack {
         apply_stack(&engine, stack).await.map_err(RunError::Stack)?;
     }
     let elb = Elb::new(
@@ -274,7 +284,7 @@ pub async fn start_with_runtime(
     elb.restore().await.map_err(RunError::Elb)?;
     // Adopted tasks keep their targets' health across the restart.
     scheduler.adopt_targets();
-    if let Some(stack) = &config.stack {
+    if let Some(stack) = &stack {
         elb.apply_stack(&stack.target_groups, &stack.load_balancers)
             .await
             .map_err(RunError::Elb)?;
@@ -292,7 +302,7 @@ pub async fn start_with_runtime(
             return Err(RunError::Balancer(format!("{arn}: {e}")));
         }
     }
-    if config.stack.is_some() {
+    if stack.is_some() {
         // The stack's tasks are placed before the API answers.
         scheduler.reconcile_all().await;
     }
@@ -301,8 +311,6 @@ pub async fn start_with_runtime(
     autoscaling.start();
     data_dir.write_endpoint(&format!("http://{api_addr}"))?;
     let data_dir = Arc::new(data_dir);
-    let shutdown = CancellationToken::new();
-    let ecr = start_registry(&config, &engine, data_dir.path(), &shutdown).await;
     let app = api::router(ApiState {
         guard: Arc::new(api::guard::Guard::new(api_addr, &config.api_hosts)),
         engine: engine.clone(),
@@ -324,6 +332,7 @@ pub async fn start_with_runtime(
             tracing::error!(error = %e, "API server failed");
         }
     });
+    stop_on_error.disarm();
     Ok(Running {
         engine,
         api_addr,
@@ -418,6 +427,23 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     }
     running.stop(Duration::from_secs(90)).await;
     Ok(())
+}
+
+/// The stack with its images named for this emulator's account and
+/// region, its repositories created and seeded; without ECR (no registry)
+/// it runs the local images instead, saying why.
+async fn stack_images(stack: &Stack, ecr: &crate::ecr::Ecr, engine: &Engine) -> Stack {
+    let partition = &engine.config().partition;
+    let seeded = if stack.repositories.is_empty() {
+        Ok(())
+    } else {
+        ecr.seed(engine.runtime().as_ref(), &stack.repositories)
+            .await
+    };
+    if let Err(why) = &seeded {
+        eprintln!("emulator: ECR cannot serve the stack's images ({why}); its tasks run the local images");
+    }
+    stack.with_images(&partition.account, &partition.region, seeded.is_ok())
 }
 
 /// The ECR registry endpoint on `config.registry_addr` and the registry

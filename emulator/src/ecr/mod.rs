@@ -11,6 +11,7 @@ mod images;
 pub mod proxy;
 pub mod registry;
 mod repositories;
+mod seed;
 pub mod wire;
 
 use std::net::SocketAddr;

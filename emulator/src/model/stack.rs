@@ -25,7 +25,40 @@ pub struct Stack {
     /// ECS services (created after the target groups they attach to).
     #[serde(default)]
     pub services: Vec<super::service::StackService>,
+    /// ECR repositories, created when missing, each seeded on first run
+    /// with a local image (the tutorial's "build, tag and push").
+    #[serde(default)]
+    pub repositories: Vec<StackRepository>,
 }
+
+/// An ECR repository of the stack.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackRepository {
+    pub repository_name: String,
+    /// A local image (`NAME[:TAG]`) pushed as `repositoryName:TAG` when the
+    /// repository has no image with that tag.
+    #[serde(default)]
+    pub push_on_first_run: Option<String>,
+}
+
+impl StackRepository {
+    /// The seed image and the tag it is pushed under (`latest` when the
+    /// local name has none).
+    pub fn seed(&self) -> Option<(&str, &str)> {
+        let source = self.push_on_first_run.as_deref()?;
+        let tag = match source.rsplit_once(':') {
+            Some((_, t)) if !t.contains('/') => t,
+            _ => "latest",
+        };
+        Some((source, tag))
+    }
+}
+
+/// What the stack's image names say in place of `${AWS_ACCOUNT_ID}` and
+/// `${AWS_REGION}`, as the tutorial writes them.
+pub const ACCOUNT_PLACEHOLDER: &str = "${AWS_ACCOUNT_ID}";
+pub const REGION_PLACEHOLDER: &str = "${AWS_REGION}";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -62,6 +95,35 @@ pub const DEFAULT_STACK: &str = include_str!("../../stack.json");
 impl Stack {
     pub fn parse(text: &str) -> Result<Stack, serde_json::Error> {
         serde_json::from_str(text)
+    }
+
+    /// The stack with its images named for `account` and `region`. With
+    /// `ecr` false (no registry), an image in a seeded repository runs
+    /// from the local image that would have been pushed there.
+    pub fn with_images(&self, account: &str, region: &str, ecr: bool) -> Stack {
+        let mut stack = self.clone();
+        let host = format!("{account}.dkr.ecr.{region}.amazonaws.com");
+        for td in &mut stack.task_definitions {
+            for c in &mut td.container_definitions {
+                let image = c
+                    .image
+                    .replace(ACCOUNT_PLACEHOLDER, account)
+                    .replace(REGION_PLACEHOLDER, region);
+                let local = (!ecr)
+                    .then(|| {
+                        self.repositories.iter().find_map(|r| {
+                            let (source, tag) = r.seed()?;
+                            let uri = format!("{host}/{}", r.repository_name);
+                            let named = image == format!("{uri}:{tag}")
+                                || (tag == "latest" && image == uri);
+                            named.then(|| source.to_string())
+                        })
+                    })
+                    .flatten();
+                c.image = local.unwrap_or(image);
+            }
+        }
+        stack
     }
 }
 
@@ -105,5 +167,41 @@ mod tests {
         }
         assert_eq!(s.services[1].load_balancers[0].container_name, "node-john");
         assert!(s.tasks.is_empty(), "services replace the one-off tasks");
+    }
+
+    #[test]
+    fn stack_images_name_the_account_and_fall_back_to_local_without_ecr() {
+        let s = Stack::parse(DEFAULT_STACK).expect("default stack parses");
+        let image = |s: &Stack, family: &str| {
+            s.task_definitions
+                .iter()
+                .find(|t| t.family == family)
+                .unwrap()
+                .container_definitions[0]
+                .image
+                .clone()
+        };
+        let ecr = s.with_images("123456789012", "eu-west-1", true);
+        assert_eq!(
+            image(&ecr, "microservice-ping-pong-node-td"),
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice-ping-pong/node:latest"
+        );
+        assert_eq!(
+            image(&ecr, "microservice-ping-pong-client-td"),
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice-ping-pong/client:latest"
+        );
+        let local = s.with_images("123456789012", "eu-west-1", false);
+        assert_eq!(image(&local, "microservice-ping-pong-node-td"), "pingpong-node:latest");
+        assert_eq!(image(&local, "microservice-ping-pong-client-td"), "pingpong-client:latest");
+        let seeds: Vec<_> = s.repositories.iter().filter_map(|r| r.seed()).collect();
+        assert_eq!(
+            seeds,
+            [("pingpong-client:latest", "latest"), ("pingpong-node:latest", "latest")]
+        );
+        let untagged = StackRepository {
+            repository_name: "r".into(),
+            push_on_first_run: Some("127.0.0.1:5000/x".into()),
+        };
+        assert_eq!(untagged.seed(), Some(("127.0.0.1:5000/x", "latest")));
     }
 }

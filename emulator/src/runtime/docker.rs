@@ -30,8 +30,8 @@ use bollard::models::{
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, EventsOptionsBuilder, KillContainerOptionsBuilder,
     ListContainersOptionsBuilder, ListImagesOptions, ListNetworksOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptions, StatsOptionsBuilder,
-    StopContainerOptionsBuilder,
+    LogsOptionsBuilder, PushImageOptions, RemoveContainerOptionsBuilder, RemoveImageOptions,
+    StatsOptionsBuilder, StopContainerOptionsBuilder, TagImageOptions,
 };
 use bollard::Docker;
 use futures_util::future::BoxFuture;
@@ -40,7 +40,7 @@ use futures_util::StreamExt;
 
 use super::{
     labels, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, Health, NetworkSpec,
-    ObservedContainer, PortBinding, RuntimeError, RuntimeEvent,
+    ObservedContainer, PortBinding, RegistryAuth, RuntimeError, RuntimeEvent,
 };
 
 /// The images `docker/build-images.sh` makes, with the script's name for
@@ -370,6 +370,50 @@ impl ContainerRuntime for DockerRuntime {
                     image: image.to_string(),
                 }),
             }
+        })
+    }
+
+    fn push_image<'a>(
+        &'a self,
+        source: &'a str,
+        repository: &'a str,
+        tag: &'a str,
+        auth: &'a RegistryAuth,
+    ) -> BoxFuture<'a, Result<(), RuntimeError>> {
+        Box::pin(async move {
+            let target = format!("{repository}:{tag}");
+            self.docker
+                .tag_image(
+                    source,
+                    Some(TagImageOptions {
+                        repo: Some(repository.to_string()),
+                        tag: Some(tag.to_string()),
+                    }),
+                )
+                .await
+                .map_err(map_err)?;
+            let credentials = bollard::auth::DockerCredentials {
+                username: Some(auth.username.clone()),
+                password: Some(auth.password.clone()),
+                serveraddress: Some(auth.server.clone()),
+                ..Default::default()
+            };
+            let options = PushImageOptions {
+                tag: Some(tag.to_string()),
+                ..Default::default()
+            };
+            let mut progress = self
+                .docker
+                .push_image(repository, Some(options), Some(credentials));
+            while let Some(item) = progress.next().await {
+                let info = item.map_err(|e| {
+                    RuntimeError::Other(format!("pushing {target}: {}", map_err(e)))
+                })?;
+                if let Some(e) = info.error_detail.and_then(|d| d.message) {
+                    return Err(RuntimeError::Other(format!("pushing {target}: {e}")));
+                }
+            }
+            Ok(())
         })
     }
 

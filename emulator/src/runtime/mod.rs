@@ -206,6 +206,25 @@ pub struct LogLine {
     pub message: String,
 }
 
+/// A login to an image registry (ECR's: user `AWS` and a token).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RegistryAuth {
+    pub username: String,
+    pub password: String,
+    /// `HOST:PORT` of the registry.
+    pub server: String,
+}
+
+impl std::fmt::Debug for RegistryAuth {
+    /// Never prints the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryAuth")
+            .field("username", &self.username)
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What the engine says about itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineInfo {
@@ -224,6 +243,16 @@ pub trait ContainerRuntime: Send + Sync + 'static {
     /// returned again without building), any other missing image is
     /// [`RuntimeError::ImageNotFound`].
     fn ensure_image<'a>(&'a self, image: &'a str) -> BoxFuture<'a, Result<(), RuntimeError>>;
+    /// Tags local image `source` as `repository:tag` and pushes that to
+    /// its registry with `auth` (what `docker tag` and `docker push` do,
+    /// without touching the user's Docker login).
+    fn push_image<'a>(
+        &'a self,
+        source: &'a str,
+        repository: &'a str,
+        tag: &'a str,
+        auth: &'a RegistryAuth,
+    ) -> BoxFuture<'a, Result<(), RuntimeError>>;
     /// Creates the network (succeeds when it already exists).
     fn create_network<'a>(
         &'a self,

@@ -14,7 +14,7 @@ use tokio::sync::broadcast;
 
 use super::{
     labels, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, Health, NetworkSpec,
-    ObservedContainer, PortBinding, RuntimeError, RuntimeEvent,
+    ObservedContainer, PortBinding, RegistryAuth, RuntimeError, RuntimeEvent,
 };
 
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ struct FakeContainer {
 #[derive(Debug, Default)]
 struct Inner {
     images: HashSet<String>,
+    /// What [`ContainerRuntime::push_image`] pushed: target -> source.
+    pushed: HashMap<String, String>,
     networks: HashMap<String, HashMap<String, String>>,
     containers: HashMap<String, FakeContainer>,
     next_port: u16,
@@ -134,6 +136,11 @@ impl FakeRuntime {
     }
 
     /// Engine-level names of all containers.
+    /// What was pushed: `repository:tag` -> the local source image.
+    pub fn pushed(&self) -> HashMap<String, String> {
+        self.lock().pushed.clone()
+    }
+
     pub fn container_names(&self) -> Vec<String> {
         let mut v: Vec<String> = self.lock().containers.keys().cloned().collect();
         v.sort();
@@ -200,6 +207,25 @@ impl ContainerRuntime for FakeRuntime {
         } else {
             self.lock().images.insert(image.to_string());
             Ok(())
+        };
+        ready(r)
+    }
+
+    fn push_image<'a>(
+        &'a self,
+        source: &'a str,
+        repository: &'a str,
+        tag: &'a str,
+        _auth: &'a RegistryAuth,
+    ) -> BoxFuture<'a, Result<(), RuntimeError>> {
+        let mut inner = self.lock();
+        let r = if inner.images.contains(source) {
+            let target = format!("{repository}:{tag}");
+            inner.images.insert(target.clone());
+            inner.pushed.insert(target, source.to_string());
+            Ok(())
+        } else {
+            Err(RuntimeError::NotFound(format!("No such image: {source}")))
         };
         ready(r)
     }

@@ -73,6 +73,13 @@ impl Emulator {
                 "2",
             ])
             .args(extra)
+            // Each emulator's registry endpoint on a port of its own.
+            .args(
+                (!extra.contains(&"--registry-addr"))
+                    .then_some(["--registry-addr", "127.0.0.1:0"])
+                    .into_iter()
+                    .flatten(),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -244,6 +251,10 @@ pub fn node_task_definition(family: &str) -> Value {
         .unwrap()
         .clone();
     td["family"] = json!(family);
+    // The local image, not the stack's ECR one (these tests need no ECR).
+    for c in td["containerDefinitions"].as_array_mut().unwrap() {
+        c["image"] = json!("pingpong-node:latest");
+    }
     td
 }
 
@@ -377,6 +388,8 @@ pub async fn in_process(
     let dir = tempfile::tempdir().unwrap();
     let mut config = emulator::app::Config::new(dir.path().to_path_buf());
     config.api_addr = "127.0.0.1:0".parse().unwrap();
+    // No registry child unless a test asks for one (ECR's tests do).
+    config.registry_addr = None;
     tune(&mut config);
     let running = emulator::app::start_with_runtime(
         config,
