@@ -441,7 +441,9 @@ async fn stack_images(stack: &Stack, ecr: &crate::ecr::Ecr, engine: &Engine) -> 
             .await
     };
     if let Err(why) = &seeded {
-        eprintln!("emulator: ECR cannot serve the stack's images ({why}); its tasks run the local images");
+        eprintln!(
+            "emulator: ECR cannot serve the stack's images ({why}); its tasks run the local images"
+        );
     }
     stack.with_images(&partition.account, &partition.region, seeded.is_ok())
 }
@@ -467,6 +469,9 @@ async fn start_registry(
     };
     let proxy_addr = listener.local_addr().ok();
     let registry = Arc::new(Registry::start(data_dir).await);
+    if let Some(a) = proxy_addr {
+        crate::ecr::registry::record_endpoint(&crate::ecr::registry::dir(data_dir), &a.to_string());
+    }
     let ecr = Ecr::new(engine.clone(), registry, proxy_addr);
     proxy::serve(listener, ecr.clone(), shutdown.clone());
     ecr

@@ -197,13 +197,18 @@ impl Client {
 
     /// Calls an ECS operation; AWS errors become `__type: message`.
     pub async fn call(&self, op: &str, body: Value) -> anyhow::Result<Value> {
+        self.call_target(TARGET_PREFIX, op, body).await
+    }
+
+    /// Calls an operation of a JSON service by its `X-Amz-Target` prefix.
+    pub async fn call_target(&self, prefix: &str, op: &str, body: Value) -> anyhow::Result<Value> {
         let (status, v) = self
             .send(
                 self.http
                     .post(format!("{}/", self.endpoint))
                     .header("content-type", AMZ_JSON)
                     .header("authorization", AUTHORIZATION)
-                    .header("x-amz-target", format!("{TARGET_PREFIX}.{op}"))
+                    .header("x-amz-target", format!("{prefix}.{op}"))
                     .body(body.to_string()),
             )
             .await?;

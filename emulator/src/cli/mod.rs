@@ -3,6 +3,7 @@
 //! to the running emulator through its API ([`client`]).
 
 pub mod client;
+mod deploy;
 pub mod services;
 pub mod targets;
 
@@ -302,6 +303,22 @@ async fn down(cli: &Cli, images: bool) -> anyhow::Result<()> {
     // The image registry's child (if a killed emulator left it) and data.
     let registry = crate::ecr::registry::dir(&data_dir);
     crate::ecr::registry::kill_stale(&registry);
+    // Local tags naming the registry (pushed or pulled through it) go
+    // with it.
+    if let Some(host) = crate::ecr::registry::endpoint(&registry) {
+        let (removed, kept) = docker.remove_registry_tags(&host).await?;
+        if !removed.is_empty() || !kept.is_empty() {
+            println!(
+                "removed {} image tags of the registry {host}{}",
+                removed.len(),
+                if kept.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (kept, in use: {})", kept.join(", "))
+                }
+            );
+        }
+    }
     if registry.exists() {
         std::fs::remove_dir_all(&registry)
             .with_context(|| format!("cannot remove {}", registry.display()))?;

@@ -2,10 +2,9 @@
 //! `scale`, `deploy` and `kill`, all through the running emulator's ECS API
 //! (and Docker, for `kill` and the image build of `deploy`).
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{anyhow, bail};
 use clap::Subcommand;
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Table};
 use serde_json::{json, Value};
@@ -70,7 +69,7 @@ pub async fn run(client: &Client, cmd: &ServiceCmd) -> anyhow::Result<()> {
                     .unwrap_or(0);
                 format!("deploy-{secs}")
             });
-            deploy(
+            super::deploy::deploy(
                 client,
                 service,
                 &tag,
@@ -117,7 +116,7 @@ async fn all_services(client: &Client) -> anyhow::Result<Vec<Value>> {
 }
 
 /// A service by name or ARN, in whichever cluster has it.
-async fn find_service(client: &Client, name: &str) -> anyhow::Result<Value> {
+pub(super) async fn find_service(client: &Client, name: &str) -> anyhow::Result<Value> {
     let short = name.rsplit('/').next().unwrap_or(name);
     all_services(client)
         .await?
@@ -229,101 +228,9 @@ async fn scale(client: &Client, name: &str, count: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `pingpong-node:x` -> `node`.
-fn project_image(image: &str) -> Option<&str> {
-    let name = image.split(':').next()?;
-    name.strip_prefix("pingpong-")
-}
-
-async fn deploy(
-    client: &Client,
-    name: &str,
-    tag: &str,
-    no_build: bool,
-    timeout: Duration,
-) -> anyhow::Result<()> {
-    let s = find_service(client, name).await?;
-    let td = client
-        .call(
-            "DescribeTaskDefinition",
-            json!({ "taskDefinition": s["taskDefinition"] }),
-        )
-        .await?["taskDefinition"]
-        .clone();
-    let mut images: Vec<String> = td["containerDefinitions"]
-        .as_array()
-        .map(|cs| {
-            cs.iter()
-                .filter_map(|c| c["image"].as_str().and_then(project_image))
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    images.sort();
-    images.dedup();
-    if images.is_empty() {
-        bail!("the task definition of {name} uses none of the project's images (pingpong-*)");
-    }
-    if !no_build {
-        let root: PathBuf = crate::app::default_repo_root()
-            .ok_or_else(|| anyhow!("cannot find the repository (set EMULATOR_REPO_ROOT)"))?;
-        println!("building images {} with tag {tag} ...", images.join(", "));
-        let status = std::process::Command::new(root.join("docker/build-images.sh"))
-            .args(&images)
-            .env("TAG", tag)
-            .current_dir(&root)
-            .status()
-            .context("cannot run docker/build-images.sh")?;
-        if !status.success() {
-            bail!("docker/build-images.sh failed ({status})");
-        }
-    }
-    let mut new_td = td.clone();
-    if let Some(obj) = new_td.as_object_mut() {
-        for k in [
-            "taskDefinitionArn",
-            "revision",
-            "status",
-            "registeredAt",
-            "requiresAttributes",
-            "compatibilities",
-        ] {
-            obj.remove(k);
-        }
-    }
-    if let Some(cs) = new_td["containerDefinitions"].as_array_mut() {
-        for c in cs {
-            if let Some(img) = c["image"].as_str().map(str::to_string) {
-                if project_image(&img).is_some() {
-                    let repo = img.split(':').next().unwrap_or("").to_string();
-                    c["image"] = json!(format!("{repo}:{tag}"));
-                }
-            }
-        }
-    }
-    let reg = client.call("RegisterTaskDefinition", new_td).await?;
-    let new_arn = reg["taskDefinition"]["taskDefinitionArn"]
-        .as_str()
-        .unwrap_or("")
-        .to_string();
-    println!("registered {}", new_arn.rsplit('/').next().unwrap_or(""));
-    let up = client
-        .call(
-            "UpdateService",
-            json!({ "cluster": s["clusterArn"], "service": s["serviceArn"], "taskDefinition": new_arn }),
-        )
-        .await?;
-    let dep_id = up["service"]["deployments"][0]["id"]
-        .as_str()
-        .unwrap_or("")
-        .to_string();
-    println!("deployment {dep_id} started");
-    follow(client, &s, &dep_id, timeout).await
-}
-
 /// Prints a deployment's progress and new events until it completes, or
 /// fails (and the rollback completes).
-async fn follow(
+pub(super) async fn follow(
     client: &Client,
     service: &Value,
     dep_id: &str,

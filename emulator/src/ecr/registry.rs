@@ -22,6 +22,23 @@ pub fn dir(data_dir: &Path) -> PathBuf {
     data_dir.join("registry")
 }
 
+/// The registry endpoint (`HOST:PORT`) recorded in the registry directory
+/// `dir` by the emulator that served it.
+pub fn endpoint(dir: &Path) -> Option<String> {
+    let s = std::fs::read_to_string(dir.join("endpoint")).ok()?;
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// Records the registry endpoint in `dir` (for `down`).
+pub fn record_endpoint(dir: &Path, endpoint: &str) {
+    if let Err(e) =
+        std::fs::create_dir_all(dir).and_then(|_| std::fs::write(dir.join("endpoint"), endpoint))
+    {
+        tracing::warn!(error = %e, "cannot record the registry endpoint");
+    }
+}
+
 /// A running registry, or why there is none.
 pub struct Registry {
     state: Result<String, String>,

@@ -191,12 +191,21 @@ mod tests {
             "123456789012.dkr.ecr.eu-west-1.amazonaws.com/microservice-ping-pong/client:latest"
         );
         let local = s.with_images("123456789012", "eu-west-1", false);
-        assert_eq!(image(&local, "microservice-ping-pong-node-td"), "pingpong-node:latest");
-        assert_eq!(image(&local, "microservice-ping-pong-client-td"), "pingpong-client:latest");
+        assert_eq!(
+            image(&local, "microservice-ping-pong-node-td"),
+            "pingpong-node:latest"
+        );
+        assert_eq!(
+            image(&local, "microservice-ping-pong-client-td"),
+            "pingpong-client:latest"
+        );
         let seeds: Vec<_> = s.repositories.iter().filter_map(|r| r.seed()).collect();
         assert_eq!(
             seeds,
-            [("pingpong-client:latest", "latest"), ("pingpong-node:latest", "latest")]
+            [
+                ("pingpong-client:latest", "latest"),
+                ("pingpong-node:latest", "latest")
+            ]
         );
         let untagged = StackRepository {
             repository_name: "r".into(),

@@ -140,7 +140,6 @@ impl DockerRuntime {
             }))
             .await
             .map_err(map_err)?;
-        let (mut removed, mut kept) = (Vec::new(), Vec::new());
         // Tagged images go tag by tag; untagged ones (left by rebuilds,
         // listed as "<none>:<none>") by id.
         let names = images.into_iter().flat_map(|i| {
@@ -155,6 +154,37 @@ impl DockerRuntime {
                 tags
             }
         });
+        self.remove_tags(names).await
+    }
+
+    /// Removes every local tag of images from the registry at `host`
+    /// (`HOST:PORT/...`: what the emulator pushed and pulled through its
+    /// ECR endpoint), without force. Returns (removed, kept) tags.
+    pub async fn remove_registry_tags(
+        &self,
+        host: &str,
+    ) -> Result<(Vec<String>, Vec<String>), RuntimeError> {
+        let prefix = format!("{host}/");
+        let images = self
+            .docker
+            .list_images(None::<ListImagesOptions>)
+            .await
+            .map_err(map_err)?;
+        let names: Vec<String> = images
+            .into_iter()
+            .flat_map(|i| i.repo_tags)
+            .filter(|t| t.starts_with(&prefix))
+            .collect();
+        self.remove_tags(names).await
+    }
+
+    /// Removes each tag (or image id) without force: (removed, kept
+    /// because a container uses it).
+    async fn remove_tags(
+        &self,
+        names: impl IntoIterator<Item = String>,
+    ) -> Result<(Vec<String>, Vec<String>), RuntimeError> {
+        let (mut removed, mut kept) = (Vec::new(), Vec::new());
         for tag in names {
             match self
                 .docker
