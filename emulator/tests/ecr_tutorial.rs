@@ -2,7 +2,8 @@
 //! place of the retired `get-login`), with the AWS CLI and plain Docker,
 //! then the article's node task definition, `AWS_ACCOUNT_ID` replaced by
 //! the emulator's account, run from ECR: its image pulled, not found
-//! locally.
+//! locally. And the project's own flow through ECR: the default stack
+//! runs from it, `emulator deploy` pushes there.
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::registry::{docker, project_image, registry_or_skip, text};
-use common::{aws_cli, aws_output, docker_or_skip, have_aws_cli, host_port, Api, Emulator};
+use common::{aws_cli, aws_output, docker_or_skip, have_aws_cli, host_port, Emulator};
 use serde_json::{json, Value};
 
 const ACCOUNT: &str = "000000000000";
@@ -140,11 +141,10 @@ async fn the_tutorials_ecr_step_works_command_for_command_and_its_task_definitio
         ],
     );
     let arn = run["tasks"][0]["taskArn"].as_str().unwrap().to_string();
-    let api = Api::new(url);
     let deadline = Instant::now() + Duration::from_secs(120);
     let task = loop {
-        let v = api
-            .call("DescribeTasks", json!({"cluster": "tutorial", "tasks": [arn]}))
+        let v = e
+            .ok("DescribeTasks", json!({"cluster": "tutorial", "tasks": [arn]}))
             .await;
         let t = v["tasks"][0].clone();
         match t["lastStatus"].as_str() {
@@ -184,4 +184,82 @@ async fn the_tutorials_ecr_step_works_command_for_command_and_its_task_definitio
         "tags of {host} left after down: {}",
         text(&left)
     );
+}
+
+#[tokio::test]
+async fn the_default_stack_runs_from_ecr_and_deploy_pushes_the_new_tag_there() {
+    use common::stack::up;
+    let test = "the_default_stack_runs_from_ecr_and_deploy_pushes_the_new_tag_there";
+    if !docker_or_skip(test) || !registry_or_skip(test) {
+        return;
+    }
+    let node = project_image("node");
+    let config = tempfile::tempdir().unwrap();
+    let s = up().await;
+    let ecr_node = format!("{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/microservice-ping-pong/node");
+    let service = s.steady("microservice-ping-pong-node-service", 1).await;
+    // Seeded on first run: both repositories hold `latest`, and the
+    // stack's tasks run it, pulled by digest.
+    let ecr = |op: &'static str, body: Value| {
+        let e = &s.emu;
+        async move { e.ok(&format!("AmazonEC2ContainerRegistry_V20150921.{op}"), body).await }
+    };
+    let latest = ecr(
+        "DescribeImages",
+        json!({"repositoryName": "microservice-ping-pong/node", "imageIds": [{"imageTag": "latest"}]}),
+    )
+    .await["imageDetails"][0]["imageDigest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let client = ecr(
+        "ListImages",
+        json!({"repositoryName": "microservice-ping-pong/client"}),
+    )
+    .await;
+    assert_eq!(client["imageIds"][0]["imageTag"], "latest", "{client}");
+    let tasks = s.tasks(&service).await;
+    let john = tasks[0]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "node-john")
+        .unwrap()
+        .clone();
+    assert_eq!(john["image"], json!(format!("{ecr_node}:latest")));
+    assert_eq!(john["imageDigest"], json!(latest));
+
+    // deploy --no-build: the image under the new tag is pushed, and the
+    // revision names it in ECR's form.
+    let tag = format!("ecr-deploy-{}", std::process::id());
+    let local = format!("pingpong-node:{tag}");
+    ok(&docker(config.path(), &["tag", node, &local], None), "docker tag");
+    let out = s.cli(&[
+        "deploy",
+        "microservice-ping-pong-node-service",
+        "--tag",
+        &tag,
+        "--no-build",
+        "--timeout",
+        "180",
+    ]);
+    let _ = docker(config.path(), &["rmi", &local], None);
+    assert!(out.contains(&format!("pushed {local} to ")), "{out}");
+    let pushed = ecr(
+        "DescribeImages",
+        json!({"repositoryName": "microservice-ping-pong/node", "imageIds": [{"imageTag": tag}]}),
+    )
+    .await;
+    assert_eq!(pushed["imageDetails"][0]["imageDigest"], json!(latest), "same image, new tag");
+    let service = s.steady("microservice-ping-pong-node-service", 1).await;
+    let td = s
+        .emu
+        .ok(
+            "DescribeTaskDefinition",
+            json!({"taskDefinition": service["taskDefinition"]}),
+        )
+        .await;
+    for c in td["taskDefinition"]["containerDefinitions"].as_array().unwrap() {
+        assert_eq!(c["image"], json!(format!("{ecr_node}:{tag}")));
+    }
 }
