@@ -303,6 +303,7 @@ pub async fn start_with_runtime(
     let data_dir = Arc::new(data_dir);
     let shutdown = CancellationToken::new();
     let ecr = start_registry(&config, &engine, data_dir.path(), &shutdown).await;
+    engine.set_registry(ecr.registry_access());
     let app = api::router(ApiState {
         guard: Arc::new(api::guard::Guard::new(api_addr, &config.api_hosts)),
         engine: engine.clone(),

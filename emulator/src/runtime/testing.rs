@@ -13,8 +13,8 @@ use futures_util::StreamExt;
 use tokio::sync::broadcast;
 
 use super::{
-    labels, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, Health, NetworkSpec,
-    ObservedContainer, PortBinding, RuntimeError, RuntimeEvent,
+    labels, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, Health, ImagePull,
+    LocalImage, NetworkSpec, ObservedContainer, PortBinding, RuntimeError, RuntimeEvent,
 };
 
 #[derive(Debug, Clone)]
@@ -31,7 +31,10 @@ struct FakeContainer {
 
 #[derive(Debug, Default)]
 struct Inner {
-    images: HashSet<String>,
+    /// Images on the engine, with their `RepoDigests`.
+    images: HashMap<String, Vec<String>>,
+    /// What a registry holds: pull reference -> manifest digest.
+    published: HashMap<String, String>,
     networks: HashMap<String, HashMap<String, String>>,
     containers: HashMap<String, FakeContainer>,
     next_port: u16,
@@ -78,6 +81,24 @@ impl FakeRuntime {
             action: action.to_string(),
             labels: c.spec.labels.clone(),
         });
+    }
+
+    /// Puts an image in the (fake) registry: `reference` is what a pull
+    /// names (`HOST/NAME:TAG`); it is also pullable as `HOST/NAME@DIGEST`.
+    pub fn publish(&self, reference: &str, digest: &str) {
+        let mut inner = self.lock();
+        let repo = repository_of(reference);
+        inner
+            .published
+            .insert(format!("{repo}@{digest}"), digest.to_string());
+        inner
+            .published
+            .insert(reference.to_string(), digest.to_string());
+    }
+
+    /// Drops an image from the engine (as `docker rmi` does).
+    pub fn remove_image(&self, image: &str) {
+        self.lock().images.remove(image);
     }
 
     /// Makes a container exit with `code` (as if its process died).
@@ -180,6 +201,18 @@ impl FakeRuntime {
     }
 }
 
+/// `HOST/NAME` of `HOST/NAME:TAG` or `HOST/NAME@DIGEST`.
+fn repository_of(reference: &str) -> &str {
+    if let Some((repo, _)) = reference.split_once('@') {
+        return repo;
+    }
+    let last = reference.rfind('/').map_or(0, |i| i + 1);
+    match reference[last..].rfind(':') {
+        Some(i) => &reference[..last + i],
+        None => reference,
+    }
+}
+
 fn ready<T: Send + 'static>(v: T) -> BoxFuture<'static, T> {
     Box::pin(std::future::ready(v))
 }
@@ -198,10 +231,40 @@ impl ContainerRuntime for FakeRuntime {
                 image: image.to_string(),
             })
         } else {
-            self.lock().images.insert(image.to_string());
+            self.lock().images.entry(image.to_string()).or_default();
             Ok(())
         };
         ready(r)
+    }
+
+    fn pull_image<'a>(
+        &'a self,
+        pull: &'a ImagePull,
+    ) -> BoxFuture<'a, Result<String, RuntimeError>> {
+        let mut inner = self.lock();
+        inner.log.push(format!("pull {}", pull.reference));
+        let Some(digest) = inner.published.get(&pull.reference).cloned() else {
+            return ready(Err(RuntimeError::NotFound(format!(
+                "manifest for {} not found: manifest unknown",
+                pull.reference
+            ))));
+        };
+        let repo_digests = vec![format!("{}@{digest}", repository_of(&pull.reference))];
+        for name in std::iter::once(&pull.reference).chain(&pull.tag_as) {
+            inner.images.insert(name.clone(), repo_digests.clone());
+        }
+        ready(Ok(digest))
+    }
+
+    fn inspect_image<'a>(
+        &'a self,
+        image: &'a str,
+    ) -> BoxFuture<'a, Result<Option<LocalImage>, RuntimeError>> {
+        let found = self.lock().images.get(image).map(|d| LocalImage {
+            id: format!("sha256:fake-{image}"),
+            repo_digests: d.clone(),
+        });
+        ready(Ok(found))
     }
 
     fn create_network<'a>(
