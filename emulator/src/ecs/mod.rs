@@ -12,7 +12,10 @@
 //!   service operations on the [`scheduler::Scheduler`].
 //! - [`engine`]: the [`Engine`] (store, events, hooks) and `worker`, one
 //!   reconcile worker per live task applying the pure [`task_plan::plan`]
-//!   through the runtime; [`placement`] picks instances.
+//!   through the runtime; [`placement`] picks instances; [`pull`] says
+//!   where a task definition's image comes from (the emulator's ECR for
+//!   ECR URIs) and `task_images` gets a task's images before its
+//!   containers, as the agent pulls them.
 //! - [`service_plan`]: pure `plan(service, observed) -> steps` (desired
 //!   count, rolling deployments, self-healing, circuit breaker), applied by
 //!   the [`scheduler`] loop through [`targets`] (the load balancer behind a

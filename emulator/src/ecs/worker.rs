@@ -386,7 +386,7 @@ impl Engine {
         }
     }
 
-    pub(super) async fn set_container_reason(&self, arn: &str, name: &str, reason: &str) {
+    async fn set_container_reason(&self, arn: &str, name: &str, reason: &str) {
         let r = self
             .mutate(|s| {
                 if let Some(c) = s.tasks.get_mut(arn).and_then(|t| t.container_mut(name)) {
