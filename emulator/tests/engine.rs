@@ -428,3 +428,45 @@ async fn a_failed_pull_falls_back_on_the_cached_image() {
         .contains(&"pull 127.0.0.1:4510/old:1".to_string()));
     assert!(t.pull_stopped_at.is_some());
 }
+
+#[tokio::test]
+async fn pulls_wait_for_the_registry_that_starts_after_the_engine() {
+    let fake = FakeRuntime::new();
+    let e = setup(&fake).await;
+    fake.publish("127.0.0.1:4510/web:1", "sha256:bbb");
+    let p = e.config().partition.clone();
+    let image = format!("{}.dkr.ecr.{}.amazonaws.com/web:1", p.account, p.region);
+    register(&e, one("early", &image)).await;
+    let (tasks, _) = run(&e, "early", 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t = e.task(&tasks[0].task_arn).unwrap();
+    assert_eq!(t.status(), TaskStatus::Pending, "{t:#?}");
+    assert!(t.pull_started_at.is_some() && t.pull_stopped_at.is_none());
+    e.set_registry(Some(RegistryAccess::new(
+        "127.0.0.1:4510".parse().unwrap(),
+        || "minted".into(),
+    )));
+    let t = wait(&e, &tasks[0].task_arn, TaskStatus::Running).await;
+    assert_eq!(t.containers[0].image_digest.as_deref(), Some("sha256:bbb"));
+}
+
+#[tokio::test]
+async fn without_a_registry_ecr_images_cannot_be_pulled_and_local_ones_still_run() {
+    let fake = FakeRuntime::new();
+    let e = setup(&fake).await;
+    e.set_registry(None);
+    let p = e.config().partition.clone();
+    let image = format!("{}.dkr.ecr.{}.amazonaws.com/web", p.account, p.region);
+    register(&e, one("noreg", &image)).await;
+    register(&e, one("local", "127.0.0.1:4510/web:1")).await;
+    let (tasks, _) = run(&e, "noreg", 1).await;
+    let t = wait(&e, &tasks[0].task_arn, TaskStatus::Stopped).await;
+    assert_eq!(
+        t.stopped_reason.as_deref(),
+        Some(&*format!("CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref {image}:latest: this emulator runs without an image registry"))
+    );
+    // Without a registry, a loopback name is an image on the engine.
+    let (tasks, _) = run(&e, "local", 1).await;
+    wait(&e, &tasks[0].task_arn, TaskStatus::Running).await;
+    assert!(!fake.log().iter().any(|l| l.starts_with("pull")));
+}
