@@ -119,6 +119,20 @@ async fn tasks_pull_ecr_images_by_their_real_uri_and_fail_as_ecs_when_missing() 
     emu.wait_task("c", &arn, "STOPPED", Duration::from_secs(30))
         .await;
 
+    // By digest: run from the registry's reference (digests are no tags).
+    let by_digest = format!("{ecr_uri}@{digest}");
+    emu.ok("RegisterTaskDefinition", one("bydigest", &by_digest))
+        .await;
+    let arn = run(&emu, "bydigest").await;
+    let t = emu
+        .wait_task("c", &arn, "RUNNING", Duration::from_secs(60))
+        .await;
+    assert_eq!(t["containers"][0]["imageDigest"], json!(digest), "{t:#}");
+    emu.ok("StopTask", json!({"cluster": "c", "task": arn}))
+        .await;
+    emu.wait_task("c", &arn, "STOPPED", Duration::from_secs(30))
+        .await;
+
     // A tag that is not there, and a repository that is not there.
     for (family, image) in [
         ("notag", format!("{ecr_uri}:nope")),
