@@ -265,6 +265,7 @@ pub async fn start_with_runtime(
     let stop_on_error = shutdown.clone().drop_guard();
     // ECR first: the stack's images are pushed there and pulled from it.
     let ecr = start_registry(&config, &engine, data_dir.path(), &shutdown).await;
+    engine.set_registry(ecr.registry_access());
     let stack = match &config.stack {
         Some(stack) => Some(stack_images(stack, &ecr, &engine).await),
         None => None,

@@ -6,44 +6,14 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
+use common::registry::{
+    docker, docker_login, node_image, password, registry_or_skip, text, Tags, ECR,
+};
 use common::{docker_or_skip, have_aws_cli, in_process, Api, BIN};
 use serde_json::{json, Value};
-
-const ECR: &str = "AmazonEC2ContainerRegistry_V20150921";
-
-/// Whether the registry (Debian's docker-registry) is installed. Without
-/// it these tests skip, loudly, only when CI is unset.
-fn registry_or_skip(test: &str) -> bool {
-    let ok = Command::new("docker-registry")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: docker-registry is required in CI (apt-get install docker-registry)"
-    );
-    eprintln!("\n!!!!!!!! SKIPPING {test}: no `docker-registry` (apt-get install docker-registry) !!!!!!!!\n");
-    false
-}
-
-/// The password in a GetAuthorizationToken answer.
-fn password(auth: &Value) -> String {
-    use base64::Engine as _;
-    let token = auth["authorizationData"][0]["authorizationToken"]
-        .as_str()
-        .unwrap();
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(token)
-        .unwrap();
-    let raw = String::from_utf8(raw).unwrap();
-    raw.strip_prefix("AWS:").expect("user AWS").to_string()
-}
 
 #[tokio::test]
 async fn repositories_validate_page_tag_and_the_registry_asks_for_a_token() {
@@ -255,82 +225,6 @@ async fn repositories_validate_page_tag_and_the_registry_asks_for_a_token() {
     running.stop(Duration::from_secs(5)).await;
 }
 
-/// Docker images tagged by a test, removed when it ends, with the
-/// digest references pushes left (every name containing the scope).
-struct Tags(Vec<String>, String);
-
-impl Drop for Tags {
-    fn drop(&mut self) {
-        let out = Command::new("docker")
-            .args([
-                "images",
-                "--digests",
-                "--format",
-                "{{.Repository}}@{{.Digest}}",
-            ])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-            .unwrap_or_default();
-        let digests = out
-            .lines()
-            .filter(|l| l.contains(&self.1) && !l.ends_with("@<none>"))
-            .map(str::to_string);
-        for t in self.0.iter().cloned().chain(digests) {
-            let _ = Command::new("docker")
-                .args(["rmi", "-f", &t])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-}
-
-fn docker(config: &Path, args: &[&str], stdin: Option<&str>) -> std::process::Output {
-    use std::io::Write as _;
-    let mut child = Command::new("docker")
-        .env("DOCKER_CONFIG", config)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(s) = stdin {
-        input.write_all(s.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn text(o: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// The project's node image (built if missing).
-fn node_image() -> &'static str {
-    let have = Command::new("docker")
-        .args(["image", "inspect", "pingpong-node:latest"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !have {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let ok = Command::new(root.join("docker/build-images.sh"))
-            .arg("node")
-            .current_dir(&root)
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "docker/build-images.sh node failed");
-    }
-    "pingpong-node:latest"
-}
-
 /// The registry child's pid, while it runs.
 fn registry_pid(dir: &Path) -> u32 {
     std::fs::read_to_string(dir.join("registry/pid"))
@@ -392,13 +286,7 @@ async fn docker_pushes_through_the_registry_endpoint_and_images_survive_a_restar
     .await;
 
     // docker login with GetAuthorizationToken's password.
-    let auth = api.ok("GetAuthorizationToken", json!({})).await;
-    let login = docker(
-        &config,
-        &["login", "--username", "AWS", "--password-stdin", &host],
-        Some(&password(&auth)),
-    );
-    assert!(text(&login).contains("Login Succeeded"), "{}", text(&login));
+    docker_login(&api, &config, &host).await;
     if have_aws_cli(test) {
         let out = common::aws_output(&emu.endpoint, &["ecr", "get-login-password"]);
         assert!(out.status.success(), "{}", text(&out));

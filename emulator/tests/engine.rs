@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use emulator::db::{Db, State};
+use emulator::ecs::pull::RegistryAccess;
 use emulator::ecs::{Command, Engine, EngineConfig, Reply};
 use emulator::model::request;
 use emulator::model::{Task, TaskStatus};
@@ -313,4 +314,159 @@ async fn missing_images_and_taken_host_ports_fail_with_ecs_reasons() {
     assert_eq!(failures[0].reason, "RESOURCE:PORTS");
     let a = wait(&e, &tasks[0].task_arn, TaskStatus::Running).await;
     assert_eq!(a.host_port("x", 80), Some(18080));
+}
+
+/// An engine whose registry endpoint is `127.0.0.1:4510` (the fake's
+/// `publish` fills it), and the ECR form of `name` for its account/region.
+async fn with_registry(fake: &FakeRuntime) -> (Engine, impl Fn(&str) -> String) {
+    let e = setup(fake).await;
+    e.set_registry(Some(RegistryAccess::new(
+        "127.0.0.1:4510".parse().unwrap(),
+        || "minted".into(),
+    )));
+    let p = e.config().partition.clone();
+    let ecr = move |name: &str| format!("{}.dkr.ecr.{}.amazonaws.com/{name}", p.account, p.region);
+    (e, ecr)
+}
+
+fn one(family: &str, image: &str) -> serde_json::Value {
+    json!({"family": family, "containerDefinitions": [{"name": "x", "image": image, "memory": 32}]})
+}
+
+#[tokio::test]
+async fn registry_images_are_pulled_at_every_start_and_recorded_on_the_task() {
+    let fake = FakeRuntime::new();
+    let (e, ecr) = with_registry(&fake).await;
+    fake.publish("127.0.0.1:4510/web:1", "sha256:aaa");
+    register(&e, one("pulled", &ecr("web:1"))).await;
+    let (tasks, _) = run(&e, "pulled", 2).await;
+    for task in &tasks {
+        let t = wait(&e, &task.task_arn, TaskStatus::Running).await;
+        let (start, stop) = (t.pull_started_at.unwrap(), t.pull_stopped_at.unwrap());
+        assert!(start <= stop && stop <= t.started_at.unwrap(), "{t:#?}");
+        assert_eq!(t.containers[0].image_digest.as_deref(), Some("sha256:aaa"));
+        // The container shows the task definition's name.
+        let spec = fake.spec(&fake.find(&t.task_arn, "x").unwrap()).unwrap();
+        assert_eq!(spec.image, ecr("web:1"));
+    }
+    let log = fake.log();
+    let pulls = log
+        .iter()
+        .filter(|l| *l == "pull 127.0.0.1:4510/web:1")
+        .count();
+    assert_eq!(pulls, 2, "one pull per task start: {log:?}");
+    let first_pull = log.iter().position(|l| l.starts_with("pull")).unwrap();
+    let first_create = log.iter().position(|l| l.starts_with("create ")).unwrap();
+    assert!(first_pull < first_create, "{log:?}");
+    // By digest: run from the pulled reference, no tag; and by the
+    // endpoint's own name.
+    register(&e, one("bydigest", &ecr("web@sha256:aaa"))).await;
+    register(&e, one("byhost", "localhost:4510/web:1")).await;
+    for (family, runs_as) in [
+        ("bydigest", "127.0.0.1:4510/web@sha256:aaa"),
+        ("byhost", "localhost:4510/web:1"),
+    ] {
+        let (tasks, _) = run(&e, family, 1).await;
+        let t = wait(&e, &tasks[0].task_arn, TaskStatus::Running).await;
+        assert_eq!(t.containers[0].image_digest.as_deref(), Some("sha256:aaa"));
+        let spec = fake.spec(&fake.find(&t.task_arn, "x").unwrap()).unwrap();
+        assert_eq!(spec.image, runs_as);
+    }
+}
+
+#[tokio::test]
+async fn an_image_missing_from_the_registry_stops_the_task_with_the_agents_words() {
+    let fake = FakeRuntime::new();
+    let (e, ecr) = with_registry(&fake).await;
+    register(&e, one("nope", &ecr("nope"))).await;
+    let (tasks, _) = run(&e, "nope", 1).await;
+    let t = wait(&e, &tasks[0].task_arn, TaskStatus::Stopped).await;
+    let want = format!(
+        "CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref {}:latest: not found",
+        ecr("nope")
+    );
+    assert_eq!(t.stopped_reason.as_deref(), Some(want.as_str()));
+    assert_eq!(t.containers[0].reason.as_deref(), Some(want.as_str()));
+    assert!(t.pull_started_at.unwrap() <= t.pull_stopped_at.unwrap());
+    assert_eq!(
+        t.stop_code,
+        Some(emulator::model::StopCode::TaskFailedToStart)
+    );
+    assert!(fake.container_names().is_empty());
+
+    // ECR of another account has no registry here.
+    register(
+        &e,
+        one(
+            "elsewhere",
+            "123456789012.dkr.ecr.eu-west-1.amazonaws.com/web:1",
+        ),
+    )
+    .await;
+    let (tasks, _) = run(&e, "elsewhere", 1).await;
+    let t = wait(&e, &tasks[0].task_arn, TaskStatus::Stopped).await;
+    let reason = t.stopped_reason.unwrap();
+    assert!(reason.starts_with("CannotPullContainerError"), "{reason}");
+    assert!(
+        reason.contains("123456789012") && reason.contains("eu-west-1"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_pull_falls_back_on_the_cached_image() {
+    use emulator::runtime::ContainerRuntime;
+    let fake = FakeRuntime::new();
+    let (e, ecr) = with_registry(&fake).await;
+    // On the engine under the task definition's name, not in the registry.
+    fake.ensure_image(&ecr("old:1")).await.unwrap();
+    register(&e, one("cached", &ecr("old:1"))).await;
+    let (tasks, _) = run(&e, "cached", 1).await;
+    let t = wait(&e, &tasks[0].task_arn, TaskStatus::Running).await;
+    assert!(fake
+        .log()
+        .contains(&"pull 127.0.0.1:4510/old:1".to_string()));
+    assert!(t.pull_stopped_at.is_some());
+}
+
+#[tokio::test]
+async fn pulls_wait_for_the_registry_that_starts_after_the_engine() {
+    let fake = FakeRuntime::new();
+    let e = setup(&fake).await;
+    fake.publish("127.0.0.1:4510/web:1", "sha256:bbb");
+    let p = e.config().partition.clone();
+    let image = format!("{}.dkr.ecr.{}.amazonaws.com/web:1", p.account, p.region);
+    register(&e, one("early", &image)).await;
+    let (tasks, _) = run(&e, "early", 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t = e.task(&tasks[0].task_arn).unwrap();
+    assert_eq!(t.status(), TaskStatus::Pending, "{t:#?}");
+    assert!(t.pull_started_at.is_some() && t.pull_stopped_at.is_none());
+    e.set_registry(Some(RegistryAccess::new(
+        "127.0.0.1:4510".parse().unwrap(),
+        || "minted".into(),
+    )));
+    let t = wait(&e, &tasks[0].task_arn, TaskStatus::Running).await;
+    assert_eq!(t.containers[0].image_digest.as_deref(), Some("sha256:bbb"));
+}
+
+#[tokio::test]
+async fn without_a_registry_ecr_images_cannot_be_pulled_and_local_ones_still_run() {
+    let fake = FakeRuntime::new();
+    let e = setup(&fake).await;
+    e.set_registry(None);
+    let p = e.config().partition.clone();
+    let image = format!("{}.dkr.ecr.{}.amazonaws.com/web", p.account, p.region);
+    register(&e, one("noreg", &image)).await;
+    register(&e, one("local", "127.0.0.1:4510/web:1")).await;
+    let (tasks, _) = run(&e, "noreg", 1).await;
+    let t = wait(&e, &tasks[0].task_arn, TaskStatus::Stopped).await;
+    assert_eq!(
+        t.stopped_reason.as_deref(),
+        Some(&*format!("CannotPullContainerError: pull image manifest has been retried 1 time(s): failed to resolve ref {image}:latest: this emulator runs without an image registry"))
+    );
+    // Without a registry, a loopback name is an image on the engine.
+    let (tasks, _) = run(&e, "local", 1).await;
+    wait(&e, &tasks[0].task_arn, TaskStatus::Running).await;
+    assert!(!fake.log().iter().any(|l| l.starts_with("pull")));
 }

@@ -13,22 +13,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{docker_or_skip, Emulator};
+use common::{docker_or_skip, event_messages, Emulator};
 use serde_json::{json, Value};
 use std::os::unix::fs::PermissionsExt;
 
 const THROTTLED: &str = "(service typo) is unable to consistently start tasks successfully. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide.";
-
-fn messages(service: &Value) -> Vec<String> {
-    service["events"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| e["message"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 async fn service(emu: &Emulator) -> Value {
     emu.ok(
@@ -112,7 +101,7 @@ async fn missing_images_fail_fast_build_at_most_once_and_are_throttled() {
     // at most); every pass would have launched one (dozens).
     tokio::time::sleep(Duration::from_secs(7).saturating_sub(t0.elapsed())).await;
     let v = service(&emu).await;
-    let msgs = messages(&v);
+    let msgs = event_messages(&v);
     let launched = msgs
         .iter()
         .filter(|m| m.starts_with("(service typo) has started 1 tasks"))

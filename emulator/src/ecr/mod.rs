@@ -120,6 +120,21 @@ impl Ecr {
             .unwrap_or_else(|| "127.0.0.1:0".into())
     }
 
+    /// How ECS tasks pull from this registry (`None`: no endpoint
+    /// listens): the endpoint's address and passwords for user `AWS`
+    /// minted as GetAuthorizationToken mints them (valid an hour).
+    pub fn registry_access(&self) -> Option<crate::ecs::pull::RegistryAccess> {
+        let secret = self.registry.secret.clone();
+        let mint = move || {
+            let expires = crate::model::now_epoch().floor() as u64 + 3600;
+            proxy::password(&secret, expires)
+        };
+        Some(crate::ecs::pull::RegistryAccess::new(
+            self.proxy_addr?,
+            mint,
+        ))
+    }
+
     pub fn registry(&self) -> &registry::Registry {
         &self.registry
     }

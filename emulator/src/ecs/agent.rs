@@ -93,6 +93,9 @@ fn apply_container(task: &mut Task, r: &ContainerStateChange) -> Result<Option<b
     if c.runtime_id.is_none() {
         c.runtime_id = r.runtime_id.clone();
     }
+    if c.image_digest.is_none() {
+        c.image_digest = r.image_digest.clone();
+    }
     if c.network_bindings.is_empty() {
         c.network_bindings = r
             .network_bindings
@@ -157,7 +160,7 @@ impl Engine {
         containers: &[ContainerStateChange],
         status: Option<TaskStatus>,
         reason: Option<String>,
-        pull_started_at: Option<f64>,
+        pulls: (Option<f64>, Option<f64>),
     ) -> Result<Reply, EngineError> {
         let (stop, stopped, task) = self
             .mutate(|s| {
@@ -173,8 +176,13 @@ impl Engine {
                         stopped.extend(c.container_name.clone());
                     }
                 }
+                // The worker's own pull times stand; an agent's fill gaps.
                 if next.pull_started_at.is_none() {
-                    next.pull_started_at = pull_started_at;
+                    next.pull_started_at = pulls.0;
+                }
+                // (Only past PENDING: the worker pulls until pullStoppedAt.)
+                if next.pull_stopped_at.is_none() && next.status() > TaskStatus::Pending {
+                    next.pull_stopped_at = pulls.1;
                 }
                 // RUNNING is taken once the worker has activated the task
                 // (target registration done); earlier ones it reaches
@@ -260,7 +268,8 @@ impl Engine {
         if !r.attachments.is_empty() {
             self.check_attachments(&r.attachments)?;
         }
-        self.apply_report(&arn, &r.containers, status, r.reason, r.pull_started_at)
+        let pulls = (r.pull_started_at, r.pull_stopped_at);
+        self.apply_report(&arn, &r.containers, status, r.reason, pulls)
             .await
     }
 
@@ -270,8 +279,14 @@ impl Engine {
     ) -> Result<Reply, EngineError> {
         let cluster = self.cluster_name(r.cluster.as_deref())?;
         let arn = self.reported_task(&cluster, r.task.as_deref())?;
-        self.apply_report(&arn, std::slice::from_ref(&r.container), None, None, None)
-            .await
+        self.apply_report(
+            &arn,
+            std::slice::from_ref(&r.container),
+            None,
+            None,
+            (None, None),
+        )
+        .await
     }
 
     /// The emulator's tasks use bridge networking: they have no

@@ -74,6 +74,9 @@ pub(super) struct Inner {
     /// in-memory log archive, so removed containers' output is not kept.
     pub(super) stopping_all: std::sync::atomic::AtomicBool,
     pub(super) shutdown: CancellationToken,
+    /// The emulator's image registry (see [`super::pull`]): `None` until
+    /// the app says whether there is one (it starts after the engine).
+    pub(super) registry: tokio::sync::watch::Sender<Option<Option<super::pull::RegistryAccess>>>,
 }
 
 /// The control plane. Cheap to clone.
@@ -127,6 +130,7 @@ impl Engine {
                 log_archive: Mutex::default(),
                 stopping_all: Default::default(),
                 shutdown: CancellationToken::new(),
+                registry: tokio::sync::watch::Sender::new(None),
             }),
         }
     }
@@ -142,6 +146,15 @@ impl Engine {
     /// Task status changes, for observers (the CLI's stream, target groups).
     pub fn subscribe(&self) -> broadcast::Receiver<TaskEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// Tells the engine where the emulator's image registry is (`None`:
+    /// this emulator has none), so tasks pull the images task definitions
+    /// name in it (ECR URIs, or `127.0.0.1:PORT/...`). Until it is told,
+    /// pulls of such images wait (a minute at most, then fail as without
+    /// a registry): the registry starts after the engine's first tasks.
+    pub fn set_registry(&self, registry: Option<super::pull::RegistryAccess>) {
+        self.inner.registry.send_replace(Some(registry));
     }
 
     pub fn add_hook(&self, hook: Arc<dyn TaskHook>) {

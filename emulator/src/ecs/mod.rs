@@ -12,7 +12,10 @@
 //!   service operations on the [`scheduler::Scheduler`].
 //! - [`engine`]: the [`Engine`] (store, events, hooks) and `worker`, one
 //!   reconcile worker per live task applying the pure [`task_plan::plan`]
-//!   through the runtime; [`placement`] picks instances.
+//!   through the runtime; [`placement`] picks instances; [`pull`] says
+//!   where a task definition's image comes from (the emulator's ECR for
+//!   ECR URIs) and `task_images` gets a task's images before its
+//!   containers, as the agent pulls them.
 //! - [`service_plan`]: pure `plan(service, observed) -> steps` (desired
 //!   count, rolling deployments, self-healing, circuit breaker), applied by
 //!   the [`scheduler`] loop through [`targets`] (the load balancer behind a
@@ -28,6 +31,7 @@ mod container_instances;
 mod deployments;
 pub mod engine;
 pub mod placement;
+pub mod pull;
 pub mod scheduler;
 pub mod service_plan;
 mod services;
@@ -35,6 +39,7 @@ mod services_stack;
 mod tags;
 pub mod targets;
 mod task_definitions;
+mod task_images;
 pub mod task_plan;
 mod task_sets;
 mod tasks;

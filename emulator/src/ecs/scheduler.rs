@@ -351,6 +351,16 @@ impl Scheduler {
                     if throttle.counted_until <= s.launch_throttle.counted_until {
                         return;
                     }
+                    let after = s.launch_throttle.counted_until.max(s.created_at);
+                    let why = super::service_plan::start_failure_events(
+                        s,
+                        state.tasks.values(),
+                        after,
+                        throttle.counted_until,
+                    );
+                    for e in why {
+                        s.push_event(&e, now_epoch());
+                    }
                     s.launch_throttle = throttle;
                     if announce {
                         s.steady = false;

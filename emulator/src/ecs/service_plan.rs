@@ -206,6 +206,33 @@ pub const CONTAINER_UNHEALTHY: &str = "Task failed container health checks";
 /// The reason for tasks stopped to scale in or finish a rollout.
 pub const SCHEDULER_STOP: &str = "Scaling activity initiated by (deployment {})";
 
+/// The service events for its tasks that failed to start (stop code
+/// TaskFailedToStart, e.g. CannotPullContainerError) whose stop was asked
+/// for in `(after, until]`, oldest first: `(task ID) failed to start:
+/// REASON`, so DescribeServices says why launches keep failing.
+pub fn start_failure_events<'a>(
+    svc: &Service,
+    tasks: impl IntoIterator<Item = &'a crate::model::Task>,
+    after: f64,
+    until: f64,
+) -> Vec<String> {
+    let mut failed: Vec<(f64, String)> = tasks
+        .into_iter()
+        .filter(|t| t.stop_code == Some(StopCode::TaskFailedToStart))
+        .filter(|t| {
+            let by = t.started_by.as_deref().unwrap_or_default();
+            svc.deployments.iter().any(|d| d.id == by)
+        })
+        .filter_map(|t| {
+            let at = t.stopping_at.filter(|at| *at > after && *at <= until)?;
+            let reason = t.stopped_reason.as_deref().unwrap_or("unknown reason");
+            Some((at, format!("(task {}) failed to start: {reason}", t.id())))
+        })
+        .collect();
+    failed.sort_by(|a, b| a.0.total_cmp(&b.0));
+    failed.into_iter().map(|(_, m)| m).collect()
+}
+
 /// The next steps for one service.
 pub fn plan(svc: &Service, obs: &Observed) -> Vec<Step> {
     let mut steps = Vec::new();

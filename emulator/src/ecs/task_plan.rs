@@ -20,8 +20,10 @@ pub enum Step {
     /// Move `lastStatus` forward.
     Advance(TaskStatus),
     CreateNetwork,
-    /// Make sure the image exists (build the project's own, fail others).
-    EnsureImage(String),
+    /// Get every container's image, as the agent pulls them all before
+    /// creating any container (pull from the registry, build the project's
+    /// own, fail others); ends with `pullStoppedAt`.
+    PullImages,
     CreateContainer(String),
     StartContainer(String),
     StopContainer(String),
@@ -130,9 +132,15 @@ pub fn plan(task: &Task, def: &TaskDefinition, observed: &[ObservedContainer]) -
         }
     }
 
+    // Images before anything else: a task stays PENDING while pulling.
+    // (Alone in its batch: the network is made once, in the next one.)
+    if status == TaskStatus::Pending && task.pull_stopped_at.is_none() {
+        return vec![Step::PullImages];
+    }
     let mut steps = Vec::new();
-    // The task's network comes before its first container (making it
-    // again is a no-op).
+    // The task's network comes before its first container (in the batch
+    // that creates containers, so it is made once: Docker allows two
+    // networks of one name).
     if status == TaskStatus::Pending && observed.is_empty() {
         steps.push(Step::CreateNetwork);
     }
@@ -185,7 +193,6 @@ pub fn plan(task: &Task, def: &TaskDefinition, observed: &[ObservedContainer]) -
             }
         }
         if ready {
-            steps.push(Step::EnsureImage(name.clone()));
             steps.push(Step::CreateContainer(name.clone()));
             steps.push(Step::StartContainer(name.clone()));
         }
@@ -228,6 +235,7 @@ mod tests {
                     ..Default::default()
                 })
                 .collect(),
+            pull_stopped_at: Some(1.0),
             ..Default::default()
         }
     }
@@ -272,6 +280,24 @@ mod tests {
     }
 
     #[test]
+    fn a_pending_task_pulls_its_images_before_creating_containers() {
+        let mut t = task(Pending, Running);
+        t.pull_stopped_at = None;
+        assert_eq!(plan(&t, &def(), &[]), vec![Step::PullImages]);
+        // Adopted half-way (some containers there): pull, then go on.
+        assert_eq!(plan(&t, &def(), &[obs("db", RUN)]), vec![Step::PullImages]);
+        t.pull_stopped_at = Some(2.0);
+        let next = plan(&t, &def(), &[]);
+        assert_eq!(next.first(), Some(&Step::CreateNetwork), "{next:?}");
+        assert!(!next.contains(&Step::PullImages));
+        // Running tasks are never pulled for again.
+        let mut running = task(Running, Running);
+        running.pull_stopped_at = None;
+        let o = [obs("db", RUN), obs("init", RUN), obs("app", RUN)];
+        assert!(plan(&running, &def(), &o).is_empty());
+    }
+
+    #[test]
     fn pending_starts_dependencies_before_dependents() {
         let steps = plan(&task(Pending, Running), &def(), &[]);
         let started: Vec<_> = steps
@@ -290,7 +316,6 @@ mod tests {
         assert_eq!(
             steps,
             vec![
-                Step::EnsureImage("app".into()),
                 Step::CreateContainer("app".into()),
                 Step::StartContainer("app".into())
             ]

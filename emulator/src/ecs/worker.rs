@@ -242,7 +242,7 @@ impl Engine {
         }
         Ok(ContainerSpec {
             runtime_name: Self::runtime_name(task, def, name),
-            image: c.image.clone(),
+            image: self.run_as(&c.image),
             env,
             command,
             entry_point: c.entry_point.clone(),
@@ -287,9 +287,6 @@ impl Engine {
                     .mutate(|s| {
                         let t = s.tasks.get_mut(&task.task_arn)?;
                         let previous = t.status();
-                        if status == TaskStatus::Pending {
-                            t.pull_started_at = Some(now_epoch());
-                        }
                         if status == TaskStatus::Stopped {
                             // Containers that never started (or were never
                             // seen stopping) are STOPPED with their task.
@@ -328,18 +325,7 @@ impl Engine {
                 })
                 .await
             }
-            Step::EnsureImage(name) => {
-                let image = def
-                    .container(&name)
-                    .map(|c| c.image.clone())
-                    .unwrap_or_default();
-                let r = rt.ensure_image(&image).await;
-                if let Err(e) = &r {
-                    self.set_container_reason(&task.task_arn, &name, &e.to_string())
-                        .await;
-                }
-                r
-            }
+            Step::PullImages => self.pull_images(task, def).await,
             Step::CreateContainer(name) => {
                 let spec = match self.container_spec(task, def, &name) {
                     Ok(spec) => spec,
@@ -513,6 +499,6 @@ impl Engine {
 }
 
 /// A step that could not be recorded fails like a runtime step.
-fn store_error(e: EngineError) -> RuntimeError {
+pub(super) fn store_error(e: EngineError) -> RuntimeError {
     RuntimeError::Other(format!("cannot record the change: {e}"))
 }

@@ -57,6 +57,8 @@ pub struct ContainerStateChange {
     pub reason: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
+    #[serde(default)]
+    pub image_digest: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -96,6 +96,10 @@ pub struct Task {
     pub created_at: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull_started_at: Option<f64>,
+    /// When the last image pull of the task ended (set once its images
+    /// are there: the containers are created after it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_stopped_at: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -183,6 +187,10 @@ pub struct Container {
     pub task_arn: String,
     pub name: String,
     pub image: String,
+    /// The manifest digest of the image the container runs (`sha256:...`),
+    /// when known (pulled from a registry, or an image with a repo digest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_digest: Option<String>,
     /// PENDING, RUNNING or STOPPED.
     pub last_status: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

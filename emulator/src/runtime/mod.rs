@@ -37,8 +37,12 @@ pub mod labels {
 pub enum RuntimeError {
     #[error("cannot connect to the Docker engine at {endpoint}: {message}")]
     Unavailable { endpoint: String, message: String },
-    #[error("CannotPullContainerError: pull access denied for {image}, repository does not exist (no registry is reachable from the emulator)")]
+    #[error("CannotPullContainerError: pull access denied for {image}, repository does not exist (not on the Docker engine; only the emulator's own ECR registry is reachable)")]
     ImageNotFound { image: String },
+    /// A pull from the emulator's registry failed (the whole reason, in
+    /// the agent's words, is the message).
+    #[error("{0}")]
+    CannotPull(String),
     #[error("CannotPullContainerError: building project image {image} failed: {message}")]
     ImageBuildFailed { image: String, message: String },
     #[error("{0} already exists")]
@@ -164,6 +168,36 @@ impl std::fmt::Debug for ContainerSpec {
     }
 }
 
+/// A pull from a registry with basic-auth credentials. `Debug` hides the
+/// password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ImagePull {
+    /// What to pull: `HOST:PORT/NAME:TAG` or `HOST:PORT/NAME@sha256:...`.
+    pub reference: String,
+    pub username: String,
+    pub password: String,
+    /// Another name to tag the pulled image as (`NAME:TAG`).
+    pub tag_as: Option<String>,
+}
+
+impl std::fmt::Debug for ImagePull {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImagePull")
+            .field("reference", &self.reference)
+            .field("username", &self.username)
+            .field("tag_as", &self.tag_as)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An image on the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalImage {
+    pub id: String,
+    /// `REPO@sha256:...` for each registry it was pulled from or pushed to.
+    pub repo_digests: Vec<String>,
+}
+
 /// A user-defined network for one task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetworkSpec {
@@ -253,6 +287,17 @@ pub trait ContainerRuntime: Send + Sync + 'static {
         tag: &'a str,
         auth: &'a RegistryAuth,
     ) -> BoxFuture<'a, Result<(), RuntimeError>>;
+    /// Pulls `pull.reference` with its credentials, tags it `pull.tag_as`
+    /// and returns the manifest digest (`sha256:...`).
+    /// [`RuntimeError::NotFound`] when the registry has no such manifest or
+    /// repository.
+    fn pull_image<'a>(&'a self, pull: &'a ImagePull)
+        -> BoxFuture<'a, Result<String, RuntimeError>>;
+    /// The image when the engine has it.
+    fn inspect_image<'a>(
+        &'a self,
+        image: &'a str,
+    ) -> BoxFuture<'a, Result<Option<LocalImage>, RuntimeError>>;
     /// Creates the network (succeeds when it already exists).
     fn create_network<'a>(
         &'a self,

@@ -13,8 +13,9 @@ use futures_util::StreamExt;
 use tokio::sync::broadcast;
 
 use super::{
-    labels, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, Health, NetworkSpec,
-    ObservedContainer, PortBinding, RegistryAuth, RuntimeError, RuntimeEvent,
+    labels, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, Health, ImagePull,
+    LocalImage, NetworkSpec, ObservedContainer, PortBinding, RegistryAuth, RuntimeError,
+    RuntimeEvent,
 };
 
 #[derive(Debug, Clone)]
@@ -31,7 +32,10 @@ struct FakeContainer {
 
 #[derive(Debug, Default)]
 struct Inner {
-    images: HashSet<String>,
+    /// Images on the engine, with their `RepoDigests`.
+    images: HashMap<String, Vec<String>>,
+    /// What a registry holds: pull reference -> manifest digest.
+    published: HashMap<String, String>,
     /// What [`ContainerRuntime::push_image`] pushed: target -> source.
     pushed: HashMap<String, String>,
     networks: HashMap<String, HashMap<String, String>>,
@@ -80,6 +84,24 @@ impl FakeRuntime {
             action: action.to_string(),
             labels: c.spec.labels.clone(),
         });
+    }
+
+    /// Puts an image in the (fake) registry: `reference` is what a pull
+    /// names (`HOST/NAME:TAG`); it is also pullable as `HOST/NAME@DIGEST`.
+    pub fn publish(&self, reference: &str, digest: &str) {
+        let mut inner = self.lock();
+        let repo = repository_of(reference);
+        inner
+            .published
+            .insert(format!("{repo}@{digest}"), digest.to_string());
+        inner
+            .published
+            .insert(reference.to_string(), digest.to_string());
+    }
+
+    /// Drops an image from the engine (as `docker rmi` does).
+    pub fn remove_image(&self, image: &str) {
+        self.lock().images.remove(image);
     }
 
     /// Makes a container exit with `code` (as if its process died).
@@ -187,6 +209,18 @@ impl FakeRuntime {
     }
 }
 
+/// `HOST/NAME` of `HOST/NAME:TAG` or `HOST/NAME@DIGEST`.
+fn repository_of(reference: &str) -> &str {
+    if let Some((repo, _)) = reference.split_once('@') {
+        return repo;
+    }
+    let last = reference.rfind('/').map_or(0, |i| i + 1);
+    match reference[last..].rfind(':') {
+        Some(i) => &reference[..last + i],
+        None => reference,
+    }
+}
+
 fn ready<T: Send + 'static>(v: T) -> BoxFuture<'static, T> {
     Box::pin(std::future::ready(v))
 }
@@ -205,7 +239,7 @@ impl ContainerRuntime for FakeRuntime {
                 image: image.to_string(),
             })
         } else {
-            self.lock().images.insert(image.to_string());
+            self.lock().images.entry(image.to_string()).or_default();
             Ok(())
         };
         ready(r)
@@ -219,15 +253,48 @@ impl ContainerRuntime for FakeRuntime {
         _auth: &'a RegistryAuth,
     ) -> BoxFuture<'a, Result<(), RuntimeError>> {
         let mut inner = self.lock();
-        let r = if inner.images.contains(source) {
-            let target = format!("{repository}:{tag}");
-            inner.images.insert(target.clone());
-            inner.pushed.insert(target, source.to_string());
-            Ok(())
-        } else {
-            Err(RuntimeError::NotFound(format!("No such image: {source}")))
+        inner.log.push(format!("push {source} {repository}:{tag}"));
+        let Some(digests) = inner.images.get(source).cloned() else {
+            return ready(Err(RuntimeError::NotFound(format!(
+                "No such image: {source}"
+            ))));
         };
-        ready(r)
+        let target = format!("{repository}:{tag}");
+        let digest = format!("sha256:fake-pushed-{source}");
+        inner.images.insert(target.clone(), digests);
+        inner.published.insert(target.clone(), digest);
+        inner.pushed.insert(target, source.to_string());
+        ready(Ok(()))
+    }
+
+    fn pull_image<'a>(
+        &'a self,
+        pull: &'a ImagePull,
+    ) -> BoxFuture<'a, Result<String, RuntimeError>> {
+        let mut inner = self.lock();
+        inner.log.push(format!("pull {}", pull.reference));
+        let Some(digest) = inner.published.get(&pull.reference).cloned() else {
+            return ready(Err(RuntimeError::NotFound(format!(
+                "manifest for {} not found: manifest unknown",
+                pull.reference
+            ))));
+        };
+        let repo_digests = vec![format!("{}@{digest}", repository_of(&pull.reference))];
+        for name in std::iter::once(&pull.reference).chain(&pull.tag_as) {
+            inner.images.insert(name.clone(), repo_digests.clone());
+        }
+        ready(Ok(digest))
+    }
+
+    fn inspect_image<'a>(
+        &'a self,
+        image: &'a str,
+    ) -> BoxFuture<'a, Result<Option<LocalImage>, RuntimeError>> {
+        let found = self.lock().images.get(image).map(|d| LocalImage {
+            id: format!("sha256:fake-{image}"),
+            repo_digests: d.clone(),
+        });
+        ready(Ok(found))
     }
 
     fn create_network<'a>(

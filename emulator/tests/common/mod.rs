@@ -2,6 +2,7 @@
 //! cleaned up on drop), an ECS API client, and the Docker availability rule.
 #![allow(dead_code)]
 
+pub mod registry;
 pub mod stack;
 
 use std::path::{Path, PathBuf};
@@ -238,6 +239,18 @@ impl Drop for Emulator {
                 .status();
         }
     }
+}
+
+/// The messages of a DescribeServices service's events, newest first.
+pub fn event_messages(service: &Value) -> Vec<String> {
+    service["events"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["message"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The node task definition of the default stack, under another family.

@@ -695,3 +695,31 @@ fn protected_tasks_are_not_stopped_to_scale_in() {
     let steps = plan(&s, &obs(vec![a, b, c]));
     assert_eq!(stops(&steps), vec!["c"]);
 }
+
+#[test]
+fn start_failures_become_events_once_each_oldest_first() {
+    let s = one(1);
+    let failed = |id: &str, deployment: &str, at: f64, code: StopCode| crate::model::Task {
+        task_arn: format!("arn:aws:ecs:us-east-1:0:task/c/{id}"),
+        started_by: Some(deployment.into()),
+        stopping_at: Some(at),
+        stop_code: Some(code),
+        stopped_reason: Some(format!("CannotPullContainerError: {id}")),
+        ..Default::default()
+    };
+    let tasks = [
+        failed("b", "new", 12.0, StopCode::TaskFailedToStart),
+        failed("a", "new", 11.0, StopCode::TaskFailedToStart),
+        failed("old", "new", 9.0, StopCode::TaskFailedToStart),
+        failed("other", "elsewhere", 11.5, StopCode::TaskFailedToStart),
+        failed("exit", "new", 11.5, StopCode::EssentialContainerExited),
+    ];
+    assert_eq!(
+        start_failure_events(&s, &tasks, 10.0, 12.0),
+        [
+            "(task a) failed to start: CannotPullContainerError: a",
+            "(task b) failed to start: CannotPullContainerError: b"
+        ]
+    );
+    assert!(start_failure_events(&s, &tasks, 12.0, 13.0).is_empty());
+}

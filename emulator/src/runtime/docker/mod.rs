@@ -29,9 +29,8 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, EventsOptionsBuilder, KillContainerOptionsBuilder,
-    ListContainersOptionsBuilder, ListImagesOptions, ListNetworksOptionsBuilder,
-    LogsOptionsBuilder, PushImageOptions, RemoveContainerOptionsBuilder, RemoveImageOptions,
-    StatsOptionsBuilder, StopContainerOptionsBuilder, TagImageOptions,
+    ListContainersOptionsBuilder, ListNetworksOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, StatsOptionsBuilder, StopContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::future::BoxFuture;
@@ -39,30 +38,14 @@ use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 
 use super::{
-    labels, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, Health, NetworkSpec,
-    ObservedContainer, PortBinding, RegistryAuth, RuntimeError, RuntimeEvent,
+    labels, ContainerRuntime, ContainerSpec, ContainerState, EngineInfo, Health, ImagePull,
+    LocalImage, NetworkSpec, ObservedContainer, PortBinding, RegistryAuth, RuntimeError,
+    RuntimeEvent,
 };
 
-/// The images `docker/build-images.sh` makes, with the script's name for
-/// each (everything else must exist).
-pub const PROJECT_IMAGES: [(&str, &str); 3] = [
-    ("pingpong-node", "node"),
-    ("pingpong-client", "client"),
-    ("pingpong-alb", "alb"),
-];
+mod images;
 
-/// The script's name (`node`, `client`, `alb`) when `image` is one the
-/// project builds: exactly one of [`PROJECT_IMAGES`], untagged or tagged
-/// as the script tags (`latest`, the git short SHA with an optional
-/// `-dirty`, or `dev` outside git). `None` for anything else, look-alikes
-/// (`pingpong-nod`) and registry paths included.
-pub fn project_image(image: &str) -> Option<&'static str> {
-    let (repo, tag) = image.split_once(':').unwrap_or((image, "latest"));
-    let (_, name) = PROJECT_IMAGES.iter().find(|(r, _)| *r == repo)?;
-    let base = tag.strip_suffix("-dirty").unwrap_or(tag);
-    let sha = (4..=40).contains(&base.len()) && base.bytes().all(|b| b.is_ascii_hexdigit());
-    (tag == "latest" || base == "dev" || sha).then_some(*name)
-}
+pub use images::{project_image, PROJECT_IMAGES};
 
 /// The Docker engine.
 pub struct DockerRuntime {
@@ -121,170 +104,6 @@ impl DockerRuntime {
             repo_root,
             builds: tokio::sync::Mutex::new(HashMap::new()),
         })
-    }
-
-    /// Removes the project's images (label `com.pingpong.project=pingpong`,
-    /// set by `docker/build-images.sh`): every tag, without force, so an
-    /// image a container still uses stays. Returns (removed, kept) tags.
-    pub async fn remove_project_images(&self) -> Result<(Vec<String>, Vec<String>), RuntimeError> {
-        let mut filters = HashMap::new();
-        filters.insert(
-            "label".to_string(),
-            vec!["com.pingpong.project=pingpong".to_string()],
-        );
-        let images = self
-            .docker
-            .list_images(Some(ListImagesOptions {
-                filters: Some(filters),
-                ..Default::default()
-            }))
-            .await
-            .map_err(map_err)?;
-        // Tagged images go tag by tag; untagged ones (left by rebuilds,
-        // listed as "<none>:<none>") by id.
-        let names = images.into_iter().flat_map(|i| {
-            let tags: Vec<String> = i
-                .repo_tags
-                .into_iter()
-                .filter(|t| !t.contains("<none>"))
-                .collect();
-            if tags.is_empty() {
-                vec![i.id]
-            } else {
-                tags
-            }
-        });
-        self.remove_tags(names).await
-    }
-
-    /// Removes every local tag of images from the registry at `host`
-    /// (`HOST:PORT/...`: what the emulator pushed and pulled through its
-    /// ECR endpoint), without force. Returns (removed, kept) tags.
-    pub async fn remove_registry_tags(
-        &self,
-        host: &str,
-    ) -> Result<(Vec<String>, Vec<String>), RuntimeError> {
-        let prefix = format!("{host}/");
-        let images = self
-            .docker
-            .list_images(None::<ListImagesOptions>)
-            .await
-            .map_err(map_err)?;
-        let names: Vec<String> = images
-            .into_iter()
-            .flat_map(|i| i.repo_tags)
-            .filter(|t| t.starts_with(&prefix))
-            .collect();
-        self.remove_tags(names).await
-    }
-
-    /// Removes each tag (or image id) without force: (removed, kept
-    /// because a container uses it).
-    async fn remove_tags(
-        &self,
-        names: impl IntoIterator<Item = String>,
-    ) -> Result<(Vec<String>, Vec<String>), RuntimeError> {
-        let (mut removed, mut kept) = (Vec::new(), Vec::new());
-        for tag in names {
-            match self
-                .docker
-                .remove_image(&tag, None::<RemoveImageOptions>, None)
-                .await
-            {
-                Ok(_) => removed.push(tag),
-                Err(BollardError::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => {}
-                Err(BollardError::DockerResponseServerError {
-                    status_code: 409, ..
-                }) => kept.push(tag),
-                Err(e) => return Err(map_err(e)),
-            }
-        }
-        Ok((removed, kept))
-    }
-
-    async fn image_exists(&self, image: &str) -> Result<bool, RuntimeError> {
-        match self.docker.inspect_image(image).await {
-            Ok(_) => Ok(true),
-            Err(BollardError::DockerResponseServerError {
-                status_code: 404, ..
-            }) => Ok(false),
-            Err(e) => Err(map_err(e)),
-        }
-    }
-
-    /// Builds a project image once per run; later calls get the first
-    /// outcome without running the script again.
-    async fn build_once(&self, image: &str, name: &'static str) -> Result<(), RuntimeError> {
-        let failed = |message: String| RuntimeError::ImageBuildFailed {
-            image: image.to_string(),
-            message,
-        };
-        let mut builds = self.builds.lock().await;
-        // Another task may have built it while we waited.
-        if self.image_exists(image).await? {
-            return Ok(());
-        }
-        match builds.get(name) {
-            Some(Err(first)) => {
-                return Err(failed(format!(
-                    "{first} (builds run once per emulator run; fix the cause and restart the emulator, or run docker/build-images.sh {name})"
-                )))
-            }
-            Some(Ok(())) => {
-                return Err(failed(format!(
-                    "docker/build-images.sh {name} already ran in this run and the image is not there (not run again: run it by hand)"
-                )))
-            }
-            None => {}
-        }
-        let mut outcome = self.build_project_image(image, name).await;
-        if outcome.is_ok() && !self.image_exists(image).await? {
-            outcome = Err(failed(
-                "the build script finished but did not produce it".into(),
-            ));
-        }
-        let remembered = match &outcome {
-            Ok(()) => Ok(()),
-            Err(RuntimeError::ImageBuildFailed { message, .. }) => Err(message.clone()),
-            Err(e) => Err(e.to_string()),
-        };
-        builds.insert(name, remembered);
-        outcome
-    }
-
-    async fn build_project_image(&self, image: &str, name: &str) -> Result<(), RuntimeError> {
-        let failed = |message: String| RuntimeError::ImageBuildFailed {
-            image: image.to_string(),
-            message,
-        };
-        let root = self.repo_root.clone().ok_or_else(|| {
-            failed("the repository root is unknown (set EMULATOR_REPO_ROOT)".into())
-        })?;
-        let script = root.join("docker/build-images.sh");
-        if !script.exists() {
-            return Err(failed(format!("{} does not exist", script.display())));
-        }
-        eprintln!(
-            "emulator: image {image} is missing; building it with {} {name} (this takes a while the first time) ...",
-            script.display()
-        );
-        let status = tokio::process::Command::new(&script)
-            .arg(name)
-            .current_dir(&root)
-            .stdin(std::process::Stdio::null())
-            // Progress goes to our stderr so `up` shows it.
-            .stdout(std::process::Stdio::inherit())
-            .stderr(std::process::Stdio::inherit())
-            .status()
-            .await
-            .map_err(|e| failed(format!("cannot run {}: {e}", script.display())))?;
-        if !status.success() {
-            return Err(failed(format!("{} exited with {status}", script.display())));
-        }
-        eprintln!("emulator: project image {image} built");
-        Ok(())
     }
 
     async fn inspect(&self, id: &str) -> Result<Option<ObservedContainer>, RuntimeError> {
@@ -403,6 +222,20 @@ impl ContainerRuntime for DockerRuntime {
         })
     }
 
+    fn pull_image<'a>(
+        &'a self,
+        pull: &'a ImagePull,
+    ) -> BoxFuture<'a, Result<String, RuntimeError>> {
+        Box::pin(self.pull(pull))
+    }
+
+    fn inspect_image<'a>(
+        &'a self,
+        image: &'a str,
+    ) -> BoxFuture<'a, Result<Option<LocalImage>, RuntimeError>> {
+        Box::pin(self.inspect_local_image(image))
+    }
+
     fn push_image<'a>(
         &'a self,
         source: &'a str,
@@ -410,41 +243,7 @@ impl ContainerRuntime for DockerRuntime {
         tag: &'a str,
         auth: &'a RegistryAuth,
     ) -> BoxFuture<'a, Result<(), RuntimeError>> {
-        Box::pin(async move {
-            let target = format!("{repository}:{tag}");
-            self.docker
-                .tag_image(
-                    source,
-                    Some(TagImageOptions {
-                        repo: Some(repository.to_string()),
-                        tag: Some(tag.to_string()),
-                    }),
-                )
-                .await
-                .map_err(map_err)?;
-            let credentials = bollard::auth::DockerCredentials {
-                username: Some(auth.username.clone()),
-                password: Some(auth.password.clone()),
-                serveraddress: Some(auth.server.clone()),
-                ..Default::default()
-            };
-            let options = PushImageOptions {
-                tag: Some(tag.to_string()),
-                ..Default::default()
-            };
-            let mut progress = self
-                .docker
-                .push_image(repository, Some(options), Some(credentials));
-            while let Some(item) = progress.next().await {
-                let info = item.map_err(|e| {
-                    RuntimeError::Other(format!("pushing {target}: {}", map_err(e)))
-                })?;
-                if let Some(e) = info.error_detail.and_then(|d| d.message) {
-                    return Err(RuntimeError::Other(format!("pushing {target}: {e}")));
-                }
-            }
-            Ok(())
-        })
+        Box::pin(self.push(source, repository, tag, auth))
     }
 
     fn create_network<'a>(
