@@ -238,12 +238,10 @@ async fn the_default_stack_runs_from_ecr_and_deploy_pushes_the_new_tag_there() {
     let service = s.steady("microservice-ping-pong-node-service", 1).await;
     // Seeded on first run: both repositories hold `latest`, and the
     // stack's tasks run it, pulled by digest.
+    let api = common::Api::new(&s.emu.endpoint, "AmazonEC2ContainerRegistry_V20150921");
     let ecr = |op: &'static str, body: Value| {
-        let e = &s.emu;
-        async move {
-            e.ok(&format!("AmazonEC2ContainerRegistry_V20150921.{op}"), body)
-                .await
-        }
+        let api = &api;
+        async move { api.ok(op, body).await }
     };
     let latest = ecr(
         "DescribeImages",
