@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{docker_or_skip, in_process, Api};
+use common::{aws_cli, aws_output, docker_or_skip, have_aws_cli, in_process, Api};
 use serde_json::{json, Value};
 
 const ECR: &str = "AmazonEC2ContainerRegistry_V20150921";
@@ -312,6 +312,41 @@ async fn a_lifecycle_policy_expires_pushed_images_beyond_its_count() {
             (vec!["v4".to_string()], v4.clone()),
         ]
     );
+
+    // The AWS CLI reads and writes the same policy.
+    if have_aws_cli(test) {
+        let put = aws_cli(
+            &ep,
+            &[
+                "ecr",
+                "put-lifecycle-policy",
+                "--repository-name",
+                &repo,
+                "--lifecycle-policy-text",
+                &policy,
+            ],
+        );
+        assert_eq!(put["lifecyclePolicyText"], json!(policy), "{put}");
+        let got = aws_cli(
+            &ep,
+            &["ecr", "get-lifecycle-policy", "--repository-name", &repo],
+        );
+        assert_eq!(got["lifecyclePolicyText"], json!(policy), "{got}");
+        assert!(!got["lastEvaluatedAt"].is_null(), "{got}");
+        let none = aws_output(
+            &ep,
+            &[
+                "ecr",
+                "get-lifecycle-policy",
+                "--repository-name",
+                "lifecycle-missing",
+            ],
+        );
+        assert!(
+            String::from_utf8_lossy(&none.stderr).contains("RepositoryNotFoundException"),
+            "{none:?}"
+        );
+    }
 
     // A preview of a stricter policy names what it would expire, and
     // expires nothing.

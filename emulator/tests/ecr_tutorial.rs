@@ -54,13 +54,22 @@ async fn the_tutorials_ecr_step_works_command_for_command_and_its_task_definitio
     // "Add the following repositories": the console's Create repository.
     let mut uris = Vec::new();
     for (name, _) in built {
-        let v = aws_cli(url, &["ecr", "create-repository", "--repository-name", name]);
-        let uri = v["repository"]["repositoryUri"].as_str().unwrap().to_string();
+        let v = aws_cli(
+            url,
+            &["ecr", "create-repository", "--repository-name", name],
+        );
+        let uri = v["repository"]["repositoryUri"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(uri.ends_with(name), "{uri}");
         uris.push(uri);
     }
     let host = uris[0].split('/').next().unwrap().to_string();
-    assert!(host.starts_with("127.0.0.1:"), "a loopback registry Docker accepts: {host}");
+    assert!(
+        host.starts_with("127.0.0.1:"),
+        "a loopback registry Docker accepts: {host}"
+    );
 
     // $ aws ecr get-login-password --region us-east-1 | docker login ...
     let password = aws_output(url, &["ecr", "get-login-password", "--region", "us-east-1"]);
@@ -79,8 +88,14 @@ async fn the_tutorials_ecr_step_works_command_for_command_and_its_task_definitio
     for ((name, image), uri) in built.iter().zip(&uris) {
         let article = format!("{name}:latest");
         let target = format!("{uri}:latest");
-        ok(&docker(&config, &["tag", image, &article], None), "docker tag");
-        ok(&docker(&config, &["tag", &article, &target], None), "docker tag");
+        ok(
+            &docker(&config, &["tag", image, &article], None),
+            "docker tag",
+        );
+        ok(
+            &docker(&config, &["tag", &article, &target], None),
+            "docker tag",
+        );
         let push = ok(&docker(&config, &["push", &target], None), "docker push");
         assert!(push.contains("digest: sha256:"), "{push}");
         local_tags.push(article);
@@ -89,7 +104,12 @@ async fn the_tutorials_ecr_step_works_command_for_command_and_its_task_definitio
     // What was pushed is what ECR shows, with no other call.
     let images = aws_cli(
         url,
-        &["ecr", "describe-images", "--repository-name", "microservice-ping-pong/node"],
+        &[
+            "ecr",
+            "describe-images",
+            "--repository-name",
+            "microservice-ping-pong/node",
+        ],
     );
     let detail = &images["imageDetails"][0];
     assert_eq!(detail["imageTags"], json!(["latest"]));
@@ -105,7 +125,15 @@ async fn the_tutorials_ecr_step_works_command_for_command_and_its_task_definitio
     let td_file = tmp.path().join("node-td.json");
     std::fs::write(&td_file, article_node_task_definition().to_string()).unwrap();
     let td_arg = format!("file://{}", td_file.display());
-    let reg = aws_cli(url, &["ecs", "register-task-definition", "--cli-input-json", &td_arg]);
+    let reg = aws_cli(
+        url,
+        &[
+            "ecs",
+            "register-task-definition",
+            "--cli-input-json",
+            &td_arg,
+        ],
+    );
     let image = reg["taskDefinition"]["containerDefinitions"][0]["image"]
         .as_str()
         .unwrap()
@@ -114,7 +142,10 @@ async fn the_tutorials_ecr_step_works_command_for_command_and_its_task_definitio
         image,
         format!("{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/microservice-ping-pong/node:latest")
     );
-    aws_cli(url, &["ecs", "create-cluster", "--cluster-name", "tutorial"]);
+    aws_cli(
+        url,
+        &["ecs", "create-cluster", "--cluster-name", "tutorial"],
+    );
     aws_cli(
         url,
         &[
@@ -144,7 +175,10 @@ async fn the_tutorials_ecr_step_works_command_for_command_and_its_task_definitio
     let deadline = Instant::now() + Duration::from_secs(120);
     let task = loop {
         let v = api
-            .call("DescribeTasks", json!({"cluster": "tutorial", "tasks": [arn]}))
+            .call(
+                "DescribeTasks",
+                json!({"cluster": "tutorial", "tasks": [arn]}),
+            )
             .await;
         let t = v["tasks"][0].clone();
         match t["lastStatus"].as_str() {
@@ -178,7 +212,11 @@ async fn the_tutorials_ecr_step_works_command_for_command_and_its_task_definitio
 
     // `down` takes the registry with it, and the local tags naming it.
     drop(e);
-    let left = docker(Path::new(&config), &["images", "--format", "{{.Repository}}"], None);
+    let left = docker(
+        Path::new(&config),
+        &["images", "--format", "{{.Repository}}"],
+        None,
+    );
     assert!(
         !text(&left).lines().any(|r| r.starts_with(&host)),
         "tags of {host} left after down: {}",

@@ -267,8 +267,10 @@ impl Ecr {
                     .map(|r| r.pushed_at.clone())
             })
             .unwrap_or_default();
-        // An image pushed before the emulator kept push times counts as new.
-        let pushed_at = |d: &str| pushed.get(d).copied().unwrap_or(now);
+        // An image whose push was not recorded (put in the registry some
+        // other way) counts as pushed when its repository was created:
+        // never newer than the pushes that were recorded.
+        let pushed_at = |d: &str| pushed.get(d).copied().unwrap_or(repo.created_at);
         let candidates: Vec<Candidate> = images
             .iter()
             .map(|i| Candidate {
