@@ -5,9 +5,11 @@
 //! emulator's own registry endpoint ([`proxy`]), which does what ECR does
 //! on top (basic auth with GetAuthorizationToken's tokens, pushes only to
 //! existing repositories, immutable tags). Repositories are store records
-//! ([`repositories`]); images are what the registry holds ([`images`]).
+//! ([`repositories`]); images are what the registry holds ([`images`]);
+//! lifecycle policies expire them ([`lifecycle`]).
 
 mod images;
+mod lifecycle;
 pub mod proxy;
 pub mod registry;
 mod repositories;
@@ -40,6 +42,10 @@ pub enum EcrError {
     ImageNotFound(String),
     #[error("{0}")]
     InvalidTagParameter(String),
+    #[error("Lifecycle policy does not exist for the repository with name '{0}' in the registry with id '{1}'")]
+    LifecyclePolicyNotFound(String, String),
+    #[error("There is no lifecycle policy preview for the repository with name '{0}' in the registry with id '{1}'")]
+    LifecyclePolicyPreviewNotFound(String, String),
     #[error("Operation '{0}' is not supported by this emulator.")]
     UnknownOperation(String),
     /// The registry is missing or failed, or the change could not be stored.
@@ -62,6 +68,10 @@ impl EcrError {
             EcrError::RepositoryNotEmpty(..) => "RepositoryNotEmptyException",
             EcrError::ImageNotFound(_) => "ImageNotFoundException",
             EcrError::InvalidTagParameter(_) => "InvalidTagParameterException",
+            EcrError::LifecyclePolicyNotFound(..) => "LifecyclePolicyNotFoundException",
+            EcrError::LifecyclePolicyPreviewNotFound(..) => {
+                "LifecyclePolicyPreviewNotFoundException"
+            }
             EcrError::UnknownOperation(_) => "UnknownOperationException",
             EcrError::Server(_) => "ServerException",
         }

@@ -135,7 +135,8 @@ async fn forward(State(ecr): State<Ecr>, req: Request) -> Response {
             )
         }
     };
-    let mut record: Option<String> = None;
+    // The repository and reference of a manifest PUT.
+    let mut record: Option<(String, String)> = None;
     if let Some((name, kind, reference)) = split_path(&path) {
         let Ok(repo) = ecr.repository(name) else {
             return registry_error(
@@ -148,7 +149,7 @@ async fn forward(State(ecr): State<Ecr>, req: Request) -> Response {
             );
         };
         if kind == "manifests" && req.method() == Method::PUT {
-            record = Some(name.to_string());
+            record = Some((name.to_string(), reference.to_string()));
             if repo.image_tag_mutability == "IMMUTABLE" && !reference.contains(':') {
                 if let Ok(Some(existing)) = ecr.manifest(name, reference).await {
                     let (parts, body) = req.into_parts();
@@ -296,8 +297,8 @@ async fn patch_in_chunks(ecr: &Ecr, base: &str, req: Request) -> Response {
 }
 
 /// Sends `req` to the registry at `base` and streams its answer back;
-/// `record`: the repository a manifest PUT goes to.
-async fn send(ecr: &Ecr, base: &str, req: Request, record: Option<String>) -> Response {
+/// `record`: the repository and reference a manifest PUT goes to.
+async fn send(ecr: &Ecr, base: &str, req: Request, record: Option<(String, String)>) -> Response {
     let proxy_host = host_of(&req);
     let (parts, body) = req.into_parts();
     let url = path_url(base, &parts.uri);
@@ -319,13 +320,19 @@ async fn send(ecr: &Ecr, base: &str, req: Request, record: Option<String>) -> Re
         Ok(r) => r,
         Err(e) => return unavailable(e),
     };
-    if let (Some(name), true) = (record, resp.status().is_success()) {
+    if let (Some((name, reference)), true) = (record, resp.status().is_success()) {
         if let Some(d) = resp
             .headers()
             .get("docker-content-digest")
             .and_then(|v| v.to_str().ok())
         {
             ecr.record_push(&name, d).await;
+            // A push ends with its tag; the images an index lists come
+            // first, by digest, untagged, and must not be expired before
+            // the index naming them arrives.
+            if !reference.contains(':') {
+                ecr.apply_lifecycle_logged(&name).await;
+            }
         }
     }
     relay(resp, base, proxy_host.as_deref())

@@ -135,7 +135,7 @@ impl Ecr {
                 .and_then(|c| c.get("scanOnPush"))
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
-            pushed_at: Default::default(),
+            ..Default::default()
         };
         let tags = tag_pairs(req.tags)?;
         let created = self

@@ -24,6 +24,11 @@ pub async fn handle(ecr: &Ecr, operation: &str, body: &[u8]) -> Result<Response,
         "TagResource" => ecr.tag_resource(&body).await,
         "UntagResource" => ecr.untag_resource(&body).await,
         "ListTagsForResource" => ecr.list_tags_for_resource(&body),
+        "PutLifecyclePolicy" => ecr.put_lifecycle_policy(&body).await,
+        "GetLifecyclePolicy" => ecr.get_lifecycle_policy(&body).await,
+        "DeleteLifecyclePolicy" => ecr.delete_lifecycle_policy(&body).await,
+        "StartLifecyclePolicyPreview" => ecr.start_lifecycle_policy_preview(&body).await,
+        "GetLifecyclePolicyPreview" => ecr.get_lifecycle_policy_preview(&body).await,
         other => Err(EcrError::UnknownOperation(other.to_string())),
     }?;
     Ok(amz_json(&reply))

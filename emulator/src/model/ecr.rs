@@ -1,6 +1,6 @@
 //! ECR repositories as the store keeps them (by name). Images live in the
 //! registry itself; the record only remembers when each manifest was
-//! pushed (what the registry does not keep).
+//! pushed (what the registry does not keep) and its lifecycle policy.
 
 use std::collections::BTreeMap;
 
@@ -20,4 +20,14 @@ pub struct Repository {
     /// `imagePushedAt` by manifest digest, recorded by the registry proxy.
     #[serde(default)]
     pub pushed_at: BTreeMap<String, f64>,
+    /// The lifecycle policy text (PutLifecyclePolicy), applied after each
+    /// push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_policy: Option<String>,
+    /// When the policy last ran over the images (`lastEvaluatedAt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_evaluated_at: Option<f64>,
+    /// The policy text of the last StartLifecyclePolicyPreview.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_preview: Option<String>,
 }
