@@ -265,7 +265,7 @@ async fn update_container_agent_updates_an_old_agent_once() {
         "UpdateInProgressException",
     )
     .await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     let updated = loop {
         let d = ok(
             &api,

@@ -26,6 +26,11 @@ use crate::model::capacity_provider::ListServicesByNamespace;
 use crate::model::task::{NetworkBinding, StopCode};
 use crate::model::{ClusterStatus, ServiceStatus, Task, TaskStatus};
 
+/// How long a simulated agent update stays in progress (ECS: minutes).
+/// Long enough that a second UpdateContainerAgent right after the first
+/// sees it in progress even on a loaded machine.
+const AGENT_UPDATE_TIME: Duration = Duration::from_secs(2);
+
 const ACK: &str = "ACK";
 const ATTACHMENT_STATUSES: [&str; 8] = [
     "PRECREATED",
@@ -374,7 +379,7 @@ impl Engine {
         let engine = self.clone();
         let target = arn.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::time::sleep(AGENT_UPDATE_TIME).await;
             if let Err(e) = engine
                 .set_agent_update(&target, "UPDATED", Some(LATEST_AGENT_VERSION))
                 .await
