@@ -209,21 +209,14 @@ pub fn full_name(image: &str) -> String {
     }
 }
 
-/// The name a pulled image is tagged as so its containers show the task
-/// definition's image (`None` when the pull reference is that name
-/// already, or the image is named by digest: digests are not tags).
-pub fn tag_as(image: &str, img: &RegistryImage, host: &str) -> Option<String> {
-    let full = full_name(image);
-    (matches!(img.reference, ImageRef::Tag(_)) && full != img.pull_reference(host)).then_some(full)
-}
-
-/// The name a container is created from once its image is there.
+/// The name a container is created from once its image is there: a
+/// registry image by the reference it was pulled as (`HOST:PORT/NAME:TAG`
+/// or `@DIGEST`), which is this emulator's own, so emulators sharing an
+/// engine never run each other's copy of an ECR name. DescribeTasks still
+/// shows the task definition's name.
 pub fn run_as(image: &str, source: &ImageSource, host: &str) -> String {
     match source {
-        ImageSource::Registry(img) => match &img.reference {
-            ImageRef::Tag(_) => full_name(image),
-            ImageRef::Digest(_) => img.pull_reference(host),
-        },
+        ImageSource::Registry(img) => img.pull_reference(host),
         _ => image.to_string(),
     }
 }
@@ -363,31 +356,23 @@ mod tests {
     }
 
     #[test]
-    fn pulled_images_are_tagged_and_run_under_the_task_definitions_name() {
+    fn pulled_images_run_under_the_emulators_own_registry_name() {
         let host = "127.0.0.1:4510";
         let image = "000000000000.dkr.ecr.us-east-1.amazonaws.com/web";
-        let ImageSource::Registry(img) = resolve(image, A, R, Some(4510)) else {
-            panic!()
-        };
-        assert_eq!(img.pull_reference(host), "127.0.0.1:4510/web:latest");
-        assert_eq!(
-            tag_as(image, &img, host).as_deref(),
-            Some(&*format!("{image}:latest"))
-        );
-        let source = ImageSource::Registry(img);
-        assert_eq!(run_as(image, &source, host), format!("{image}:latest"));
-        // Named by the endpoint: no second tag.
-        let ImageSource::Registry(img) = resolve("127.0.0.1:4510/web:1", A, R, Some(4510)) else {
-            panic!()
-        };
-        assert_eq!(tag_as("127.0.0.1:4510/web:1", &img, host), None);
-        // By digest: run from the pulled reference.
-        let image = "000000000000.dkr.ecr.us-east-1.amazonaws.com/web@sha256:ab";
         let source = resolve(image, A, R, Some(4510));
         let ImageSource::Registry(img) = &source else {
             panic!()
         };
-        assert_eq!(tag_as(image, img, host), None);
+        assert_eq!(img.pull_reference(host), "127.0.0.1:4510/web:latest");
+        assert_eq!(run_as(image, &source, host), "127.0.0.1:4510/web:latest");
+        let source = resolve("127.0.0.1:4510/web:1", A, R, Some(4510));
+        assert_eq!(
+            run_as("127.0.0.1:4510/web:1", &source, host),
+            "127.0.0.1:4510/web:1"
+        );
+        // By digest: run from the pulled reference.
+        let image = "000000000000.dkr.ecr.us-east-1.amazonaws.com/web@sha256:ab";
+        let source = resolve(image, A, R, Some(4510));
         assert_eq!(run_as(image, &source, host), "127.0.0.1:4510/web@sha256:ab");
         assert_eq!(
             run_as("pingpong-node", &ImageSource::Local, host),

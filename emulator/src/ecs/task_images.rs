@@ -158,7 +158,6 @@ impl Engine {
             reference: img.pull_reference(&host),
             username: pull::REGISTRY_USER.into(),
             password: registry.password(),
-            tag_as: pull::tag_as(image, &img, &host),
         };
         let failure = match rt.pull_image(&request).await {
             Ok(digest) => return Ok(Some(digest)),

@@ -176,8 +176,6 @@ pub struct ImagePull {
     pub reference: String,
     pub username: String,
     pub password: String,
-    /// Another name to tag the pulled image as (`NAME:TAG`).
-    pub tag_as: Option<String>,
 }
 
 impl std::fmt::Debug for ImagePull {
@@ -185,7 +183,6 @@ impl std::fmt::Debug for ImagePull {
         f.debug_struct("ImagePull")
             .field("reference", &self.reference)
             .field("username", &self.username)
-            .field("tag_as", &self.tag_as)
             .finish_non_exhaustive()
     }
 }
@@ -287,8 +284,7 @@ pub trait ContainerRuntime: Send + Sync + 'static {
         tag: &'a str,
         auth: &'a RegistryAuth,
     ) -> BoxFuture<'a, Result<(), RuntimeError>>;
-    /// Pulls `pull.reference` with its credentials, tags it `pull.tag_as`
-    /// and returns the manifest digest (`sha256:...`).
+    /// Pulls `pull.reference` with its credentials and returns the manifest digest (`sha256:...`).
     /// [`RuntimeError::NotFound`] when the registry has no such manifest or
     /// repository.
     fn pull_image<'a>(&'a self, pull: &'a ImagePull)

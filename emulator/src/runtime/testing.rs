@@ -280,9 +280,7 @@ impl ContainerRuntime for FakeRuntime {
             ))));
         };
         let repo_digests = vec![format!("{}@{digest}", repository_of(&pull.reference))];
-        for name in std::iter::once(&pull.reference).chain(&pull.tag_as) {
-            inner.images.insert(name.clone(), repo_digests.clone());
-        }
+        inner.images.insert(pull.reference.clone(), repo_digests);
         ready(Ok(digest))
     }
 

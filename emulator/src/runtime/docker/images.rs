@@ -90,7 +90,9 @@ impl DockerRuntime {
 
     /// Removes every local tag of images from the registry at `host`
     /// (`HOST:PORT/...`: what the emulator pushed and pulled through its
-    /// ECR endpoint), without force. Returns (removed, kept) tags.
+    /// ECR endpoint), and the ECR-form names (`ACCOUNT.dkr.ecr.REGION.
+    /// amazonaws.com/...`) that pulls gave those same images, without
+    /// force. Returns (removed, kept) tags.
     pub async fn remove_registry_tags(
         &self,
         host: &str,
@@ -101,10 +103,19 @@ impl DockerRuntime {
             .list_images(None::<ListImagesOptions>)
             .await
             .map_err(map_err)?;
+        let ecr_form = |t: &str| {
+            t.split('/')
+                .next()
+                .is_some_and(|h| h.contains(".dkr.ecr.") && h.ends_with(".amazonaws.com"))
+        };
         let names: Vec<String> = images
             .into_iter()
+            .filter(|i| {
+                let ours = |t: &String| t.starts_with(&prefix);
+                i.repo_tags.iter().any(ours) || i.repo_digests.iter().any(ours)
+            })
             .flat_map(|i| i.repo_tags)
-            .filter(|t| t.starts_with(&prefix))
+            .filter(|t| t.starts_with(&prefix) || ecr_form(t))
             .collect();
         self.remove_tags(names).await
     }
@@ -314,17 +325,6 @@ impl DockerRuntime {
                     pull.reference
                 ))
             })?;
-        if let Some(name) = &pull.tag_as {
-            let (repo, tag) = repo_and_tag(name);
-            let opts = TagImageOptionsBuilder::default()
-                .repo(repo)
-                .tag(tag)
-                .build();
-            self.docker
-                .tag_image(&pull.reference, Some(opts))
-                .await
-                .map_err(map_err)?;
-        }
         let repository = match pull.reference.split_once('@') {
             Some((r, _)) => r,
             None => repo_and_tag(&pull.reference).0,
