@@ -236,6 +236,13 @@ async fn the_default_stack_runs_from_ecr_and_deploy_pushes_the_new_tag_there() {
     let s = up().await;
     let ecr_node = format!("{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/microservice-ping-pong/node");
     let service = s.steady("microservice-ping-pong-node-service", 1).await;
+    // One task, one target: registered (and announced) once, though the
+    // balancer process reports its health a moment later.
+    let registered: Vec<String> = common::stack::messages(&service)
+        .into_iter()
+        .filter(|m| m.contains("registered 1 targets"))
+        .collect();
+    assert_eq!(registered.len(), 1, "{registered:#?}");
     // Seeded on first run: both repositories hold `latest`, and the
     // stack's tasks run it, pulled by digest.
     let api = common::Api::new(&s.emu.endpoint, "AmazonEC2ContainerRegistry_V20150921");

@@ -13,7 +13,7 @@
 //! events, and returns only once the balancer has finished draining.
 
 use crate::model::ServiceStatus;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,7 +55,14 @@ pub(super) struct Inner {
     backoff: std::sync::Mutex<LaunchBackoff>,
     pub(super) wake: Notify,
     pub(super) shutdown: CancellationToken,
+    /// Targets registered lately, by (group, task, port): a balancer in its
+    /// own process reports a new target's health a moment later, and until
+    /// then the target must not be registered (and announced) again.
+    registered: std::sync::Mutex<HashMap<(String, String, u16), std::time::Instant>>,
 }
+
+/// How long a registration counts as done without the balancer's word.
+const REGISTERED_GRACE: Duration = Duration::from_secs(10);
 
 /// The service scheduler. Cheap to clone.
 #[derive(Clone)]
@@ -79,6 +86,7 @@ impl Scheduler {
                 backoff: std::sync::Mutex::new(LaunchBackoff::default()),
                 wake: Notify::new(),
                 shutdown: CancellationToken::new(),
+                registered: std::sync::Mutex::new(HashMap::new()),
             }),
         };
         s.inner
@@ -535,6 +543,21 @@ impl Scheduler {
         .await;
     }
 
+    /// Whether registering task `task`'s `port` in group `tg` now is not a
+    /// repeat of one made within [`REGISTERED_GRACE`]; records it.
+    fn first_registration(&self, tg: &str, task: &str, port: u16) -> bool {
+        let mut recent = self
+            .inner
+            .registered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        recent.retain(|_, at| now.duration_since(*at) < REGISTERED_GRACE);
+        recent
+            .insert((tg.to_string(), task.to_string(), port), now)
+            .is_none()
+    }
+
     /// Registers a task in every target group of its service where it is
     /// missing.
     async fn register(&self, service: &Service, state: &State, task: &Task) {
@@ -550,7 +573,7 @@ impl Scheduler {
                 .targets
                 .health(tg)
                 .contains_key(&(id.clone(), port));
-            if present {
+            if present || !self.first_registration(tg, &task.task_arn, port) {
                 continue;
             }
             match self.inner.targets.register(tg, &id, &host, port) {
