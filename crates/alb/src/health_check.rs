@@ -462,10 +462,14 @@ impl HealthMachine {
             ProbeOutcome::Timeout => {
                 Some((TargetHealthReason::Timeout, "Request timed out".to_owned()))
             }
-            ProbeOutcome::Failed(why) => Some((
-                TargetHealthReason::FailedHealthChecks,
-                format!("Health checks failed: {why}"),
-            )),
+            // AWS's description says no more; the cause goes to the log.
+            ProbeOutcome::Failed(why) => {
+                tracing::debug!(cause = %why, "health check failed");
+                Some((
+                    TargetHealthReason::FailedHealthChecks,
+                    "Health checks failed".to_owned(),
+                ))
+            }
         };
         match failure {
             None => {
