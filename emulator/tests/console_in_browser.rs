@@ -168,6 +168,30 @@ async fn the_console_follows_a_stopped_task_to_its_healthy_replacement() {
     );
     screenshot(&b, "service-after-stop.png").await;
 
+    // Scale from the page: the API's desired count follows, and the page
+    // shows the new task running.
+    let more = desired + 1;
+    let input = b.elements("input#desired").await;
+    b.post(&format!("/element/{}/clear", input[0]), json!({}))
+        .await;
+    b.post(
+        &format!("/element/{}/value", input[0]),
+        json!({"text": more.to_string()}),
+    )
+    .await;
+    let scale = b.elements("button#scale").await;
+    b.click(&scale[0]).await;
+    eventually("the scaled service on the page", limit, || async {
+        let v = js(
+            &b,
+            "return document.querySelectorAll('table.tasks tr[data-task] .chip.ok').length;",
+        )
+        .await;
+        (v.as_u64() == Some(more)).then_some(())
+    })
+    .await;
+    assert_eq!(s.service(NODE).await["desiredCount"], more);
+
     // The task view: lifecycle up to RUNNING, its containers' ports, logs.
     go(&b, &format!("#/tasks/{replacement}")).await;
     eventually("the task's lifecycle", limit, || async {

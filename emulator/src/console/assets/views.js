@@ -155,7 +155,12 @@ VIEWS.service = {
     const { cluster, service: s } = await findService(name);
     CONSOLE.current = { cluster, service: s.serviceName };
     const input = document.getElementById('desired');
-    if (input && document.activeElement !== input) input.value = s.desiredCount;
+    // Set to the service's count when that changes, never over what the
+    // user is typing.
+    if (input && input.dataset.shown !== String(s.desiredCount) && document.activeElement !== input) {
+      input.value = s.desiredCount;
+      input.dataset.shown = String(s.desiredCount);
+    }
     const [running, stopped] = await Promise.all([
       tasksOf(cluster, { serviceName: s.serviceName }),
       tasksOf(cluster, { serviceName: s.serviceName, desiredStatus: 'STOPPED' }),
