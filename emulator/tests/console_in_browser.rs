@@ -3,7 +3,8 @@
 //! stack on real Docker: the front page lists the services and the task
 //! ids the API lists; stopping a service's task from the page shows its
 //! replacement appear and that task's target turn healthy, without a
-//! reload. Each main view is saved as a PNG in
+//! reload; scaling and forcing a new deployment from the page take effect
+//! and show; a deep link survives a reload. Each main view is saved as a PNG in
 //! `target/console-screenshots/`; with `UPDATE_CONSOLE_PNG` set,
 //! `overview.png` is also copied to `docs/console.png` (the README's).
 //!
@@ -247,6 +248,24 @@ async fn the_console_follows_a_stopped_task_to_its_healthy_replacement() {
     })
     .await;
     screenshot(&b, "clusters.png").await;
+
+    // Force a new deployment from the page: a new PRIMARY deployment shows.
+    let first = s.service(NODE).await["deployments"][0]["id"].clone();
+    go(&b, &format!("#/services/{NODE}")).await;
+    let force = eventually("the force button", limit, || async {
+        b.elements("button#force").await.into_iter().next()
+    })
+    .await;
+    b.click(&force).await;
+    let primary =
+        "return Array.from(document.querySelectorAll('table.deployments tr[data-deployment]'))\
+        .filter((r) => r.dataset.status === 'PRIMARY').map((r) => r.dataset.deployment);";
+    eventually("the new deployment on the page", limit, || async {
+        let ids = js(&b, primary).await;
+        let ids = ids.as_array().cloned().unwrap_or_default();
+        (ids.len() == 1 && ids[0] != first).then_some(())
+    })
+    .await;
 
     let _ = b.call(reqwest::Method::DELETE, "", None).await;
 }

@@ -176,7 +176,8 @@ VIEWS.service = {
       + '<th>Rollout</th><th>Task definition</th><th>Desired / running / pending</th><th>Failed</th><th>Updated</th></tr>';
     for (const d of s.deployments || []) {
       const pct = d.desiredCount ? Math.min(100, Math.round(100 * d.runningCount / d.desiredCount)) : 100;
-      h += '<tr><td class="mono">' + esc(d.id) + '</td><td>' + chip(d.status) + '</td><td>' + chip(d.rolloutState)
+      h += '<tr data-deployment="' + esc(d.id) + '" data-status="' + esc(d.status) + '"><td class="mono">'
+        + esc(d.id) + '</td><td>' + chip(d.status) + '</td><td>' + chip(d.rolloutState)
         + '<div class="muted">' + esc(d.rolloutStateReason || '') + '</div><div class="bar" title="'
         + pct + '% of desired running"><div style="width:' + pct + '%"></div></div></td><td class="mono">'
         + esc(shortName(d.taskDefinition)) + '</td><td class="counts">' + d.desiredCount + ' / ' + d.runningCount
