@@ -48,6 +48,9 @@
 //! - [`model`]: the resources in their AWS shapes, ARNs ([`model::arn`]).
 //! - [`runtime`]: `trait ContainerRuntime`; [`runtime::docker`] is the only
 //!   code that talks to Docker, [`runtime::testing`] the in-memory fake.
+//! - [`console`]: the web console on `GET /`: embedded HTML/CSS/JS that
+//!   reads through the AWS APIs and follows a server-sent event stream of
+//!   store and target-health changes.
 //! - [`cli`]: the `emulator` command line (`up`, `down`, `ps`, ...).
 //! - [`app`]: wiring: [`app::start`] / [`run`] bring everything up and shut
 //!   it down.
@@ -61,6 +64,7 @@ pub mod api;
 pub mod app;
 pub mod autoscaling;
 pub mod cli;
+pub mod console;
 pub mod db;
 pub mod ec2;
 pub mod ecr;

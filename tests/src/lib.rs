@@ -9,6 +9,10 @@
 //! - [`Scope`]: a unique label for everything one test creates; dropping it
 //!   removes those containers and networks, also when the test panics.
 //! - [`wait_for`]: polls an HTTP URL until an expected answer or a deadline.
+//! - [`webdriver`]: a headless Chromium through chromedriver, for pages
+//!   tested in a real browser.
+
+pub mod webdriver;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

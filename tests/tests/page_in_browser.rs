@@ -5,14 +5,12 @@
 //! nodes, so the browser also checks the nodes' CORS headers for real.
 //!
 //! Needs `chromium` and `chromedriver` (Debian: chromium, chromium-driver;
-//! `.ci/run` installs them). Without them the test skips loudly, unless
-//! `CI` is set.
+//! `.ci/run` installs them): see [`pingpong_tests::webdriver`].
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde_json::{json, Value};
+use pingpong_tests::webdriver::{chromedriver_or_skip, eventually, Browser};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -49,123 +47,11 @@ async fn client(base_url: String) -> Server {
     Server { addr, _stop: stop }
 }
 
-/// chromedriver as a child process, killed on drop.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn find(names: &[&str]) -> Option<String> {
-    names.iter().find_map(|n| {
-        Command::new(n)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .ok()
-            .filter(|s| s.success())
-            .map(|_| n.to_string())
-    })
-}
-
-/// The WebDriver session: a thin JSON-over-HTTP client.
-struct Browser {
-    http: reqwest::Client,
-    session: String,
-}
-
-impl Browser {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}{path}", self.session);
-        let mut req = self.http.request(method, &url);
-        if let Some(b) = body {
-            req = req
-                .header("content-type", "application/json")
-                .body(b.to_string());
-        }
-        let res = req.send().await.unwrap();
-        let text = res.text().await.unwrap();
-        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        v["value"].clone()
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-
-    async fn elements(&self, css: &str) -> Vec<String> {
-        let found = self
-            .post("/elements", json!({"using": "css selector", "value": css}))
-            .await;
-        found
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|e| e.as_object()?.values().next()?.as_str().map(str::to_string))
-            .collect()
-    }
-
-    async fn text(&self, element: &str) -> String {
-        self.get(&format!("/element/{element}/text"))
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-
-    async fn texts(&self, css: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        for e in self.elements(css).await {
-            out.push(self.text(&e).await);
-        }
-        out
-    }
-
-    async fn click(&self, element: &str) {
-        self.post(&format!("/element/{element}/click"), json!({}))
-            .await;
-    }
-}
-
-/// Polls `f` until it returns Some, or panics after `deadline`.
-async fn eventually<T, F, Fut>(what: &str, deadline: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(started.elapsed() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clicking_a_letter_shows_the_answer_and_errors_are_readable() {
-    let test = "clicking_a_letter_shows_the_answer_and_errors_are_readable";
-    let (Some(chromedriver), Some(_)) = (
-        find(&["chromedriver"]),
-        find(&["chromium", "chromium-browser", "google-chrome"]),
-    ) else {
-        if std::env::var_os("CI").is_some() {
-            panic!("{test}: CI is set but chromium/chromedriver are missing");
-        }
-        eprintln!("\n!!! SKIPPING {test}: chromium and chromedriver are not installed.\n");
+    let Some(chromedriver) =
+        chromedriver_or_skip("clicking_a_letter_shows_the_answer_and_errors_are_readable")
+    else {
         return;
     };
 
@@ -178,55 +64,9 @@ async fn clicking_a_letter_shows_the_answer_and_errors_are_readable() {
     let john = node(peers.join(",")).await;
     let page = client(format!("http://{}", john.addr)).await;
 
-    let port = pingpong_tests::free_port();
-    let child = Command::new(&chromedriver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let driver = Driver {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let http = reqwest::Client::new();
-    let status_url = format!("{}/status", driver.url);
-    eventually("chromedriver", Duration::from_secs(15), || {
-        let http = http.clone();
-        let url = status_url.clone();
-        async move { http.get(&url).send().await.ok().map(|_| ()) }
-    })
-    .await;
-    let created: Value = serde_json::from_str(
-        &http
-            .post(format!("{}/session", driver.url))
-            .header("content-type", "application/json")
-            .body(
-                json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
-                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-                }}}})
-                .to_string(),
-            )
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
-    let session_id = created["value"]["sessionId"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no WebDriver session: {created}"))
-        .to_string();
-    let browser = Browser {
-        http: http.clone(),
-        session: format!("{}/session/{session_id}", driver.url),
-    };
+    let browser = Browser::start(&chromedriver, 1200, 900).await;
 
-    browser
-        .post("/url", json!({"url": format!("http://{}/", page.addr)}))
-        .await;
+    browser.goto(&format!("http://{}/", page.addr)).await;
     let buttons = browser.elements("button").await;
     let letters = browser.texts("button").await;
     assert_eq!(letters, ["P", "I", "N", "G", "P", "O", "N", "G"]);

@@ -91,6 +91,7 @@ impl AlbBuilder {
                 probe: self.probe,
                 runtime,
                 removals: Arc::new(tokio::sync::watch::Sender::new(0)),
+                health_changes: Arc::new(tokio::sync::watch::Sender::new(0)),
                 io_workers: if dedicated {
                     io_threads::io_workers()
                 } else {
@@ -174,6 +175,7 @@ impl Alb {
             Arc::clone(&self.inner.probe),
             self.inner.runtime.clone(),
             Arc::clone(&self.inner.removals),
+            Arc::clone(&self.inner.health_changes),
         )?;
         reg.target_groups.insert(arn, Arc::clone(&tg));
         Ok(TargetGroupHandle { inner: tg })
@@ -284,6 +286,13 @@ impl Alb {
     /// balancer was built.
     pub fn removals(&self) -> tokio::sync::watch::Receiver<u64> {
         self.inner.removals.subscribe()
+    }
+
+    /// Changes whenever a target of any group changes health state
+    /// (registered `initial`, `healthy`, `unhealthy`, `draining`, removed):
+    /// watch it to show health as it changes, without polling.
+    pub fn health_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.health_changes.subscribe()
     }
 
     /// Prometheus text for every load balancer and target group, CloudWatch

@@ -189,6 +189,9 @@ pub(crate) struct AlbInner {
     pub(crate) runtime: Option<Handle>,
     /// Bumped whenever a target leaves any target group (its drain ended).
     pub(crate) removals: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Bumped whenever a target of any group changes health state
+    /// (registered, healthy, unhealthy, draining, removed).
+    pub(crate) health_changes: Arc<tokio::sync::watch::Sender<u64>>,
     /// Where client connections are served: `None` on the caller's
     /// runtime, else round robin over these single-threaded I/O runtimes.
     pub(crate) io_workers: Option<Arc<[Handle]>>,

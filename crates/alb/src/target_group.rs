@@ -168,6 +168,9 @@ pub(crate) struct TargetGroup {
     removed: tokio::sync::watch::Sender<u64>,
     /// The same, shared by every group of the balancer.
     removed_anywhere: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Bumped whenever a target's health state changes (shared by every
+    /// group of the balancer).
+    health_changes: Arc<tokio::sync::watch::Sender<u64>>,
     probe: Arc<dyn HealthProbe>,
     /// Where health loops and drain tasks run; `None` in a shadow balancer,
     /// which runs none.
@@ -200,6 +203,7 @@ impl TargetGroup {
         probe: Arc<dyn HealthProbe>,
         runtime: Option<Handle>,
         removed_anywhere: Arc<tokio::sync::watch::Sender<u64>>,
+        health_changes: Arc<tokio::sync::watch::Sender<u64>>,
     ) -> Result<Arc<Self>, TargetGroupError> {
         config
             .health_check
@@ -218,6 +222,7 @@ impl TargetGroup {
             cancel: CancellationToken::new(),
             removed: tokio::sync::watch::Sender::new(0),
             removed_anywhere,
+            health_changes,
             probe,
             runtime,
         }))
@@ -238,6 +243,12 @@ impl TargetGroup {
         if self.targets.load().iter().any(|t| t.is_enabled()) {
             self.removed_anywhere.send_modify(|n| *n += 1);
         }
+        self.health_changed();
+    }
+
+    /// Tells health watchers that a target's state changed.
+    fn health_changed(&self) {
+        self.health_changes.send_modify(|n| *n += 1);
     }
 
     fn lock_writers(&self) -> std::sync::MutexGuard<'_, ()> {
@@ -325,6 +336,7 @@ impl TargetGroup {
             list.push(target);
         }
         self.targets.store(Arc::new(list));
+        self.health_changed();
         Ok(())
     }
 
@@ -361,6 +373,7 @@ impl TargetGroup {
             }
             found += 1;
             t.begin_drain();
+            self.health_changed();
             let Some(runtime) = &self.runtime else {
                 self.remove(t);
                 continue;
@@ -393,6 +406,7 @@ impl TargetGroup {
         self.targets.store(Arc::new(list));
         self.removed.send_modify(|n| *n += 1);
         self.removed_anywhere.send_modify(|n| *n += 1);
+        self.health_changed();
         debug!(target_group = %self.arn, target = %target.authority, "target removed");
     }
 
@@ -486,6 +500,7 @@ impl TargetGroup {
             let changed =
                 target.record_outcome(&ProbeOutcome::Failed(why.to_owned()), &cfg.health_check);
             if changed {
+                self.health_changed();
                 info!(target_group = %self.arn, target = %target.authority, "target unhealthy after passive failures");
             }
         }
@@ -538,6 +553,7 @@ async fn health_loop(tg: Arc<TargetGroup>, target: Arc<TargetRuntime>) {
             }
             answered = true;
             if target.record_outcome(&outcome, hc) {
+                tg.health_changed();
                 let h = target.health();
                 info!(
                     target_group = %tg.arn,

@@ -9,7 +9,10 @@
 //! - an AWS call (`POST /`) without an `Authorization` header (any
 //!   signature is accepted, but a plain form post has none) or without an
 //!   AWS content type (`application/x-amz-json-1.x`, or form-encoded for
-//!   the Query protocol): 403 / 415, in the protocol's error shape.
+//!   the Query protocol): 403 / 415, in the protocol's error shape;
+//! - when the API is bound beyond loopback, a browser's (an
+//!   `Origin`-bearing) AWS call that writes: 403. The console is then
+//!   read-only; the CLI and SDKs, which send no `Origin`, are not limited.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -26,6 +29,8 @@ use super::ApiError;
 pub struct Guard {
     port: u16,
     any_ip: bool,
+    /// Bound to a loopback address: only this machine can call.
+    loopback: bool,
     names: Vec<String>,
 }
 
@@ -36,6 +41,7 @@ impl Guard {
         Guard {
             port: addr.port(),
             any_ip: addr.ip().is_unspecified(),
+            loopback: addr.ip().is_loopback(),
             names: names.iter().map(|n| n.to_ascii_lowercase()).collect(),
         }
     }
@@ -62,6 +68,12 @@ impl Guard {
                 self.any_ip && bare.parse::<std::net::IpAddr>().is_ok()
             }
         }
+    }
+
+    /// Whether the web console may only read: the API is bound beyond
+    /// loopback, so others on the network may open it.
+    pub fn read_only(&self) -> bool {
+        !self.loopback
     }
 
     /// Whether `origin` is the API's own (`http://<allowed host>`).
@@ -160,6 +172,52 @@ pub async fn guard(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Res
             );
         }
     }
+    if g.read_only() && req.method() == Method::POST && req.headers().contains_key(header::ORIGIN) {
+        return read_only_console(query, req, next).await;
+    }
+    next.run(req).await
+}
+
+/// A browser's AWS call to an API bound beyond loopback: reads only.
+async fn read_only_console(query: bool, req: Request, next: Next) -> Response {
+    let (operation, req) = if query {
+        let (parts, body) = req.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+            return refuse(
+                true,
+                StatusCode::BAD_REQUEST,
+                "ValidationError",
+                "Cannot read the request body.",
+            );
+        };
+        let action = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .unwrap_or_default()
+            .into_iter()
+            .find(|(k, _)| k == "Action")
+            .map(|(_, v)| v)
+            .unwrap_or_default();
+        (
+            action,
+            Request::from_parts(parts, axum::body::Body::from(bytes)),
+        )
+    } else {
+        let target = req
+            .headers()
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| t.split_once('.'))
+            .map(|(_, op)| op.to_string())
+            .unwrap_or_default();
+        (target, req)
+    };
+    if !crate::console::is_read_operation(&operation) {
+        return refuse(
+            query,
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            &format!("{operation}: the console is read-only when the API is bound beyond loopback (start it on 127.0.0.1 to act from the console)."),
+        );
+    }
     next.run(req).await
 }
 
@@ -196,5 +254,7 @@ mod tests {
         assert!(!g.allows_origin("http://evil.example"));
         assert!(!g.allows_origin("null"));
         assert!(!g.allows_origin("http://127.0.0.1:4566/x"));
+        assert!(!g.read_only());
+        assert!(any.read_only());
     }
 }

@@ -5,7 +5,8 @@
 //! `secretsmanager.<Op>` via [`secrets`]; `Logs_20140328.<Op>` via
 //! [`logs`]; `AmazonEC2ContainerRegistry_V20150921.<Op>` via [`ecr`]),
 //! plus emulator
-//! endpoints under `/_emulator/`.
+//! endpoints under `/_emulator/` and the web console ([`crate::console`]:
+//! `GET /` and `/_console/`).
 //!
 //! Every failure is an [`ApiError`] rendered in the AWS shape: HTTP 400 with
 //! `{"__type": "...", "message": "..."}`. The [`AwsRequest`] extractor's
@@ -463,13 +464,14 @@ async fn not_found() -> ApiError {
 /// The API router.
 pub fn router(state: ApiState) -> Router {
     Router::new()
-        .route("/", post(entry))
+        .route("/", get(crate::console::index).post(entry))
         .route("/metrics", get(metrics))
         .route("/_emulator/listeners", get(listeners))
         .route("/_emulator/logs", get(logs::for_target))
         .route("/_emulator/stats", get(stats::stats))
         .route("/_emulator/shutdown", post(shutdown))
         .route("/_emulator/health", get(health))
+        .merge(crate::console::routes())
         .fallback(not_found)
         .layer(middleware::from_fn(log_errors))
         .layer(middleware::from_fn_with_state(

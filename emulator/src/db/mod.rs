@@ -252,6 +252,7 @@ impl Db {
             w.seq = seq;
             w.synced = seq;
             self.inner.published.store(Arc::new(w.head.clone()));
+            self.inner.status.send_replace(Synced { seq, failed: None });
             return Ok((r, None));
         };
         if let Err(e) = segment.append(&journal::encode(seq, changes)) {
@@ -279,6 +280,23 @@ impl Db {
                 st.failed.unwrap_or_else(|| "the store closed".into()),
             ))
         }
+    }
+
+    /// The sequence number of the last durable (and published) write.
+    pub fn durable_seq(&self) -> u64 {
+        self.inner.status.borrow().seq
+    }
+
+    /// Waits until a write after `seq` is durable and published (readers
+    /// see it); returns the newest durable sequence number, or `seq` at
+    /// once when the store can no longer write. How observers (the web
+    /// console's event stream) follow changes without polling.
+    pub async fn changed_after(&self, seq: u64) -> u64 {
+        let mut rx = self.inner.status.subscribe();
+        rx.wait_for(|s| s.seq > seq || s.failed.is_some())
+            .await
+            .map(|s| s.seq.max(seq))
+            .unwrap_or(seq)
     }
 
     /// Whether a compaction is writing its snapshot now.

@@ -332,3 +332,34 @@ async fn a_write_on_a_full_disk_fails_and_leaves_nothing_behind() {
         assert!(!name.contains(".tmp"), "left behind: {name}");
     }
 }
+
+/// Observers (the console's event stream) wake on a durable change, see
+/// it in `read()`, and are not woken by a write that changes nothing; in
+/// memory as on disk.
+#[tokio::test]
+async fn changed_after_wakes_on_a_durable_change_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_d, on_disk) = open(tmp.path());
+    for db in [on_disk, Db::in_memory(State::default())] {
+        let seq = db.durable_seq();
+        let waiter = tokio::spawn({
+            let db = db.clone();
+            async move {
+                let after = db.changed_after(seq).await;
+                (after, db.read().clusters.contains_key("watched"))
+            }
+        });
+        db.commit(|_| ()).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished(), "woken by a write of nothing");
+        db.commit(|s| s.clusters.insert("watched".into(), cluster("watched")))
+            .await
+            .unwrap();
+        let (after, seen) = tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("woken")
+            .unwrap();
+        assert!(after > seq && seen, "{after} {seen}");
+        assert_eq!(db.durable_seq(), after);
+    }
+}

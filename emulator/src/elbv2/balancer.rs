@@ -136,6 +136,14 @@ impl Balancer {
         })
     }
 
+    /// Changes whenever a target's health state changes in any group.
+    pub fn health_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        match &self.remote {
+            Some(r) => r.health_changes(),
+            None => self.alb.health_changes(),
+        }
+    }
+
     /// Prometheus text of the listeners' metrics.
     pub async fn metrics(&self) -> String {
         match &self.remote {

@@ -61,6 +61,8 @@ pub struct Remote {
     counts: ArcSwap<BTreeMap<String, Vec<(Target, u64)>>>,
     listeners: ArcSwap<BTreeMap<String, SocketAddr>>,
     removals: watch::Sender<u64>,
+    /// Bumped when a refresh finds any target's state or reason changed.
+    health_changes: watch::Sender<u64>,
     dirty: Notify,
     /// Off until start-up has rebuilt the whole model: a partial model
     /// put to an adopted balancer would drain the targets it lacks.
@@ -94,6 +96,7 @@ impl Remote {
             counts: ArcSwap::from_pointee(BTreeMap::new()),
             listeners: ArcSwap::from_pointee(BTreeMap::new()),
             removals: watch::Sender::new(0),
+            health_changes: watch::Sender::new(0),
             dirty: Notify::new(),
             enabled: AtomicBool::new(false),
             shadow: std::sync::OnceLock::new(),
@@ -219,7 +222,13 @@ impl Remote {
         let counts = get_json::<BTreeMap<String, Counts>>(&self.http, &counts_url);
         let (health, counts) = tokio::join!(health, counts);
         match health {
-            Ok(h) => self.health.store(Arc::new(h)),
+            Ok(h) => {
+                let changed = health_states(&self.health.load()) != health_states(&h);
+                self.health.store(Arc::new(h));
+                if changed {
+                    self.health_changes.send_modify(|n| *n += 1);
+                }
+            }
             Err(e) => tracing::debug!("balancer health: {e}"),
         }
         if let Ok(c) = counts {
@@ -250,6 +259,11 @@ impl Remote {
         self.removals.subscribe()
     }
 
+    /// Changes when a refresh finds a target's health changed.
+    pub fn health_changes(&self) -> watch::Receiver<u64> {
+        self.health_changes.subscribe()
+    }
+
     pub fn listener_addrs(&self) -> BTreeMap<String, SocketAddr> {
         self.listeners.load().as_ref().clone()
     }
@@ -260,6 +274,31 @@ impl Remote {
             Err(e) => format!("# balancer unreachable: {e}\n"),
         }
     }
+}
+
+/// What a health watcher cares about: each target's state and reason.
+fn health_states(
+    h: &BTreeMap<String, Vec<TargetHealthDescription>>,
+) -> Vec<(
+    &str,
+    &str,
+    u16,
+    alb::TargetHealthState,
+    Option<alb::TargetHealthReason>,
+)> {
+    h.iter()
+        .flat_map(|(tg, ds)| {
+            ds.iter().map(move |d| {
+                (
+                    tg.as_str(),
+                    d.target.id.as_str(),
+                    d.target.port,
+                    d.health.state,
+                    d.health.reason,
+                )
+            })
+        })
+        .collect()
 }
 
 fn read_record(dir: &Path) -> Option<Record> {
