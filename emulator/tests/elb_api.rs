@@ -275,11 +275,11 @@ async fn every_operation_works_and_changes_live_traffic_and_survives_a_restart()
         .await
         .unwrap();
     assert!(
-        common::metric_max(&metrics, "RequestCount").unwrap_or(0.0) >= 8.0,
+        common::metric_max(&metrics, "aws_applicationelb_requests_total").unwrap_or(0.0) >= 8.0,
         "{metrics}"
     );
     assert!(
-        common::metric_max(&metrics, "HealthyHostCount").unwrap_or(0.0) >= 1.0,
+        common::metric_max(&metrics, "aws_applicationelb_healthy_hosts").unwrap_or(0.0) >= 1.0,
         "{metrics}"
     );
 

@@ -278,8 +278,9 @@ async fn a_task_behind_the_listener_answers_and_health_follows_the_path() {
         .text()
         .await
         .unwrap();
-    let requests = common::metric_max(&metrics, "RequestCount").unwrap_or(0.0);
-    let ok = common::metric_max(&metrics, "HTTPCode_Target_2XX_Count").unwrap_or(0.0);
+    let requests = common::metric_max(&metrics, "aws_applicationelb_requests_total").unwrap_or(0.0);
+    let ok =
+        common::metric_max(&metrics, "aws_applicationelb_httpcode_target_2xx_total").unwrap_or(0.0);
     // At least the /start and /ping requests above went through.
     assert!(requests >= 4.0 && ok >= 4.0, "{metrics}");
 }

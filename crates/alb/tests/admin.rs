@@ -527,7 +527,7 @@ async fn health_counts_and_metrics_report_the_targets() {
     assert_eq!(status, 200);
     let text = String::from_utf8_lossy(&text);
     assert!(
-        text.contains("HealthyHostCount{TargetGroup=\"tg\"} 1"),
+        text.contains("aws_applicationelb_healthy_hosts{target_group=\"tg\"} 1"),
         "{text}"
     );
 }

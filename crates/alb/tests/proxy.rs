@@ -153,11 +153,12 @@ async fn routes_by_path_rules_fixed_response_and_redirect() {
     assert!(alb.delete_target_group("tg-node").is_err());
     let metrics = alb.render_prometheus();
     assert!(
-        metrics.contains("HTTPCode_Target_2XX_Count{TargetGroup=\"tg-node\"} 2"),
+        metrics
+            .contains("aws_applicationelb_httpcode_target_2xx_total{target_group=\"tg-node\"} 2"),
         "{metrics}"
     );
     assert!(
-        metrics.contains("HTTP_Fixed_Response_Count{LoadBalancer=\"lb\"} 1"),
+        metrics.contains("aws_applicationelb_http_fixed_responses_total{load_balancer=\"lb\"} 1"),
         "{metrics}"
     );
     assert!(alb.shutdown(Duration::from_secs(2)).await);
