@@ -249,6 +249,32 @@ async fn the_console_follows_a_stopped_task_to_its_healthy_replacement() {
     .await;
     screenshot(&b, "clusters.png").await;
 
+    // Metrics: requests through the listener show as a rate of the load
+    // balancer, and the running tasks' CPU and memory as charts.
+    go(&b, "#/metrics").await;
+    let listener = s.listener.clone();
+    let load = tokio::spawn(async move {
+        for _ in 0..200 {
+            let _ = reqwest::get(format!("{listener}/ping")).await;
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    });
+    eventually("request-rate and CPU charts", limit, || async {
+        let v = js(
+            &b,
+            "const n = (m) => Array.from(document.querySelectorAll('.chart[data-metric=' + m + ']'));             return [n('requests').map((c) => c.querySelector('.value').textContent),                     n('cpu').filter((c) => Number(c.dataset.samples) >= 2).length];",
+        )
+        .await;
+        let rates = v[0].as_array().cloned().unwrap_or_default();
+        let busy = rates
+            .iter()
+            .any(|r| r.as_str().and_then(|t| t.split(' ').next()?.parse::<f64>().ok()) > Some(0.0));
+        (busy && v[1].as_u64().unwrap_or(0) >= 2).then_some(())
+    })
+    .await;
+    load.abort();
+    screenshot(&b, "metrics.png").await;
+
     // Force a new deployment from the page: a new PRIMARY deployment shows.
     let first = s.service(NODE).await["deployments"][0]["id"].clone();
     go(&b, &format!("#/services/{NODE}")).await;

@@ -67,6 +67,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("assets/task.js"),
     ),
     (
+        "metrics.js",
+        "text/javascript; charset=utf-8",
+        include_str!("assets/metrics.js"),
+    ),
+    (
         "app.js",
         "text/javascript; charset=utf-8",
         include_str!("assets/app.js"),

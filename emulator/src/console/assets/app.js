@@ -11,6 +11,7 @@ const ROUTES = [
   [/^#\/tasks\/([^/]+)$/, 'task'],
   [/^#\/load-balancers$/, 'load-balancers'],
   [/^#\/clusters(?:\/([^/]+))?$/, 'clusters'],
+  [/^#\/metrics$/, 'metrics'],
 ];
 
 function parseRoute(hash) {
@@ -70,6 +71,7 @@ function navigate() {
   CONSOLE.route = route;
   CONSOLE.current = {};
   if (route.view !== 'task') stopLogs();
+  if (route.view !== 'metrics') stopMetrics();
   for (const a of document.querySelectorAll('header nav a')) {
     a.classList.toggle('current', a.dataset.nav === (route.view === 'service' || route.view === 'task'
       ? 'overview' : route.view));
