@@ -187,3 +187,43 @@ async fn another_origin_still_cannot_call() {
     let r = from_page(&ep, &ep, Some("ListClusters"), "{}").await;
     assert_eq!(r.status(), 200);
 }
+
+/// `POST /_console/kill` as a page sends it.
+async fn kill_from_page(
+    ep: &str,
+    origin: &str,
+    content_type: &str,
+    body: &str,
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{ep}/_console/kill"))
+        .header("origin", origin)
+        .header("content-type", content_type)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn kill_takes_json_from_the_page_only_and_never_when_read_only() {
+    let (_running, ep, _dir) = common::in_process(|_| {}).await;
+    let body = r#"{"task": "0123456789abcdef0123456789abcdef"}"#;
+    // A form (what a cross-site page could send without asking) is refused.
+    let r = kill_from_page(&ep, &ep, "application/x-www-form-urlencoded", body).await;
+    assert_eq!(r.status(), 415);
+    let r = kill_from_page(&ep, "http://evil.example", "application/json", body).await;
+    assert_eq!(r.status(), 403);
+    let r = kill_from_page(&ep, &ep, "application/json", body).await;
+    assert_eq!(r.status(), 404);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().contains("No task"), "{v}");
+
+    let (running, _, _dir) =
+        common::in_process(|c| c.api_addr = "0.0.0.0:0".parse().unwrap()).await;
+    let ep = format!("http://127.0.0.1:{}", running.api_addr.port());
+    let r = kill_from_page(&ep, &ep, "application/json", body).await;
+    assert_eq!(r.status(), 403);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().contains("read-only"), "{v}");
+}

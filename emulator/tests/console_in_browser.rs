@@ -225,6 +225,30 @@ async fn the_console_follows_a_stopped_task_to_its_healthy_replacement() {
     })
     .await;
 
+    // Kill a container from the task view: the page follows the task to
+    // STOPPED with ECS's reason, and the service replaces it.
+    let kill = eventually("a kill button", limit, || async {
+        b.elements("button.kill-container").await.into_iter().next()
+    })
+    .await;
+    b.click(&kill).await;
+    eventually("the killed task stopped on the page", limit, || async {
+        let v = js(
+            &b,
+            "const r = document.querySelector('.stopped-reason'); return r && r.textContent;",
+        )
+        .await;
+        v.as_str()
+            .is_some_and(|r| r.contains("Essential container in task exited"))
+            .then_some(())
+    })
+    .await;
+    eventually("a replacement of the killed task", limit, || async {
+        let ids = task_ids(&s, NODE).await;
+        (ids.len() as u64 == more && !ids.contains(&replacement)).then_some(())
+    })
+    .await;
+
     // The load balancers: rules in priority order, then the clusters.
     go(&b, "#/load-balancers").await;
     eventually("the listener rules", limit, || async {

@@ -39,6 +39,8 @@ use axum::routing::get;
 use axum::Router;
 use futures_util::stream::Stream;
 
+mod kill;
+
 use crate::api::ApiState;
 use crate::db::State as DbState;
 
@@ -102,6 +104,7 @@ pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/_console/config", get(config))
         .route("/_console/events", get(events))
+        .route("/_console/kill", axum::routing::post(kill::kill))
         .route("/_console/{file}", get(asset))
 }
 

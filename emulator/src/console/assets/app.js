@@ -1,7 +1,8 @@
 // The console's shell: hash routes (deep links that survive a reload),
 // the live feed (`/_console/events`: one event per burst of changes, each
 // naming the collections it touched), redraws debounced and never
-// overlapping, and the actions (UpdateService, StopTask).
+// overlapping, and the actions (UpdateService, StopTask, and the
+// console's own kill of a container).
 'use strict';
 
 const CONSOLE = { readOnly: true, current: {}, route: null };
@@ -119,6 +120,16 @@ document.addEventListener('click', (ev) => {
   } else if (b.id === 'force') {
     act('New deployment of ' + b.dataset.service + ' started.', () => ecs('UpdateService',
       { cluster, service: b.dataset.service, forceNewDeployment: true }));
+  } else if (b.classList.contains('kill-container')) {
+    b.disabled = true;
+    act('Container ' + b.dataset.container + ' of task ' + b.dataset.task + ' killed.', async () => {
+      const r = await fetch('/_console/kill', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ task: b.dataset.task, container: b.dataset.container }),
+      });
+      if (!r.ok) throw new Error((await r.json()).message || r.statusText);
+    });
   } else if (b.classList.contains('stop-task')) {
     b.disabled = true;
     act('Task ' + shortName(b.dataset.stop) + ' is stopping.', () => ecs('StopTask',

@@ -60,13 +60,16 @@ VIEWS.task = {
       + '</dl></section>';
     h += '<section class="panel"><h2>Lifecycle</h2>' + lifecycle(t) + '</section>';
     h += '<section class="panel"><h2>Containers</h2><table class="containers"><tr><th>Name</th><th>Image</th>'
-      + '<th>Last status</th><th>Health</th><th>Ports (container &rarr; host)</th><th>Exit</th><th>Reason</th></tr>';
+      + '<th>Last status</th><th>Health</th><th>Ports (container &rarr; host)</th><th>Exit</th><th>Reason</th><th></th></tr>';
     for (const c of t.containers || []) {
       const ports = (c.networkBindings || []).map((b) => esc(b.containerPort) + ' &rarr; <a href="http://127.0.0.1:'
         + esc(b.hostPort) + '/">' + esc(b.hostPort) + '</a>').join(', ');
       h += '<tr><td><b>' + esc(c.name) + '</b></td><td class="mono">' + esc(c.image) + '</td><td>' + chip(c.lastStatus)
         + '</td><td>' + chip(c.healthStatus) + '</td><td class="mono">' + (ports || '<span class="muted">none</span>')
-        + '</td><td>' + esc(c.exitCode == null ? '' : c.exitCode) + '</td><td>' + esc(c.reason || '') + '</td></tr>';
+        + '</td><td>' + esc(c.exitCode == null ? '' : c.exitCode) + '</td><td>' + esc(c.reason || '') + '</td><td>'
+        + (CONSOLE.readOnly || c.lastStatus !== 'RUNNING' ? '' : '<button class="danger kill-container" data-task="'
+          + esc(id) + '" data-container="' + esc(c.name) + '" title="SIGKILL, as a crash would">Kill</button>')
+        + '</td></tr>';
     }
     h += '</table></section>';
     h += '<section class="panel"><h2>Logs <span class="muted">(following)</span></h2>'
