@@ -132,6 +132,16 @@ async fn the_console_follows_a_stopped_task_to_its_healthy_replacement() {
         b.elements("button.stop-task").await.into_iter().next()
     })
     .await;
+    // Its tasks' output follows on the service's page too.
+    eventually("the service's logs", limit, || async {
+        let n = js(
+            &b,
+            "const l = document.getElementById('logs'); return l ? l.childNodes.length : 0;",
+        )
+        .await;
+        (n.as_u64().unwrap_or(0) > 0).then_some(())
+    })
+    .await;
     screenshot(&b, "service.png").await;
     let stopped = js(
         &b,

@@ -71,7 +71,7 @@ function navigate() {
   const route = parseRoute(location.hash);
   CONSOLE.route = route;
   CONSOLE.current = {};
-  if (route.view !== 'task') stopLogs();
+  if (route.view !== 'task' && route.view !== 'service') stopLogs();
   if (route.view !== 'metrics') stopMetrics();
   for (const a of document.querySelectorAll('header nav a')) {
     a.classList.toggle('current', a.dataset.nav === (route.view === 'service' || route.view === 'task'

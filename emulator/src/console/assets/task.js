@@ -78,11 +78,14 @@ VIEWS.task = {
   },
   // The log tail survives redraws: it lives in one element moved into
   // each new rendering.
-  after() {
-    const slot = document.getElementById('logs-slot');
-    if (slot && LOGS.el) slot.replaceWith(LOGS.el);
-  },
+  after() { placeLogs(); },
 };
+
+// Puts the one log element into the slot of a new rendering.
+function placeLogs() {
+  const slot = document.getElementById('logs-slot');
+  if (slot && LOGS.el) slot.replaceWith(LOGS.el);
+}
 
 const LOGS = { id: null, el: null, since: 0, seen: new Set(), timer: null };
 

@@ -154,6 +154,7 @@ VIEWS.service = {
   async render([name]) {
     const { cluster, service: s } = await findService(name);
     CONSOLE.current = { cluster, service: s.serviceName };
+    startLogs(s.serviceName);
     const input = document.getElementById('desired');
     // Set to the service's count when that changes, never over what the
     // user is typing.
@@ -198,8 +199,12 @@ VIEWS.service = {
     for (const e of (s.events || []).slice(0, 50)) {
       h += '<tr><td>' + esc(when(e.createdAt)) + '</td><td>' + esc(e.message) + '</td></tr>';
     }
-    return h + '</table></section>';
+    h += '</table></section>';
+    return h + '<section class="panel"><h2>Logs of its tasks <span class="muted">(following)</span></h2>'
+      + '<pre class="logs" id="logs-slot"></pre></section>';
   },
+  // The log tail lives across redraws (see the task view).
+  after() { placeLogs(); },
 };
 
 // ---------- load balancers ----------
