@@ -345,9 +345,12 @@ async fn registry_images_are_pulled_at_every_start_and_recorded_on_the_task() {
         let (start, stop) = (t.pull_started_at.unwrap(), t.pull_stopped_at.unwrap());
         assert!(start <= stop && stop <= t.started_at.unwrap(), "{t:#?}");
         assert_eq!(t.containers[0].image_digest.as_deref(), Some("sha256:aaa"));
-        // The container shows the task definition's name.
+        // The container runs the image under this emulator's registry
+        // name (another emulator on the engine may pull the same ECR name
+        // from its own registry); DescribeTasks shows the definition's.
         let spec = fake.spec(&fake.find(&t.task_arn, "x").unwrap()).unwrap();
-        assert_eq!(spec.image, ecr("web:1"));
+        assert_eq!(spec.image, "127.0.0.1:4510/web:1");
+        assert_eq!(t.containers[0].image, ecr("web:1"));
     }
     let log = fake.log();
     let pulls = log
@@ -364,7 +367,7 @@ async fn registry_images_are_pulled_at_every_start_and_recorded_on_the_task() {
     register(&e, one("byhost", "localhost:4510/web:1")).await;
     for (family, runs_as) in [
         ("bydigest", "127.0.0.1:4510/web@sha256:aaa"),
-        ("byhost", "localhost:4510/web:1"),
+        ("byhost", "127.0.0.1:4510/web:1"),
     ] {
         let (tasks, _) = run(&e, family, 1).await;
         let t = wait(&e, &tasks[0].task_arn, TaskStatus::Running).await;
@@ -418,8 +421,8 @@ async fn a_failed_pull_falls_back_on_the_cached_image() {
     use emulator::runtime::ContainerRuntime;
     let fake = FakeRuntime::new();
     let (e, ecr) = with_registry(&fake).await;
-    // On the engine under the task definition's name, not in the registry.
-    fake.ensure_image(&ecr("old:1")).await.unwrap();
+    // On the engine as an earlier pull left it, no longer in the registry.
+    fake.ensure_image("127.0.0.1:4510/old:1").await.unwrap();
     register(&e, one("cached", &ecr("old:1"))).await;
     let (tasks, _) = run(&e, "cached", 1).await;
     let t = wait(&e, &tasks[0].task_arn, TaskStatus::Running).await;
