@@ -7,44 +7,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::registry::{docker, node_image, password, registry_or_skip, text};
+use common::registry::{docker, node_image, password, registry_or_skip, text, Tags};
 use common::{aws_cli, aws_output, docker_or_skip, have_aws_cli, in_process, Api};
 use serde_json::json;
 
 const ECR: &str = "AmazonEC2ContainerRegistry_V20150921";
-
-/// Docker images tagged by a test, removed when it ends, with the
-/// digest references pushes left (every name containing the scope).
-struct Tags(Vec<String>, String);
-
-impl Drop for Tags {
-    fn drop(&mut self) {
-        let out = Command::new("docker")
-            .args([
-                "images",
-                "--digests",
-                "--format",
-                "{{.Repository}}@{{.Digest}}",
-            ])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-            .unwrap_or_default();
-        let digests = out
-            .lines()
-            .filter(|l| l.contains(&self.1) && !l.ends_with("@<none>"))
-            .map(str::to_string);
-        for t in self.0.iter().cloned().chain(digests) {
-            let _ = Command::new("docker")
-                .args(["rmi", "-f", &t])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-}
 
 /// `docker push`es `image` and returns the digest it printed.
 fn push(config: &Path, image: &str) -> String {

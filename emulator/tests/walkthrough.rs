@@ -7,9 +7,8 @@
 //! binary on `PATH`. A `# expect: TEXT` line checks that the block's output
 //! so far contains TEXT. A failing command or expectation fails the test
 //! naming its line in the page, with the block's output. Whatever it made
-//! goes when it ends, passed or not: the emulator's objects (`down`), the
-//! registry tags the page adds, and the ECR-form tags the tasks' pulls
-//! left.
+//! goes when it ends, passed or not: the emulator's objects and the tags
+//! naming its registry (`down`), and the registry tags the page adds.
 //!
 //! The script keeps the page's line numbers: line N of the script is line
 //! N of the page (blank where the page is prose), so bash's `$LINENO` in
@@ -17,7 +16,6 @@
 
 mod common;
 
-use std::collections::HashSet;
 use std::io::Read as _;
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
@@ -29,8 +27,6 @@ use common::{docker_or_skip, have_aws_cli, Api, Emulator, BIN};
 use serde_json::json;
 
 const PAGE: &str = "docs/walkthrough.md";
-/// The page's task definitions name their images so.
-const ECR_FORM: &str = "000000000000.dkr.ecr.us-east-1.amazonaws.com/microservice-ping-pong/";
 /// The whole page's bound; each of its waits has its own, shorter one.
 const TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -156,36 +152,6 @@ fn script(page: &str, prelude: &Path, rewrite: &dyn Fn(&str) -> String) -> Strin
     out.join("\n") + "\n"
 }
 
-/// The local tags of the repositories in ECR's form, which the emulator
-/// gives the images its tasks pull (`down` leaves them).
-fn ecr_form_tags() -> HashSet<String> {
-    let out = Command::new("docker")
-        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
-        .output()
-        .expect("docker images");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.starts_with(ECR_FORM))
-        .map(str::to_string)
-        .collect()
-}
-
-/// Removes, when dropped, the ECR-form tags that appeared since it was
-/// made (the page's pulls), and no other.
-struct NewEcrFormTags(HashSet<String>);
-
-impl Drop for NewEcrFormTags {
-    fn drop(&mut self) {
-        for tag in ecr_form_tags().difference(&self.0) {
-            let _ = Command::new("docker")
-                .args(["rmi", tag])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
-    }
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -230,7 +196,6 @@ async fn the_walkthrough_runs_command_for_command() {
     project_image("node");
     let page = page();
     // Dropped last, after the emulator's `down`.
-    let _pulled = NewEcrFormTags(ecr_form_tags());
     let alb = format!("127.0.0.1:{}", free_port());
     let e = Emulator::up(&["--no-stack", "--alb-addr", &alb]).await;
     let api = e.endpoint.trim_start_matches("http://").to_string();
