@@ -4,12 +4,14 @@
 #  1. a rolling deployment of the node service (desired 2, a new task
 #     definition revision) under wrk load through the listener: how long
 #     from UpdateService to rolloutState COMPLETED (old tasks drained and
-#     stopped), and how many requests failed meanwhile;
+#     stopped), how many requests failed meanwhile, and the p99 latency
+#     over the deployment against the steady-state p99 under the same load
+#     just before (goal: within 2x, no failed request);
 #  2. SIGKILL of one of the two node tasks' node-john under load: failed
 #     requests, and the time until the service is back at its desired count
 #     (two RUNNING tasks, the killed one STOPPED) and until steady state.
 #
-#   emulator/bench/services.sh        (LOAD_SECS=20 CONNECTIONS=16 by default)
+#   emulator/bench/services.sh   (LOAD_SECS=20 CONNECTIONS=32 LOAD_PATH=/start by default)
 #
 # Runs the default stack with its short health-check/draining settings, on
 # t2.large instances so two node tasks plus two new ones fit during the
@@ -21,7 +23,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
 LOAD_SECS="${LOAD_SECS:-20}"
-CONNECTIONS="${CONNECTIONS:-16}"
+CONNECTIONS="${CONNECTIONS:-32}"
+LOAD_PATH="${LOAD_PATH:-/start}"
 NAME="bench-svc-$$"
 DATA="$(mktemp -d)"
 EMU_PID=""
@@ -54,7 +57,8 @@ if [ -z "${BIN:-}" ]; then
 fi
 
 now_ms() { date +%s%3N; }
-ecs() { curl -s -X POST "$API/" -H 'content-type: application/x-amz-json-1.1' -H "x-amz-target: AmazonEC2ContainerServiceV20141113.$1" -d "$2"; }
+# The API takes any signature, but refuses unsigned calls.
+ecs() { curl -s -X POST "$API/" -H 'content-type: application/x-amz-json-1.1' -H 'authorization: AWS4-HMAC-SHA256 Credential=bench/20260101/us-east-1/ecs/aws4_request' -H "x-amz-target: AmazonEC2ContainerServiceV20141113.$1" -d "$2"; }
 svc() { ecs DescribeServices "{\"cluster\":\"$CLUSTER\",\"services\":[\"$NODE\"]}" | jq -c '.services[0]'; }
 steady() { # desired count
   while :; do
@@ -70,6 +74,10 @@ wrk_failed() { # wrk output -> failed requests (socket errors + non-2xx)
   echo $(( ${sock:-0} + ${non2xx:-0} ))
 }
 wrk_total() { grep -o '[0-9]* requests in' <<<"$1" | grep -o '^[0-9]*'; }
+wrk_p99() { # wrk --latency output -> p99 in ms
+  awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+       $1 == "99%" { printf "%.2f", ms($2) }' <<<"$1"
+}
 
 jq '.cluster.containerInstances[].instanceType = "t2.large"' emulator/stack.json >"$DATA/stack.json"
 "$BIN" --data-dir "$DATA" --name "$NAME" up --stack "$DATA/stack.json" --api-addr 127.0.0.1:0 \
@@ -84,13 +92,19 @@ ecs UpdateService "{\"cluster\":\"$CLUSTER\",\"service\":\"$NODE\",\"desiredCoun
 steady 2
 echo "node service steady at 2 tasks"
 
-# 1. Rolling deployment under load.
+# 0. Steady state under the load the deployment will see.
+wrk -t2 -c"$CONNECTIONS" -d2s "$LB$LOAD_PATH" >/dev/null 2>&1 # warm-up
+w0=$(wrk -t2 -c"$CONNECTIONS" -d"${LOAD_SECS}s" --latency "$LB$LOAD_PATH" 2>&1)
+
+# 1. Rolling deployment under the same load; wrk stops (SIGINT: it prints
+# its figures) once the deployment is COMPLETED, so the p99 is the
+# deployment's.
 td=$(ecs DescribeTaskDefinition '{"taskDefinition":"microservice-ping-pong-node-td"}' |
   jq -c '.taskDefinition | del(.taskDefinitionArn, .revision, .status, .registeredAt) | .containerDefinitions[0].environment += [{"name":"RELEASE","value":"bench"}]')
 rev=$(ecs RegisterTaskDefinition "$td" | jq -r .taskDefinition.taskDefinitionArn)
-wrk -t2 -c"$CONNECTIONS" -d"${LOAD_SECS}s" "$LB/ping" >"$DATA/wrk1.txt" 2>&1 &
+wrk -t2 -c"$CONNECTIONS" -d300s --latency "$LB$LOAD_PATH" >"$DATA/wrk1.txt" 2>&1 &
 WRK=$!
-sleep 2
+sleep 1
 t0=$(now_ms)
 ecs UpdateService "{\"cluster\":\"$CLUSTER\",\"service\":\"$NODE\",\"taskDefinition\":\"$rev\"}" >/dev/null
 while :; do
@@ -99,17 +113,18 @@ while :; do
   sleep 0.05
 done
 deploy_ms=$(( $(now_ms) - t0 ))
+kill -INT "$WRK" 2>/dev/null || true
 if [ -n "${VERBOSE:-}" ]; then
   svc | jq -r --argjson t0 "$t0" '.events[] | select(.createdAt * 1000 >= $t0) | "  +\((.createdAt * 1000 - $t0) | floor) ms  \(.message)"' | tac
 fi
-wait "$WRK"
+wait "$WRK" || true
 w1=$(cat "$DATA/wrk1.txt")
 
 # 2. SIGKILL one of the two tasks under load.
 arns=$(ecs ListTasks "{\"cluster\":\"$CLUSTER\",\"startedBy\":$(svc | jq '.deployments[0].id')}" | jq -c .taskArns)
 victim=$(jq -r '.[0]' <<<"$arns")
 cid=$(ecs DescribeTasks "{\"cluster\":\"$CLUSTER\",\"tasks\":[\"$victim\"]}" | jq -r '.tasks[0].containers[] | select(.name=="node-john") | .runtimeId')
-wrk -t2 -c"$CONNECTIONS" -d"${LOAD_SECS}s" "$LB/ping" >"$DATA/wrk2.txt" 2>&1 &
+wrk -t2 -c"$CONNECTIONS" -d"${LOAD_SECS}s" "$LB$LOAD_PATH" >"$DATA/wrk2.txt" 2>&1 &
 WRK=$!
 sleep 2
 t0=$(now_ms)
@@ -125,9 +140,12 @@ steady_ms=$(( $(now_ms) - t0 ))
 wait "$WRK"
 w2=$(cat "$DATA/wrk2.txt")
 
+p0=$(wrk_p99 "$w0"); p1=$(wrk_p99 "$w1")
 echo
+echo "load: wrk -t2 -c$CONNECTIONS on $LOAD_PATH through the listener"
+echo "steady state (desired 2)           : $(wrk_total "$w0") requests in ${LOAD_SECS} s, failed: $(wrk_failed "$w0"), p99 $p0 ms"
 echo "rolling deployment (desired 2)     : $(awk -v m="$deploy_ms" 'BEGIN{printf "%.1f s", m/1000}')  (UpdateService -> COMPLETED, old tasks stopped)"
-echo "  requests during ${LOAD_SECS} s of load : $(wrk_total "$w1"), failed: $(wrk_failed "$w1")"
+echo "  requests during the deployment   : $(wrk_total "$w1"), failed: $(wrk_failed "$w1"), p99 $p1 ms = $(awk -v a="$p1" -v b="$p0" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')x steady state (goal <= 2x)"
 echo "SIGKILL of 1 of 2 tasks            : back at desired count in $(awk -v m="$back_ms" 'BEGIN{printf "%.1f s", m/1000}'), steady state in $(awk -v m="$steady_ms" 'BEGIN{printf "%.1f s", m/1000}')"
 echo "  requests during ${LOAD_SECS} s of load : $(wrk_total "$w2"), failed: $(wrk_failed "$w2")"
-if [ -n "${VERBOSE:-}" ]; then echo; echo "$w1"; echo; echo "$w2"; fi
+if [ -n "${VERBOSE:-}" ]; then echo; echo "$w0"; echo; echo "$w1"; echo; echo "$w2"; fi

@@ -48,8 +48,18 @@ async fn a_task_behind_the_listener_answers_and_health_follows_the_path() {
     let ep = emu.endpoint.clone();
     let cluster = "elb-docker";
     emu.cluster(cluster).await;
-    emu.ok("RegisterTaskDefinition", node_task_definition("elb-node"))
-        .await;
+    // node-john logs each request (the services' opt-in `ACCESS_LOG`);
+    // paul, george and ringo keep the default: no line per request.
+    let mut td = node_task_definition("elb-node");
+    for c in td["containerDefinitions"].as_array_mut().unwrap() {
+        if c["name"] == "node-john" {
+            c["environment"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"name": "ACCESS_LOG", "value": "on"}));
+        }
+    }
+    emu.ok("RegisterTaskDefinition", td).await;
     let run = emu
         .ok(
             "RunTask",
@@ -187,8 +197,9 @@ async fn a_task_behind_the_listener_answers_and_health_follows_the_path() {
     assert_eq!(get("/start").await, (200, common::START_BODY.to_string()));
     assert_eq!(get("/ping").await, (200, "pong".to_string()));
 
-    // The request is in node-john's log: through `emulator logs` and
-    // through CloudWatch Logs (the stack's awslogs group, ECS stream name).
+    // The request is in node-john's log (and in no other container's):
+    // through `emulator logs` and through CloudWatch Logs (the stack's
+    // awslogs group, ECS stream name).
     let task_id = arn.rsplit('/').next().unwrap().to_string();
     let stream = format!("ecs/node-john/{task_id}");
     let started = Instant::now();
@@ -221,6 +232,14 @@ async fn a_task_behind_the_listener_answers_and_health_follows_the_path() {
         );
         let shipped = events["events"].as_array().is_some_and(|e| !e.is_empty());
         if found && shipped {
+            let others = text
+                .lines()
+                .filter(|l| !l.starts_with("node-john/") && l.contains("path="))
+                .collect::<Vec<_>>();
+            assert!(
+                others.is_empty(),
+                "request lines without ACCESS_LOG: {others:?}"
+            );
             break;
         }
         assert!(

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use common::docker_or_skip;
 use common::stack::*;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stack_services_answer_and_scale_by_api_and_cli_spread_over_zones() {
@@ -48,6 +48,55 @@ async fn stack_services_answer_and_scale_by_api_and_cli_spread_over_zones() {
         .await
         .unwrap();
     assert_eq!(ping, "pong");
+    // The balancer reaches the task at node-john's address on the engine's
+    // bridge, not through the published host port's userland proxy; ELBv2
+    // still names the target by instance id and host port.
+    let task = &s.tasks(&node).await[0];
+    let john = task["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "node-john")
+        .unwrap();
+    let ip = std::process::Command::new("docker")
+        .args([
+            "inspect",
+            "-f",
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+        ])
+        .arg(john["runtimeId"].as_str().unwrap())
+        .output()
+        .unwrap();
+    let ip = String::from_utf8_lossy(&ip.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let record: Value =
+        serde_json::from_slice(&std::fs::read(s.emu.data_dir.join("balancer")).unwrap()).unwrap();
+    let desired: Value = reqwest::get(format!(
+        "http://{}/desired",
+        record["admin"].as_str().unwrap()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let host_port = john["networkBindings"][0]["hostPort"].as_u64().unwrap();
+    let targets: Vec<&Value> = desired["target_groups"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|tg| tg["targets"].as_array().unwrap())
+        .filter(|t| t["port"].as_u64() == Some(host_port))
+        .collect();
+    assert_eq!(targets.len(), 1, "{desired}");
+    assert_eq!(targets[0]["dial"], format!("{ip}:3000"), "{desired}");
+    assert!(
+        john.get("runtimeAddress").is_none(),
+        "not in ECS's shape: {john}"
+    );
     let page = reqwest::get(format!("{}/", s.listener))
         .await
         .unwrap()

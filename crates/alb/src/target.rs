@@ -16,6 +16,7 @@
 //! cut off after the idle timeout without data), defined here with them;
 //! opening them and sending on them is `upstream`'s.
 
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -169,6 +170,12 @@ pub struct Target {
     pub id: String,
     pub port: u16,
     pub host: String,
+    /// Where traffic and traffic-port health checks actually go, when not
+    /// `host:port`: e.g. a container's address on Docker's bridge network
+    /// for a target registered as instance + host port, which skips the
+    /// engine's userland port proxy. AWS sees only `(id, port)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dial: Option<SocketAddr>,
 }
 
 /// [`Target`] as JSON may spell it: without `host`.
@@ -177,6 +184,7 @@ struct TargetJson {
     id: String,
     port: u16,
     host: Option<String>,
+    dial: Option<SocketAddr>,
 }
 
 impl From<TargetJson> for Target {
@@ -185,6 +193,7 @@ impl From<TargetJson> for Target {
             host: t.host.unwrap_or_else(|| t.id.clone()),
             id: t.id,
             port: t.port,
+            dial: t.dial,
         }
     }
 }
@@ -197,6 +206,7 @@ impl Target {
             host: id.clone(),
             id,
             port,
+            dial: None,
         }
     }
 
@@ -206,6 +216,21 @@ impl Target {
             id: id.into(),
             port,
             host: host.into(),
+            dial: None,
+        }
+    }
+
+    /// The same target, reached at `addr` instead of `host:port`.
+    pub fn dialed_at(mut self, addr: Option<SocketAddr>) -> Self {
+        self.dial = addr;
+        self
+    }
+
+    /// Where traffic goes: `dial`, or `host` at `port`.
+    pub fn traffic_host_port(&self) -> (String, u16) {
+        match self.dial {
+            Some(a) => (a.ip().to_string(), a.port()),
+            None => (self.host.clone(), self.port),
         }
     }
 }

@@ -184,10 +184,11 @@ impl Drop for TargetGroup {
 }
 
 fn authority(t: &Target) -> Result<Authority, TargetGroupError> {
-    let text = if t.host.contains(':') && !t.host.starts_with('[') {
-        format!("[{}]:{}", t.host, t.port)
+    let (host, port) = t.traffic_host_port();
+    let text = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
     } else {
-        format!("{}:{}", t.host, t.port)
+        format!("{host}:{port}")
     };
     Authority::from_str(&text).map_err(|e| TargetGroupError::InvalidTarget {
         id: t.id.clone(),
@@ -529,9 +530,14 @@ async fn health_loop(tg: Arc<TargetGroup>, target: Arc<TargetRuntime>) {
             target.with_machine(HealthMachine::on_probe_started);
             let request = ProbeRequest {
                 target_id: target.spec.id.clone(),
-                host: target.spec.host.clone(),
+                // The traffic port is checked where traffic goes; a fixed
+                // port on the target's host.
+                host: match hc.port {
+                    HealthCheckPort::TrafficPort => target.spec.traffic_host_port().0,
+                    HealthCheckPort::Fixed(_) => target.spec.host.clone(),
+                },
                 port: match hc.port {
-                    HealthCheckPort::TrafficPort => target.spec.port,
+                    HealthCheckPort::TrafficPort => target.spec.traffic_host_port().1,
                     HealthCheckPort::Fixed(p) => p,
                 },
                 path: hc.path.clone(),

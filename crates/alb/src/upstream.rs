@@ -57,12 +57,8 @@ impl UpstreamClient {
         &self,
         target: &TargetRuntime,
     ) -> Result<SendRequest<UpstreamBody>, UpstreamError> {
-        let host = target
-            .spec
-            .host
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        let port = target.spec.port;
+        let (host, port) = target.spec.traffic_host_port();
+        let host = host.trim_start_matches('[').trim_end_matches(']');
         let stream = tokio::time::timeout(self.connect_timeout, async {
             if let Ok(ip) = host.parse::<IpAddr>() {
                 return TcpStream::connect((ip, port)).await;

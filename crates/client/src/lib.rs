@@ -20,9 +20,9 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
-use axum::{middleware, Router};
+use axum::Router;
 use pingpong_kit::config::{self as env, ConfigError, Lookup};
-use pingpong_kit::http::{log_requests, method_not_allowed, not_found};
+use pingpong_kit::http::{method_not_allowed, not_found, with_access_log};
 use tokio::net::TcpListener;
 
 const INDEX: &str = include_str!("../assets/index.html");
@@ -36,6 +36,8 @@ pub struct Config {
     /// (the load balancer routes `/start` to the nodes).
     pub base_url: String,
     pub shutdown_grace: Duration,
+    /// One log line per request (`ACCESS_LOG=on`); off by default.
+    pub access_log: bool,
 }
 
 impl Config {
@@ -60,6 +62,7 @@ impl Config {
             bind_addr: env::socket_addr(lookup, "BIND_ADDR", ([127, 0, 0, 1], 3000).into())?,
             base_url,
             shutdown_grace: env::millis(lookup, "SHUTDOWN_GRACE_MS", Duration::from_millis(5000))?,
+            access_log: env::flag(lookup, "ACCESS_LOG", false)?,
         })
     }
 }
@@ -68,12 +71,16 @@ impl Config {
 #[derive(Clone)]
 pub struct AppState {
     page: Arc<str>,
+    access_log: bool,
 }
 
 impl AppState {
     pub fn new(config: &Config) -> Self {
         let page = INDEX.replace("{{BASE_URL}}", &escape_attr(&config.base_url));
-        AppState { page: page.into() }
+        AppState {
+            page: page.into(),
+            access_log: config.access_log,
+        }
     }
 }
 
@@ -94,14 +101,15 @@ fn escape_attr(s: &str) -> String {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let access_log = state.access_log;
+    let router = Router::new()
         .route("/", get(index))
         .route("/static/app.js", get(app_js))
         .route("/static/style.css", get(style_css))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
-        .layer(middleware::from_fn(log_requests))
+        .with_state(state);
+    with_access_log(router, access_log)
 }
 
 async fn index(State(state): State<AppState>) -> impl IntoResponse {

@@ -64,6 +64,23 @@ pub fn millis(
     }
 }
 
+/// An on/off switch (`ACCESS_LOG`-style): `on`, `true`, `yes`, `1` or
+/// `off`, `false`, `no`, `0`, any case; unset means `default`.
+pub fn flag(lookup: Lookup<'_>, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match get(lookup, name) {
+        None => Ok(default),
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "on" | "true" | "yes" | "1" => Ok(true),
+            "off" | "false" | "no" | "0" => Ok(false),
+            _ => Err(ConfigError {
+                name,
+                value: v.clone(),
+                expected: "expected on or off".into(),
+            }),
+        },
+    }
+}
+
 /// A free-form string with a default.
 pub fn string(lookup: Lookup<'_>, name: &str, default: &str) -> String {
     get(lookup, name).unwrap_or_else(|| default.to_string())

@@ -4,8 +4,9 @@ use std::time::Instant;
 
 use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::Next;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::Router;
 
 /// A JSON error body, `{"error":"..."}`, with the given status.
 pub fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -33,8 +34,21 @@ pub async fn method_not_allowed(req: Request) -> Response {
     )
 }
 
+/// Adds the per-request log line ([`log_requests`]) when `on` (the
+/// services' `ACCESS_LOG` setting), nothing otherwise. Off by default, as
+/// the original services logged no line per request: in a container every
+/// line is work for dockerd (request logs belong in the load balancer's
+/// access logs).
+pub fn with_access_log(router: Router, on: bool) -> Router {
+    if on {
+        router.layer(middleware::from_fn(log_requests))
+    } else {
+        router
+    }
+}
+
 /// Middleware: one `tracing` line per request with method, path, status and
-/// latency. At `RUST_LOG=warn` (the benchmarks) the line costs nothing.
+/// latency. At `RUST_LOG=warn` the line costs nothing.
 pub async fn log_requests(req: Request, next: Next) -> Response {
     if !tracing::enabled!(tracing::Level::INFO) {
         return next.run(req).await;

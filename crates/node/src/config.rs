@@ -37,6 +37,8 @@ pub struct Config {
     pub peer_timeout: Duration,
     /// How long in-flight requests may take to finish after SIGTERM.
     pub shutdown_grace: Duration,
+    /// One log line per request (`ACCESS_LOG=on`); off by default.
+    pub access_log: bool,
 }
 
 impl Config {
@@ -69,6 +71,7 @@ impl Config {
             bind_addr: env::socket_addr(lookup, "BIND_ADDR", ([127, 0, 0, 1], 3000).into())?,
             peer_timeout: env::millis(lookup, "PEER_TIMEOUT_MS", Duration::from_millis(2000))?,
             shutdown_grace: env::millis(lookup, "SHUTDOWN_GRACE_MS", Duration::from_millis(5000))?,
+            access_log: env::flag(lookup, "ACCESS_LOG", false)?,
         })
     }
 }

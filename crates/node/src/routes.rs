@@ -17,14 +17,14 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{middleware, Json, Router};
+use axum::{Json, Router};
 use futures_util::future::try_join_all;
 use serde::Deserialize;
 use tower_http::cors::CorsLayer;
 
 use crate::config::{is_peer, Config, Mode};
 use crate::peer::{HopError, Peers, BUDGET_HEADER, MAX_HOPS};
-use pingpong_kit::http::{json_error, log_requests, method_not_allowed, not_found};
+use pingpong_kit::http::{json_error, method_not_allowed, not_found, with_access_log};
 
 /// What every handler shares: the config and the one HTTP client.
 #[derive(Clone)]
@@ -43,7 +43,8 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let access_log = state.config.access_log;
+    let router = Router::new()
         .route("/ping", get(ping))
         .route("/meow", get(meow))
         .route("/start", get(start))
@@ -51,8 +52,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
-        .layer(cors())
-        .layer(middleware::from_fn(log_requests))
+        .layer(cors());
+    with_access_log(router, access_log)
 }
 
 /// The original's CORS policy, on every response.

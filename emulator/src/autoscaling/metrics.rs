@@ -82,7 +82,7 @@ impl AutoScaling {
                 let mine: Vec<u64> = service_tasks(&state, &service)
                     .filter(|t| t.status() == TaskStatus::Running)
                     .filter_map(|t| target_of(&state, t, lb))
-                    .filter_map(|(id, _, port)| counts.get(&(id, port)).copied())
+                    .filter_map(|target| counts.get(&target.key()).copied())
                     .collect();
                 // Targets come and go: count requests as the sum of the
                 // current targets' counters, differences clamped at 0.

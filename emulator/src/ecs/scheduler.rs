@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::service_plan::{plan, LaunchBackoff, Observed, ObservedTask, Step, TargetState};
-use super::targets::TargetRegistry;
+use super::targets::{TargetRegistry, TaskTarget};
 use super::{Command, Engine, Reply, TaskHook};
 use crate::db::State;
 use crate::model::now_epoch;
@@ -164,10 +164,10 @@ impl Scheduler {
                     let Some(tg) = lb.target_group_arn.as_deref() else {
                         continue;
                     };
-                    let Some((id, host, port)) = target_of(&state, task, lb) else {
+                    let Some(target) = target_of(&state, task, lb) else {
                         continue;
                     };
-                    if let Err(e) = self.inner.targets.adopt(tg, &id, &host, port) {
+                    if let Err(e) = self.inner.targets.adopt(tg, &target) {
                         tracing::warn!(task = %task.task_arn, error = %e, "cannot re-register target");
                     }
                 }
@@ -220,8 +220,8 @@ impl Scheduler {
                     .iter()
                     .zip(&health)
                     .map(|(lb, h)| match target_of(state, t, lb) {
-                        Some((id, _, port)) => h
-                            .get(&(id, port))
+                        Some(target) => h
+                            .get(&target.key())
                             .copied()
                             .unwrap_or(TargetState::NotRegistered),
                         None => TargetState::NotRegistered,
@@ -443,7 +443,9 @@ impl Scheduler {
             .load_balancers
             .iter()
             .find(|l| l.target_group_arn.as_deref() == Some(tg))?;
-        let (instance, _, port) = target_of(state, task, lb)?;
+        let TaskTarget {
+            id: instance, port, ..
+        } = target_of(state, task, lb)?;
         let why = self
             .inner
             .targets
@@ -565,18 +567,15 @@ impl Scheduler {
             let Some(tg) = lb.target_group_arn.as_deref() else {
                 continue;
             };
-            let Some((id, host, port)) = target_of(state, task, lb) else {
+            let Some(target) = target_of(state, task, lb) else {
                 continue;
             };
-            let present = self
-                .inner
-                .targets
-                .health(tg)
-                .contains_key(&(id.clone(), port));
+            let port = target.port;
+            let present = self.inner.targets.health(tg).contains_key(&target.key());
             if present || !self.first_registration(tg, &task.task_arn, port) {
                 continue;
             }
-            match self.inner.targets.register(tg, &id, &host, port) {
+            match self.inner.targets.register(tg, &target) {
                 Ok(()) => {
                     self.event(
                         &service.service_arn,
@@ -598,7 +597,7 @@ impl Scheduler {
             let Some(tg) = lb.target_group_arn.as_deref() else {
                 continue;
             };
-            let Some((id, _, port)) = target_of(state, task, lb) else {
+            let Some(TaskTarget { id, port, .. }) = target_of(state, task, lb) else {
                 continue;
             };
             let key = (id.clone(), port);
@@ -698,11 +697,7 @@ pub fn service_tasks<'a>(state: &'a State, service: &'a Service) -> impl Iterato
 }
 
 /// The target a task offers a load balancer: (instance id, host, host port).
-pub fn target_of(
-    state: &State,
-    task: &Task,
-    lb: &svc::LoadBalancer,
-) -> Option<(String, String, u16)> {
+pub fn target_of(state: &State, task: &Task, lb: &svc::LoadBalancer) -> Option<TaskTarget> {
     let c = task.container(&lb.container_name)?;
     let b = c
         .network_bindings
@@ -718,7 +713,17 @@ pub fn target_of(
     } else {
         b.bind_ip.clone()
     };
-    Some((id, host, b.host_port))
+    let dial = c
+        .runtime_address
+        .as_deref()
+        .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+        .map(|ip| std::net::SocketAddr::new(ip, b.container_port));
+    Some(TaskTarget {
+        id,
+        host,
+        port: b.host_port,
+        dial,
+    })
 }
 
 /// Registers at ACTIVATING, drains at DEACTIVATING. Weak: the engine owns

@@ -12,13 +12,35 @@ use super::service_plan::TargetState;
 /// A target as `(id, port)`, the way ELBv2 keys them.
 pub type TargetKey = (String, u16);
 
+/// A task's target: ELBv2's `(id, port)` (instance id, host port), the
+/// host that port is on, and the task container's own address when the
+/// balancer can reach it directly (the container on the local engine's
+/// bridge network: no trip through the engine's userland port proxy).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskTarget {
+    pub id: String,
+    pub host: String,
+    pub port: u16,
+    pub dial: Option<std::net::SocketAddr>,
+}
+
+impl TaskTarget {
+    pub fn key(&self) -> TargetKey {
+        (self.id.clone(), self.port)
+    }
+
+    fn alb(&self) -> alb::Target {
+        alb::Target::with_host(&self.id, &self.host, self.port).dialed_at(self.dial)
+    }
+}
+
 pub trait TargetRegistry: Send + Sync + 'static {
     fn exists(&self, target_group: &str) -> bool;
-    /// Registers `id` (an instance id) reachable at `host:port`.
-    fn register(&self, target_group: &str, id: &str, host: &str, port: u16) -> Result<(), String>;
+    /// Registers a task's target (initial, health checks decide).
+    fn register(&self, target_group: &str, target: &TaskTarget) -> Result<(), String>;
     /// Registers a target known healthy before (a running task adopted
     /// after a restart): healthy at once, its own checks take over.
-    fn adopt(&self, target_group: &str, id: &str, host: &str, port: u16) -> Result<(), String>;
+    fn adopt(&self, target_group: &str, target: &TaskTarget) -> Result<(), String>;
     /// Starts draining; the target disappears once drained.
     fn deregister(&self, target_group: &str, id: &str, port: u16);
     /// Every registered or draining target and its state.
@@ -55,17 +77,17 @@ impl TargetRegistry for AlbTargets {
         self.0.alb().target_group(target_group).is_some()
     }
 
-    fn register(&self, target_group: &str, id: &str, host: &str, port: u16) -> Result<(), String> {
+    fn register(&self, target_group: &str, target: &TaskTarget) -> Result<(), String> {
         self.group(target_group)?
-            .register_targets(&[alb::Target::with_host(id, host, port)])
+            .register_targets(&[target.alb()])
             .map_err(|e| e.to_string())?;
         self.0.changed();
         Ok(())
     }
 
-    fn adopt(&self, target_group: &str, id: &str, host: &str, port: u16) -> Result<(), String> {
+    fn adopt(&self, target_group: &str, target: &TaskTarget) -> Result<(), String> {
         self.group(target_group)?
-            .register_targets_healthy(&[alb::Target::with_host(id, host, port)])
+            .register_targets_healthy(&[target.alb()])
             .map_err(|e| e.to_string())?;
         self.0.changed();
         Ok(())
@@ -187,7 +209,8 @@ impl TargetRegistry for FakeTargets {
     fn exists(&self, target_group: &str) -> bool {
         self.lock().groups.contains_key(target_group)
     }
-    fn register(&self, target_group: &str, id: &str, _host: &str, port: u16) -> Result<(), String> {
+    fn register(&self, target_group: &str, target: &TaskTarget) -> Result<(), String> {
+        let (id, port) = (target.id.as_str(), target.port);
         let mut inner = self.lock();
         inner
             .log
@@ -200,7 +223,8 @@ impl TargetRegistry for FakeTargets {
             .or_insert(TargetState::Initial);
         Ok(())
     }
-    fn adopt(&self, target_group: &str, id: &str, _host: &str, port: u16) -> Result<(), String> {
+    fn adopt(&self, target_group: &str, target: &TaskTarget) -> Result<(), String> {
+        let (id, port) = (target.id.as_str(), target.port);
         let mut inner = self.lock();
         inner.log.push(format!("adopt {target_group} {id}:{port}"));
         let g = inner

@@ -250,6 +250,7 @@ mod tests {
             state,
             health: None,
             ports: vec![],
+            address: None,
         }
     }
 

@@ -417,6 +417,7 @@ impl Engine {
                             ContainerState::Created => c.last_status = "PENDING".into(),
                             ContainerState::Running => {
                                 c.last_status = "RUNNING".into();
+                                c.runtime_address = o.address.map(|a| a.to_string());
                                 c.network_bindings = o
                                     .ports
                                     .iter()

@@ -212,6 +212,11 @@ pub struct Container {
     pub memory_reservation: Option<String>,
     #[serde(default)]
     pub essential: bool,
+    /// The container's address on its engine's network, when the
+    /// emulator's balancer can reach it there (not in ECS's Container
+    /// shape: left out of answers, as `essential`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_address: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -95,6 +95,9 @@ pub struct ObservedContainer {
     pub state: ContainerState,
     pub health: Option<Health>,
     pub ports: Vec<PortBinding>,
+    /// The container's address on its network, when the emulator's host
+    /// reaches it there (a local engine's bridge); `None` otherwise.
+    pub address: Option<std::net::IpAddr>,
 }
 
 impl ObservedContainer {

@@ -505,6 +505,7 @@ impl ContainerRuntime for FakeRuntime {
                 state: c.state.clone(),
                 health: c.health,
                 ports: c.ports.clone(),
+                address: None,
             })
             .collect();
         ready(Ok(v))

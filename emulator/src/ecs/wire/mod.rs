@@ -113,14 +113,15 @@ pub fn render(reply: Reply) -> Value {
 }
 
 /// A task in ECS's Task shape: what the emulator keeps beside it
-/// (`containers[].essential`, read from the definition at placement) is
-/// left out.
+/// (`containers[].essential`, read from the definition at placement, and
+/// `runtimeAddress`) is left out.
 fn aws_task(task: &crate::model::Task) -> Value {
     let mut v = serde_json::to_value(task).unwrap_or(Value::Null);
     if let Some(containers) = v.get_mut("containers").and_then(Value::as_array_mut) {
         for c in containers {
             if let Some(c) = c.as_object_mut() {
                 c.remove("essential");
+                c.remove("runtimeAddress");
             }
         }
     }

@@ -56,10 +56,21 @@ pub struct DockerRuntime {
     /// The outcome of each project image's build (by the script's name),
     /// held while building: builds are serialized and run once per run.
     builds: tokio::sync::Mutex<HashMap<&'static str, Result<(), String>>>,
+    /// Containers' own addresses are reachable from here: the engine is
+    /// local (a unix socket) and not told otherwise (`EMULATOR_TARGETS_VIA`).
+    containers_reachable: bool,
 }
 
 fn endpoint_name() -> String {
     std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+}
+
+/// Whether the balancer reaches tasks at their containers' addresses on
+/// the engine's bridge (the default) rather than at the published host
+/// port, through the engine's userland port proxy
+/// (`EMULATOR_TARGETS_VIA=host-port`, for comparison).
+fn targets_via_container() -> bool {
+    std::env::var("EMULATOR_TARGETS_VIA").map_or(true, |v| v != "host-port")
 }
 
 fn map_err(e: BollardError) -> RuntimeError {
@@ -99,6 +110,7 @@ impl DockerRuntime {
             .await
             .map_err(|e| unavailable(e.to_string()))?;
         Ok(DockerRuntime {
+            containers_reachable: endpoint.starts_with("unix://") && targets_via_container(),
             docker,
             endpoint,
             repo_root,
@@ -132,7 +144,17 @@ impl DockerRuntime {
             _ => None,
         });
         let mut ports = Vec::new();
-        if let Some(map) = info.network_settings.and_then(|n| n.ports) {
+        let settings = info.network_settings.unwrap_or_default();
+        // A local engine's bridge networks are routed on this host: the
+        // balancer reaches a container there without the port proxy.
+        let address = settings
+            .networks
+            .iter()
+            .flat_map(|n| n.values())
+            .filter_map(|e| e.ip_address.as_deref())
+            .find_map(|ip| ip.parse::<std::net::IpAddr>().ok())
+            .filter(|_| self.containers_reachable);
+        if let Some(map) = settings.ports {
             for (key, bindings) in map {
                 let (port, proto) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
                 let Ok(container_port) = port.parse::<u16>() else {
@@ -165,6 +187,7 @@ impl DockerRuntime {
             state: observed_state,
             health,
             ports,
+            address,
         }))
     }
 }
