@@ -13,7 +13,7 @@ use super::command::EngineError;
 #[allow(unused_imports)]
 use super::container_instances::used_resources;
 use super::engine::{lock, prune_stopped, Engine};
-use super::task_plan::{plan, Step};
+use super::task_plan::{plan, waves, Step};
 use crate::model::task::{NetworkBinding, StopCode};
 use crate::model::{now_epoch, Task, TaskDefinition, TaskStatus};
 use crate::runtime::{
@@ -112,8 +112,23 @@ impl Engine {
                 }
                 continue;
             }
-            for step in steps {
-                if let Err(e) = self.apply(&task, &def, step.clone()).await {
+            for wave in waves(steps) {
+                // One chain per container, all at once; a chain stops at
+                // its first failure, the wave reports the first one.
+                let (task, def) = (&task, &def);
+                let chains = wave.into_iter().map(|chain| async move {
+                    for step in chain {
+                        if let Err(e) = self.apply(task, def, step.clone()).await {
+                            return Err((step, e));
+                        }
+                    }
+                    Ok(())
+                });
+                let failed = futures_util::future::join_all(chains)
+                    .await
+                    .into_iter()
+                    .find_map(Result::err);
+                if let Some((step, e)) = failed {
                     tracing::warn!(task = %arn, ?step, error = %e, "step failed");
                     let stop = task.wants_running() && task.status() < TaskStatus::Deactivating;
                     let stopped = stop
