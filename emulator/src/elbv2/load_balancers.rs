@@ -112,7 +112,7 @@ impl Elb {
                 let h = alb
                     .load_balancer(&arn)
                     .ok_or_else(|| ElbError::LoadBalancerNotFound(arn.clone()))?;
-                h.set_attributes(next.alb_attributes(h.attributes()));
+                h.set_attributes(self.lb_attributes(&next, h.attributes()));
                 *lb = next;
                 Ok(ElbReply::Attributes(lb.attributes()))
             }
@@ -223,7 +223,7 @@ impl Elb {
             .alb()
             .create_load_balancer(
                 &arn,
-                lb.alb_attributes(alb::LoadBalancerAttributes::default()),
+                self.lb_attributes(&lb, alb::LoadBalancerAttributes::default()),
             )
             .map_err(internal)?;
         st.load_balancers.insert(arn, lb.clone());
