@@ -4,7 +4,8 @@
 //!
 //! CreateLoadBalancer is idempotent as AWS's: the same name with the same
 //! settings answers the existing load balancer, different settings are
-//! `DuplicateLoadBalancerName`. Of the attributes, the idle timeout is
+//! `DuplicateLoadBalancerName`. Of the attributes, the idle timeout and
+//! the access logs (`access_logs.s3.*`, see [`super::access_logs`]) are
 //! applied to the balancer and deletion protection to DeleteLoadBalancer;
 //! the others are stored and reported.
 

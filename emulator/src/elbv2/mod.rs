@@ -24,7 +24,8 @@
 //! Layout: [`wire`] parses the Query protocol into [`ElbCommand`]s and
 //! renders [`ElbReply`]s; `load_balancers`, `target_groups`,
 //! `listeners`, `certificates` (HTTPS listeners' TLS), `ssl_policies`,
-//! `trust_stores`, `capacity` and `tags` hold the operations; `page` the
+//! `trust_stores`, `capacity` and `tags` hold the operations;
+//! [`access_logs`] says where access logs are written and read; `page` the
 //! pagination of Describe calls; `limits` AWS's quotas and input rules;
 //! `error` the ELBv2 error codes.
 

@@ -15,6 +15,12 @@
 //! either kind with its events; a group a task definition names comes back
 //! when a task definition naming it is registered again.
 //!
+//! A load balancer with access logs enabled (`access_logs.s3.enabled`)
+//! has the group `/aws/elasticloadbalancing/app/<name>/access-logs`, one
+//! stream per file the balancer wrote (named as the file), one event per
+//! line at its `time` field (see [`crate::elbv2::access_logs`]); the group
+//! is there while access logs are enabled.
+//!
 //! Layout: `view` reads groups, streams and events from the store;
 //! `groups` (groups, retention, tags), `streams` (streams, PutLogEvents)
 //! and `events` (GetLogEvents, FilterLogEvents) are the operations;

@@ -107,7 +107,13 @@ fn begin_logged(
         .headers()
         .get(header::USER_AGENT)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let received_bytes = (req.method().as_str().len() + req.uri().to_string().len() + 12) as u64
+    // `METHOD TARGET HTTP/1.1\r\n`, TARGET as the client sent it.
+    let target_len = req.uri().path_and_query().map_or(1, |p| p.as_str().len())
+        + req
+            .uri()
+            .authority()
+            .map_or(0, |a| a.as_str().len() + "http://".len());
+    let received_bytes = (req.method().as_str().len() + target_len + 12) as u64
         + headers_len(req.headers())
         + 2
         + content_length(req.headers());
