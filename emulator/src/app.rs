@@ -273,12 +273,15 @@ pub async fn start_with_runtime(
     if let Some(stack) = &stack {
         apply_stack(&engine, stack).await.map_err(RunError::Stack)?;
     }
+    // Absolute: a balancer process writes there from its own directory.
+    let abs_data_dir = std::path::absolute(&config.data_dir).unwrap_or(config.data_dir.clone());
     let elb = Elb::new(
         balancer.clone(),
         engine.clone(),
         ElbConfig {
             port_overrides: [(80, config.alb_addr)].into(),
             ephemeral_listeners: config.ephemeral_listeners,
+            access_logs: Some(crate::elbv2::access_logs::root(&abs_data_dir)),
             ..ElbConfig::default()
         },
     );
@@ -320,7 +323,8 @@ pub async fn start_with_runtime(
         scheduler: scheduler.clone(),
         autoscaling: autoscaling.clone(),
         secrets: crate::secrets::Secrets::new(engine.clone()),
-        logs: crate::logs::Logs::new(engine.clone()),
+        logs: crate::logs::Logs::new(engine.clone())
+            .with_access_logs(crate::elbv2::access_logs::root(&abs_data_dir)),
         ecr: ecr.clone(),
         shutdown: shutdown.clone(),
     });

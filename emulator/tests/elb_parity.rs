@@ -280,7 +280,9 @@ async fn load_balancer_attributes_apply_idle_timeout_and_deletion_protection() {
         ("deletion_protection.enabled", "yes", VE),
         ("routing.http.desync_mitigation_mode", "lax", VE),
         ("no.such.key", "1", VE),
-        ("access_logs.s3.enabled", "true", ICR),
+        // AWS: "ValidationError: The value of 'access_logs.s3.bucket'
+        // cannot be empty".
+        ("access_logs.s3.enabled", "true", VE),
         ("load_balancing.cross_zone.enabled", "false", ICR),
     ] {
         api.err(modify(&[(k, v)]), code).await;

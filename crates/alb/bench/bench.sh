@@ -10,7 +10,8 @@
 #   1. this balancer (target/release/alb)
 #   2. nginx   (worker_processes 2, upstream keepalive)
 #   3. HAProxy (nbthread 2, http-reuse always)
-# plus the library embedded like the emulator runs it (one `Alb` in a
+# plus the same balancer writing an access log (--access-log; the on/off
+# throughput and CPU ratios are printed), the library embedded like the emulator runs it (one `Alb` in a
 # multi-thread Tokio runtime: examples/embedded.rs), nginx `return 200` and
 # the backend direct as yardsticks. Prints
 # req/s, p50, p99, the proxy's CPU seconds per 10k requests (utime+stime
@@ -108,6 +109,12 @@ RUST_LOG=warn target/release/alb --listen "127.0.0.1:$alb_port" \
   --route "/start=127.0.0.1:$backend" --route "/ping=127.0.0.1:$backend" 2>"$work/alb.err" &
 alb_pid=$!; pids+=("$alb_pid")
 
+# The same balancer writing an access log (AWS's format, one line a request).
+alog_port=$(free_port)
+RUST_LOG=warn target/release/alb --listen "127.0.0.1:$alog_port" --access-log "$work/access-log" \
+  --route "/start=127.0.0.1:$backend" --route "/ping=127.0.0.1:$backend" 2>"$work/alog.err" &
+alog_pid=$!; pids+=("$alog_pid")
+
 RUST_LOG=warn target/release/examples/embedded "127.0.0.1:$emb_port" "127.0.0.1:$backend" 2>"$work/emb.err" &
 emb_pid=$!; pids+=("$emb_pid")
 
@@ -162,7 +169,7 @@ EOF
 "$HAPROXY" -f "$work/haproxy.cfg" -db 2>"$work/haproxy.err" &
 ha_pid=$!; pids+=("$ha_pid")
 
-for p in "$alb_port" "$emb_port" "$nginx_port" "$ha_port"; do wait_http "http://127.0.0.1:$p/ping"; done
+for p in "$alb_port" "$alog_port" "$emb_port" "$nginx_port" "$ha_port"; do wait_http "http://127.0.0.1:$p/ping"; done
 wait_http "http://127.0.0.1:$nginx200_port/"
 
 echo "==> wrk -t2 -c32 -d${secs}s on /ping, one after another"
@@ -172,6 +179,7 @@ res[nginx200]=$(load "http://127.0.0.1:$nginx200_port/" "$nginx_pid")
 res[nginx]=$(load "http://127.0.0.1:$nginx_port/ping" "$nginx_pid")
 res[haproxy]=$(load "http://127.0.0.1:$ha_port/ping" "$ha_pid")
 res[alb]=$(load "http://127.0.0.1:$alb_port/ping" "$alb_pid")
+res[alblog]=$(load "http://127.0.0.1:$alog_port/ping" "$alog_pid")
 res[embedded]=$(load "http://127.0.0.1:$emb_port/ping" "$emb_pid")
 
 echo "==> the emulator's default stack: /start through its listener"
@@ -184,11 +192,12 @@ res[emustart]=$(load "http://127.0.0.1:$emu_alb/start" "$emu_pid")
 
 read -r n_rps _ n_p99 _ n_cpu <<<"${res[nginx]}"
 printf '\n%-22s %10s %9s %9s %7s %14s %9s %9s\n' what req/s p50_ms p99_ms errors cpu_s/10k_req x_nginx p99/nginx
-for k in alb embedded nginx haproxy nginx200 direct; do
+for k in alb alblog embedded nginx haproxy nginx200 direct; do
   read -r rps p50 p99 bad cpu <<<"${res[$k]}"
   label=$k
   case $k in
     alb) label="alb (this crate)" ;;
+    alblog) label="alb + access log" ;;
     embedded) label="alb embedded (mt rt)" ;;
     nginx) label="nginx (2 workers)" ;;
     haproxy) label="haproxy (2 threads)" ;;
@@ -199,6 +208,12 @@ for k in alb embedded nginx haproxy nginx200 direct; do
     "$(awk -v a="$rps" -v b="$n_rps" 'BEGIN { printf "%.2f", a / b }')" \
     "$(awk -v a="$p99" -v b="$n_p99" 'BEGIN { printf "%.2f", a / b }')"
 done
+read -r a_rps _ _ _ a_cpu <<<"${res[alb]}"
+read -r l_rps _ _ _ l_cpu <<<"${res[alblog]}"
+printf '\naccess log on/off: %s x the throughput, %s x the CPU per request (%s lines written)\n' \
+  "$(awk -v a="$l_rps" -v b="$a_rps" 'BEGIN { printf "%.3f", a / b }')" \
+  "$(awk -v a="$l_cpu" -v b="$a_cpu" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')" \
+  "$(find "$work/access-log" -name '*.log' -exec cat {} + 2>/dev/null | wc -l)"
 read -r e_rps e_p50 e_p99 e_bad _ <<<"${res[emustart]}"
 read -r r_rps _ _ _ _ <<<"${res[nginx200]}"
 printf '\n%-40s %10s %9s %9s %7s %16s\n' what req/s p50_ms p99_ms errors x_nginx_return200

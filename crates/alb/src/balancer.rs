@@ -238,6 +238,10 @@ impl Alb {
             attributes,
             self.inner.client.clone(),
         ));
+        lb.access_log.configure(
+            lb.attributes().access_log.as_ref(),
+            self.inner.runtime.is_some(),
+        );
         reg.load_balancers.insert(arn, Arc::clone(&lb));
         Ok(LoadBalancerHandle {
             alb: Arc::clone(&self.inner),

@@ -92,7 +92,7 @@ fn put_hex(out: &mut [u8], v: u64) {
 }
 
 /// `Root=1-<epoch seconds hex>-<96 random bits hex>`, like AWS.
-fn trace_id() -> HeaderValue {
+pub(crate) fn trace_id() -> HeaderValue {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -163,6 +163,18 @@ enum BodyKind {
 }
 
 impl AlbBody {
+    /// The `host:port` of the target whose response this is; `None` when
+    /// the load balancer answered itself (for the access log).
+    pub(crate) fn target_authority(&self) -> Option<&str> {
+        match &self.kind {
+            BodyKind::Upstream {
+                guards: Some((in_flight, _)),
+                ..
+            } => Some(in_flight.target().authority.as_str()),
+            _ => None,
+        }
+    }
+
     pub(crate) fn full(b: impl Into<Bytes>) -> Self {
         AlbBody {
             kind: BodyKind::Full(Some(b.into())),

@@ -23,6 +23,10 @@
 //!   streamed under the idle timeout (408; 400 for a broken body); `upstream`
 //!   opens the HTTP/1 connections (pooled per target) and sends on them.
 //! - [`metrics`]: counters and Prometheus text.
+//! - [`access_log`]: AWS-format access log lines, written in batches to
+//!   files named like AWS's S3 keys by a writer thread per load balancer;
+//!   the listener fills an entry per request (`listener::request_log`)
+//!   only when the load balancer's `access_log` attribute is set.
 //! - [`load_balancer`]: attributes, listener state and the
 //!   [`LoadBalancerHandle`] / [`ListenerHandle`] control API.
 //! - `balancer`: [`Alb`], the registry that owns load balancers and target
@@ -41,8 +45,8 @@
 //! - `io_threads`: the single-threaded I/O runtimes (see below).
 //!
 //! The modules form a one-way tree: none uses a module that uses it back
-//! (`.ci/alb-tree-check` keeps it so). Bottom up: `connection`,
-//! `duration_ms`, `io_threads`, [`metrics`], [`wildcard`];
+//! (`.ci/alb-tree-check` keeps it so). Bottom up: [`access_log`],
+//! `connection`, `duration_ms`, `io_threads`, [`metrics`], [`wildcard`];
 //! [`health_check`]; [`target`]; [`target_group`], `upstream`; [`rule`];
 //! [`load_balancer`]; [`desired`], [`forward`]; [`listener`]; `balancer`;
 //! [`admin`], `export`, `reconcile`; this crate root, which only declares and
@@ -95,6 +99,7 @@
 //! runtime, so with the I/O threads above) with no configuration, serving
 //! the [`admin`] API on `ADDR` for a control plane to configure it.
 
+pub mod access_log;
 pub mod admin;
 mod balancer;
 mod connection;
@@ -114,6 +119,7 @@ pub mod target_group;
 mod upstream;
 pub mod wildcard;
 
+pub use access_log::AccessLogConfig;
 pub use balancer::{Alb, AlbBuilder};
 pub use desired::{
     ApplyError, ApplyReport, Desired, DesiredListener, DesiredLoadBalancer, DesiredTarget,

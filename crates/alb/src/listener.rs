@@ -36,6 +36,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
+mod request_log;
+
 use crate::connection::{ConnRequest, ConnState};
 use crate::forward::{self, AlbBody, Downstream};
 pub use crate::load_balancer::ListenerError;
@@ -199,9 +201,17 @@ async fn serve_connection(
         client_ip: HeaderValue::from_str(&remote.ip().to_string())
             .unwrap_or_else(|_| HeaderValue::from_static("0.0.0.0")),
     });
-    let service = service_fn(move |req| {
+    let service = service_fn(move |mut req| {
         let ctx = Arc::clone(&ctx);
-        async move { Ok::<_, Infallible>(handle(&ctx, req).await) }
+        async move {
+            // The access log's one hook (`None` at once when it is off).
+            let logged = request_log::begin(&ctx, remote, &mut req);
+            let resp = handle(&ctx, req).await;
+            if let Some(l) = logged {
+                l.finish(&resp);
+            }
+            Ok::<_, Infallible>(resp)
+        }
     });
     let io = TokioIo::new(TrackedIo {
         io: stream,

@@ -37,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::info;
 
+use crate::access_log::{AccessLog, AccessLogConfig};
 use crate::duration_ms;
 use crate::health_check::HealthProbe;
 use crate::metrics::{LoadBalancerCounts, LoadBalancerMetrics};
@@ -83,6 +84,10 @@ pub struct LoadBalancerAttributes {
     /// processes) can share one port and the kernel spreads connections
     /// among them (default false: a second bind fails, as it should).
     pub reuse_port: bool,
+    /// `access_logs.s3.*`: write one line per request there (default
+    /// none; see [`crate::access_log`]). Omitted from JSON when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_log: Option<AccessLogConfig>,
 }
 
 impl Default for LoadBalancerAttributes {
@@ -94,6 +99,7 @@ impl Default for LoadBalancerAttributes {
             max_connections: 10_000,
             target_timeout: Duration::from_secs(60),
             reuse_port: false,
+            access_log: None,
         }
     }
 }
@@ -221,6 +227,8 @@ pub(crate) struct LoadBalancer {
     pub metrics: LoadBalancerMetrics,
     pub client: UpstreamClient,
     pub listeners: Mutex<ListenerMap>,
+    /// Where requests are logged, if anywhere (the `access_log` attribute).
+    pub access_log: AccessLog,
 }
 
 impl LoadBalancer {
@@ -235,6 +243,7 @@ impl LoadBalancer {
             metrics: LoadBalancerMetrics::default(),
             client,
             listeners: Mutex::new(BTreeMap::new()),
+            access_log: AccessLog::default(),
         }
     }
 
@@ -330,6 +339,10 @@ impl LoadBalancerHandle {
     /// `ModifyLoadBalancerAttributes`: applies to new connections and new
     /// requests.
     pub fn set_attributes(&self, attributes: LoadBalancerAttributes) {
+        let live = self.alb.runtime.is_some();
+        self.lb
+            .access_log
+            .configure(attributes.access_log.as_ref(), live);
         self.lb.attributes.store(Arc::new(attributes));
     }
 

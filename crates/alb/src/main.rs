@@ -170,6 +170,12 @@ struct Args {
     /// control plane configures the balancer with `PUT /desired`.
     #[arg(long, env = "ALB_ADMIN", conflicts_with_all = ["routes", "default_target"])]
     admin: Option<String>,
+
+    /// Write an access log in AWS's ALB format below this directory
+    /// (`YYYY/MM/DD/alb_..._<end>_127.0.0.1_<random>.log`, a file per 5
+    /// minutes and per worker thread).
+    #[arg(long, env = "ALB_ACCESS_LOG", conflicts_with = "admin")]
+    access_log: Option<std::path::PathBuf>,
 }
 
 fn parse_upstream(s: &str) -> anyhow::Result<Target> {
@@ -265,6 +271,13 @@ async fn build(args: &Args) -> anyhow::Result<Alb> {
             target_timeout: Duration::from_secs(args.target_timeout),
             max_connections: args.max_connections,
             reuse_port: true,
+            access_log: args.access_log.as_ref().map(|dir| {
+                alb::AccessLogConfig::new(
+                    dir,
+                    "app/alb/0000000000000000",
+                    "alb_elasticloadbalancing_local_app.alb.0000000000000000",
+                )
+            }),
             ..LoadBalancerAttributes::default()
         },
     )?;

@@ -545,6 +545,15 @@ impl RouteTable {
             .map_or(&self.default, |r| &r.action)
     }
 
+    /// [`RouteTable::route`] with the matching rule's priority (0: the
+    /// default action), as the access log's `matched_rule_priority`.
+    pub(crate) fn route_with_priority(&self, req: &RequestView<'_>) -> (u32, &CompiledAction) {
+        self.rules
+            .iter()
+            .find(|r| r.conditions.iter().all(|c| c.matches(req)))
+            .map_or((0, &self.default), |r| (r.priority, &r.action))
+    }
+
     #[cfg(test)]
     fn priorities(&self) -> Vec<u32> {
         self.rules.iter().map(|r| r.priority).collect()
@@ -568,6 +577,11 @@ pub(crate) struct CompiledForward {
 }
 
 impl CompiledForward {
+    /// The target groups this forwards to.
+    pub(crate) fn groups(&self) -> impl Iterator<Item = &Arc<TargetGroup>> {
+        self.groups.iter().map(|(g, _)| g)
+    }
+
     /// Pick a target group by weight (a deterministic weighted rotation).
     pub(crate) fn pick(&self) -> Option<&Arc<TargetGroup>> {
         if self.groups.len() == 1 {

@@ -112,6 +112,7 @@ impl Client {
     pub async fn logs(
         &self,
         target: &str,
+        load_balancer: bool,
         follow: bool,
         since: Option<Duration>,
         shutdown: impl std::future::Future<Output = ()>,
@@ -131,7 +132,11 @@ impl Client {
                 .send(
                     self.http
                         .get(format!("{}/_emulator/logs", self.endpoint))
-                        .query(&[("target", target), ("since_ms", &since_ms.to_string())]),
+                        .query(&[
+                            ("target", target),
+                            ("since_ms", &since_ms.to_string()),
+                            ("load_balancer", &load_balancer.to_string()),
+                        ]),
                 )
                 .await?;
             if !status.is_success() {

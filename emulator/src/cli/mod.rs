@@ -74,10 +74,15 @@ pub enum Cmd {
     /// CPU, memory and network use of every running container (like `docker stats`).
     Stats,
     /// Print the output of a service's or a task's containers, oldest first,
-    /// stopped tasks included.
+    /// stopped tasks included; or a load balancer's access log.
     Logs {
-        /// A service name, or a task id or ARN.
+        /// A service name, or a task id or ARN (with --load-balancer: a
+        /// load balancer name).
         target: String,
+        /// TARGET is a load balancer: print its access log (one line per
+        /// request, AWS's format; `access_logs.s3.enabled` must be true).
+        #[arg(long)]
+        load_balancer: bool,
         /// Keep printing new lines until Ctrl-C.
         #[arg(long, short)]
         follow: bool,
@@ -185,9 +190,14 @@ pub async fn main(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> 
         Some(Cmd::Stats) => cli.client().stats().await,
         Some(Cmd::Logs {
             target,
+            load_balancer,
             follow,
             since,
-        }) => cli.client().logs(target, *follow, *since, shutdown).await,
+        }) => {
+            cli.client()
+                .logs(target, *load_balancer, *follow, *since, shutdown)
+                .await
+        }
         Some(Cmd::Service(cmd)) => services::run(&cli.client(), cmd).await,
         Some(Cmd::RunTask {
             task_definition,

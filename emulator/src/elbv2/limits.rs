@@ -167,13 +167,41 @@ pub fn modify_load_balancer_attributes(
             .get(&format!("{logs}.s3.bucket"))
             .map(String::as_str)
             .unwrap_or("");
+        // AWS: `ValidationError: The value of 'access_logs.s3.bucket'
+        // cannot be empty`.
         if on && bucket.is_empty() {
-            return Err(ElbError::InvalidConfiguration(format!(
-                "The value of '{logs}.s3.bucket' cannot be empty when '{logs}.s3.enabled' is true"
+            return Err(validation(format!(
+                "The value of '{logs}.s3.bucket' cannot be empty"
             )));
         }
     }
+    check_access_log_location(&all)?;
     Ok(next)
+}
+
+/// Where enabled access logs go must be a bucket the balancer could
+/// write to (no S3 here: a valid bucket name is one) and a prefix that
+/// stays below it.
+fn check_access_log_location(all: &BTreeMap<String, String>) -> Result<(), ElbError> {
+    use super::access_logs::{valid_bucket, valid_prefix, BUCKET, ENABLED, PREFIX};
+    if all.get(ENABLED).map(String::as_str) != Some("true") {
+        return Ok(());
+    }
+    let bucket = all.get(BUCKET).map_or("", String::as_str);
+    if !valid_bucket(bucket) {
+        // What AWS answers for a bucket it cannot write to.
+        return Err(ElbError::InvalidConfiguration(format!(
+            "Access Denied for bucket: {bucket}. Please check S3bucket permission"
+        )));
+    }
+    let prefix = all.get(PREFIX).map_or("", String::as_str);
+    if !valid_prefix(prefix) {
+        return Err(validation(format!(
+            "The value of '{PREFIX}' is not valid: '{prefix}' must not start or end with '/', \
+             contain 'AWSLogs', or have empty, '.' or '..' parts"
+        )));
+    }
+    Ok(())
 }
 
 /// Applies ModifyListenerAttributes changes to a listener's changed

@@ -4,7 +4,8 @@
 //!
 //! CreateLoadBalancer is idempotent as AWS's: the same name with the same
 //! settings answers the existing load balancer, different settings are
-//! `DuplicateLoadBalancerName`. Of the attributes, the idle timeout is
+//! `DuplicateLoadBalancerName`. Of the attributes, the idle timeout and
+//! the access logs (`access_logs.s3.*`, see [`super::access_logs`]) are
 //! applied to the balancer and deletion protection to DeleteLoadBalancer;
 //! the others are stored and reported.
 
@@ -112,7 +113,7 @@ impl Elb {
                 let h = alb
                     .load_balancer(&arn)
                     .ok_or_else(|| ElbError::LoadBalancerNotFound(arn.clone()))?;
-                h.set_attributes(next.alb_attributes(h.attributes()));
+                h.set_attributes(self.lb_attributes(&next, h.attributes()));
                 *lb = next;
                 Ok(ElbReply::Attributes(lb.attributes()))
             }
@@ -223,7 +224,7 @@ impl Elb {
             .alb()
             .create_load_balancer(
                 &arn,
-                lb.alb_attributes(alb::LoadBalancerAttributes::default()),
+                self.lb_attributes(&lb, alb::LoadBalancerAttributes::default()),
             )
             .map_err(internal)?;
         st.load_balancers.insert(arn, lb.clone());

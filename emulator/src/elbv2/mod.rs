@@ -24,10 +24,12 @@
 //! Layout: [`wire`] parses the Query protocol into [`ElbCommand`]s and
 //! renders [`ElbReply`]s; `load_balancers`, `target_groups`,
 //! `listeners`, `certificates` (HTTPS listeners' TLS), `ssl_policies`,
-//! `trust_stores`, `capacity` and `tags` hold the operations; `page` the
+//! `trust_stores`, `capacity` and `tags` hold the operations;
+//! [`access_logs`] says where access logs are written and read; `page` the
 //! pagination of Describe calls; `limits` AWS's quotas and input rules;
 //! `error` the ELBv2 error codes.
 
+pub mod access_logs;
 pub mod balancer;
 mod capacity;
 mod certificates;
@@ -70,6 +72,10 @@ pub struct ElbConfig {
     pub port_overrides: BTreeMap<u16, SocketAddr>,
     /// Bind every listener without an override on port 0.
     pub ephemeral_listeners: bool,
+    /// Where load balancers write their access logs (the data directory's
+    /// `access-logs`, see [`access_logs`]); `None`: nowhere, the attributes
+    /// are kept but nothing is written.
+    pub access_logs: Option<std::path::PathBuf>,
 }
 
 impl Default for ElbConfig {
@@ -79,6 +85,7 @@ impl Default for ElbConfig {
             listener_host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port_overrides: BTreeMap::new(),
             ephemeral_listeners: false,
+            access_logs: None,
         }
     }
 }
@@ -120,6 +127,19 @@ impl Elb {
                 config,
                 writer: tokio::sync::Mutex::new(()),
             }),
+        }
+    }
+
+    /// The balancer's attributes of `lb` over `base`: the idle timeout
+    /// and where its access log goes.
+    fn lb_attributes(
+        &self,
+        lb: &crate::model::elb::LoadBalancer,
+        base: alb::LoadBalancerAttributes,
+    ) -> alb::LoadBalancerAttributes {
+        alb::LoadBalancerAttributes {
+            access_log: access_logs::config(self.inner.config.access_logs.as_deref(), lb),
+            ..lb.alb_attributes(base)
         }
     }
 
@@ -177,7 +197,7 @@ impl Elb {
                 None => alb
                     .create_load_balancer(
                         &lb.arn,
-                        lb.alb_attributes(alb::LoadBalancerAttributes::default()),
+                        self.lb_attributes(lb, alb::LoadBalancerAttributes::default()),
                     )
                     .map_err(internal)?,
             };

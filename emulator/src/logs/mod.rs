@@ -15,6 +15,12 @@
 //! either kind with its events; a group a task definition names comes back
 //! when a task definition naming it is registered again.
 //!
+//! A load balancer with access logs enabled (`access_logs.s3.enabled`)
+//! has the group `/aws/elasticloadbalancing/app/<name>/access-logs`, one
+//! stream per file the balancer wrote (named as the file), one event per
+//! line at its `time` field (see [`crate::elbv2::access_logs`]); the group
+//! is there while access logs are enabled.
+//!
 //! Layout: `view` reads groups, streams and events from the store;
 //! `groups` (groups, retention, tags), `streams` (streams, PutLogEvents)
 //! and `events` (GetLogEvents, FilterLogEvents) are the operations;
@@ -316,6 +322,9 @@ fn group_from_arn(arn: &str) -> Option<&str> {
 #[derive(Clone)]
 pub struct Logs {
     engine: Engine,
+    /// Where load balancers write their access logs (see
+    /// [`crate::elbv2::access_logs`]).
+    access_logs: Option<std::path::PathBuf>,
     /// Logs Insights queries run, newest last (bounded).
     queries: std::sync::Arc<std::sync::Mutex<queries::QueryLog>>,
 }
@@ -328,8 +337,15 @@ impl Logs {
     pub fn new(engine: Engine) -> Logs {
         Logs {
             engine,
+            access_logs: None,
             queries: Default::default(),
         }
+    }
+
+    /// Shows the access logs written below `root` as log groups.
+    pub fn with_access_logs(mut self, root: std::path::PathBuf) -> Logs {
+        self.access_logs = Some(root);
+        self
     }
 
     /// Every line of the tasks' containers since `since_ms`, oldest first,
@@ -363,6 +379,26 @@ impl Logs {
         }
         events.sort_by_key(|e| e.line.timestamp_ms);
         events
+    }
+
+    /// Every event of group `name` since `since_ms`, oldest first, each
+    /// named by its stream; `None`: no such group.
+    pub async fn group_events(&self, name: &str, since_ms: i64) -> Option<Vec<Event>> {
+        let view = self.group(name)?;
+        let mut out = Vec::new();
+        for s in self.streams(&view).into_values() {
+            for e in self.events(&s, since_ms).await {
+                out.push(Event {
+                    stream: s.name.clone(),
+                    line: LogLine {
+                        timestamp_ms: e.timestamp,
+                        message: e.message,
+                    },
+                });
+            }
+        }
+        out.sort_by_key(|e| e.line.timestamp_ms);
+        Some(out)
     }
 
     fn group_arn(&self, g: &str) -> String {

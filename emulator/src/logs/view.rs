@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::db::State;
 use crate::ecs::Engine;
+use crate::elbv2::access_logs::{self, AccessLogSource};
 use crate::model::logs::{LogGroup, LogStream};
 use crate::model::task::Task;
 use crate::model::TaskDefinition;
@@ -69,6 +70,8 @@ pub(super) struct GroupView {
     pub retention_in_days: Option<u32>,
     /// Its record, if the API changed anything about it.
     pub record: Option<LogGroup>,
+    /// A load balancer's access log: its streams are the log's files.
+    pub access_log: Option<AccessLogSource>,
 }
 
 impl GroupView {
@@ -97,6 +100,8 @@ pub(super) struct StreamView {
     pub container_floor: i64,
     /// Written events before this (ms) are past the retention.
     pub stored_floor: i64,
+    /// An access log file, one line an event.
+    pub file: Option<std::path::PathBuf>,
 }
 
 /// One event, from either source.
@@ -119,6 +124,7 @@ fn resolve(name: &str, record: Option<&LogGroup>, named: &[i64]) -> Option<Group
         creation_time,
         retention_in_days,
         record: record.cloned(),
+        access_log: None,
     };
     match record {
         Some(r) if !r.deleted => Some(view(r.creation_time, r.retention_in_days)),
@@ -153,23 +159,48 @@ fn named_groups(st: &State, only: Option<&str>) -> BTreeMap<String, Vec<i64>> {
     out
 }
 
+/// The access log groups of the load balancers writing one: there while
+/// access logs are enabled, whatever DeleteLogGroup said (as a group a
+/// task definition names comes back); a record adds retention and tags.
+fn access_log_groups<'a>(st: &'a State) -> impl Iterator<Item = GroupView> + 'a {
+    st.elb.load_balancers.values().filter_map(|lb| {
+        let source = AccessLogSource::of(lb)?;
+        let name = access_logs::group_name(&lb.name);
+        let record = st.log_groups.get(&name).filter(|r| !r.deleted).cloned();
+        Some(GroupView {
+            creation_time: record
+                .as_ref()
+                .map_or(ms(lb.created_time), |r| r.creation_time),
+            retention_in_days: record.as_ref().and_then(|r| r.retention_in_days),
+            name,
+            record,
+            access_log: Some(source),
+        })
+    })
+}
+
 /// Every group, by name.
 pub(super) fn groups_in(st: &State) -> BTreeMap<String, GroupView> {
     let named = named_groups(st, None);
     let mut names: Vec<&String> = st.log_groups.keys().chain(named.keys()).collect();
     names.sort();
     names.dedup();
-    names
+    let mut out: BTreeMap<String, GroupView> = names
         .into_iter()
         .filter_map(|n| {
             let at = named.get(n).map_or(&[][..], |v| v.as_slice());
             resolve(n, st.log_groups.get(n), at).map(|g| (n.clone(), g))
         })
-        .collect()
+        .collect();
+    out.extend(access_log_groups(st).map(|g| (g.name.clone(), g)));
+    out
 }
 
 /// One group.
 pub(super) fn group_in(st: &State, name: &str) -> Option<GroupView> {
+    if let Some(g) = access_log_groups(st).find(|g| g.name == name) {
+        return Some(g);
+    }
     let named = named_groups(st, Some(name));
     let at = named.get(name).map_or(&[][..], |v| v.as_slice());
     resolve(name, st.log_groups.get(name), at)
@@ -237,6 +268,7 @@ pub(super) fn streams_in(st: &State, group: &GroupView, now: i64) -> BTreeMap<St
                     stored: None,
                     container_floor,
                     stored_floor,
+                    file: None,
                 },
             );
         }
@@ -250,6 +282,7 @@ pub(super) fn streams_in(st: &State, group: &GroupView, now: i64) -> BTreeMap<St
                 stored: None,
                 container_floor,
                 stored_floor,
+                file: None,
             });
             v.creation_time = v.creation_time.min(s.creation_time);
             v.stored = Some(s.clone());
@@ -270,7 +303,35 @@ impl Logs {
 
     pub(super) fn streams(&self, group: &GroupView) -> BTreeMap<String, StreamView> {
         let now = now_ms();
-        self.engine.read(|st| streams_in(st, group, now))
+        let mut out = self.engine.read(|st| streams_in(st, group, now));
+        // Read outside the store: a directory listing.
+        if let (Some(source), Some(root)) = (&group.access_log, &self.access_logs) {
+            let floor = group.retention_floor(now);
+            for f in source
+                .dir(root)
+                .map(|d| alb::access_log::files(&d))
+                .unwrap_or_default()
+            {
+                let Some(name) = f.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+                    continue;
+                };
+                let created = std::fs::metadata(&f)
+                    .and_then(|m| m.created().or_else(|_| m.modified()))
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_millis() as i64);
+                out.entry(name.clone()).or_insert(StreamView {
+                    name,
+                    creation_time: created,
+                    container: None,
+                    stored: None,
+                    container_floor: floor,
+                    stored_floor: floor,
+                    file: Some(f),
+                });
+            }
+        }
+        out
     }
 
     /// A container's lines since `since_ms`: from the archive once it is
@@ -319,6 +380,9 @@ impl Logs {
                 .collect(),
             None => Vec::new(),
         };
+        if let Some(f) = &s.file {
+            out.extend(file_events(f, since_ms.max(s.stored_floor)).await);
+        }
         if let Some(stored) = &s.stored {
             let from = since_ms.max(s.stored_floor);
             out.extend(
@@ -336,4 +400,24 @@ impl Logs {
         }
         out
     }
+}
+
+/// An access log file's lines from `since_ms` on, each an event at its
+/// `time` field (the second), ingested then too.
+async fn file_events(path: &std::path::Path, since_ms: i64) -> Vec<Ev> {
+    let text = tokio::fs::read_to_string(path).await.unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let time = line.split(' ').nth(1)?;
+            let at =
+                time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339)
+                    .ok()?;
+            let ms = i64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()?;
+            (ms >= since_ms).then(|| Ev {
+                timestamp: ms,
+                ingestion_time: ms,
+                message: line.to_string(),
+            })
+        })
+        .collect()
 }

@@ -118,17 +118,8 @@ impl Stack {
 
     /// ELBv2 (Query protocol) call; the XML body.
     pub async fn elb(&self, form: &str) -> String {
-        let resp = reqwest::Client::new()
-            .post(format!("{}/", self.emu.endpoint))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("authorization", super::AUTH)
-            .body(format!("Version=2015-12-01&{form}"))
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        assert!(status.is_success(), "{form}: {text}");
+        let (status, text) = elb_query(&self.emu.endpoint, form).await;
+        assert_eq!(status, 200, "{form}: {text}");
         text
     }
 
@@ -212,6 +203,19 @@ pub fn messages(s: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// An ELBv2 Query call (`Action=...&...`) on `endpoint`: status, XML body.
+pub async fn elb_query(endpoint: &str, form: &str) -> (u16, String) {
+    let resp = reqwest::Client::new()
+        .post(format!("{endpoint}/"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", super::AUTH)
+        .body(format!("Version=2015-12-01&{form}"))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
 pub fn between<'a>(text: &'a str, tag: &str) -> &'a str {
