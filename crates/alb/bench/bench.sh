@@ -55,8 +55,9 @@ cleanup() {
     "$bin/emulator" --data-dir "$emu_data" --name "albbench-$$" down >/dev/null 2>&1 || true
   fi
   rm -rf "$emu_data"
+  # nginx's master first: killing the processes below removes its pid file.
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid" 2>/dev/null)" 2>/dev/null || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$work"
 }
