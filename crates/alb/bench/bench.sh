@@ -12,19 +12,21 @@
 #   3. HAProxy (nbthread 2, http-reuse always)
 # plus the library embedded like the emulator runs it (one `Alb` in a
 # multi-thread Tokio runtime: examples/embedded.rs), nginx `return 200` and
-# the backend direct as yardsticks. Prints
-# req/s, p50, p99, the proxy's CPU seconds per 10k requests (utime+stime
-# from /proc/PID/stat, all of nginx's processes) and ratios to nginx.
+# the backend direct as yardsticks (no proxy at all: the ceiling any proxy
+# can reach on these shared cores). Every configuration runs BENCH_RUNS
+# times (default 2), in interleaved rounds because the machine is shared;
+# the table shows the means (and each round's req/s): req/s, p50, p99, the
+# proxy's CPU seconds per 10k requests (utime+stime from /proc/PID/stat,
+# all of nginx's processes) and ratios to nginx and HAProxy.
 # Installs nginx, haproxy and wrk from Debian's packages when missing.
+# Then, when `perf` is installed (BENCH_PERF=0 skips it), it profiles the
+# balancer during one more wrk run: its CPU by layer (kernel TCP/IP,
+# scheduling, netfilter; tokio, hyper, http, own code; malloc, memcpy) and
+# its top symbols (self time).
 # Finally `/start` through the emulator's listener (the default stack: ALB ->
 # node-john -> paul -> george -> ringo in containers) as a ratio to nginx
-# `return 200` in the same run (the issue's goal: at least 0.15).
-# BENCH_SKIP_EMULATOR=1 skips that last part (no emulator build, no Docker).
-# BENCH_RUNS=N runs every proxy configuration N times (default 2; the
-# machine is shared, so one run is noise-prone) and reports the median.
-# Then, when `perf` is installed, it profiles the balancer during one more
-# wrk run and prints its top costs (`perf report --no-children`);
-# BENCH_PERF=0 skips that.
+# `return 200` in the same run (the issue's goal: at least 0.15);
+# BENCH_SKIP_EMULATOR=1 skips that part (no emulator build, no Docker).
 # Everything it starts is stopped on exit.
 set -euo pipefail
 
