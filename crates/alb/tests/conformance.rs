@@ -1,6 +1,7 @@
 //! Where the balancer must behave like AWS's Application Load Balancer and
 //! HTTP/1.1 (RFC 9112) at the edges: the idle timeout while bodies stream,
-//! requests it refuses before routing, and rule values it refuses. Real
+//! requests it refuses before routing, rule values it refuses, and kept-alive
+//! target connections the target closed while they sat in the pool. Real
 //! sockets on 127.0.0.1, raw TCP where a well-behaved client cannot say it.
 
 mod support;
@@ -340,5 +341,50 @@ async fn path_patterns_take_only_the_characters_aws_allows() {
         )
         .is_err());
     assert_eq!(l.describe_rules().len(), 3);
+    assert!(alb.shutdown(Duration::from_secs(2)).await);
+}
+
+/// A target that answers each request on a connection with keep-alive
+/// (no `connection: close`), then closes that connection politely a moment
+/// later, like a server with a short keep-alive timeout. Counts connections.
+async fn keep_alive_closing_target(conns: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            conns.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let got = read_until(&mut sock, "hello").await;
+                if got.contains("hello") {
+                    let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                    let _ = sock.write_all(reply).await;
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                // Dropping the socket sends FIN.
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_pooled_connection_the_target_closed_is_not_used_for_the_next_request() {
+    // Upstream connections have no task of their own while pooled: the
+    // checkout must notice the target's FIN, or a POST (never retried)
+    // would be written to a dead connection and answered 502.
+    let conns = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let port = keep_alive_closing_target(conns.clone()).await;
+    let alb = Alb::new();
+    let l = listener(&alb, LoadBalancerAttributes::default(), port).await;
+    let mut client = TcpStream::connect(l.local_addr()).await.expect("connect");
+    let post = "POST /x HTTP/1.1\r\nhost: a\r\ncontent-length: 5\r\n\r\nhello";
+    for round in 0..3 {
+        client.write_all(post.as_bytes()).await.expect("write");
+        let resp = read_until(&mut client, "ok").await;
+        assert!(resp.starts_with("HTTP/1.1 200"), "round {round}: {resp:?}");
+        // Let the target close the connection the balancer just pooled.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 3);
     assert!(alb.shutdown(Duration::from_secs(2)).await);
 }
