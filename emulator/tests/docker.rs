@@ -21,9 +21,18 @@ async fn register_run_gives_dynamic_ports_and_links_work() {
     }
     let emu = Emulator::up(&["--no-stack"]).await;
     emu.cluster("c1").await;
-    let td = emu
-        .ok("RegisterTaskDefinition", node_task_definition("node-links"))
-        .await;
+    // awslogs delivery modes: node-paul asks for blocking, node-ringo for a
+    // bigger buffer; the others take the account's default (non-blocking).
+    let mut def = node_task_definition("node-links");
+    for c in def["containerDefinitions"].as_array_mut().unwrap() {
+        let options = &mut c["logConfiguration"]["options"];
+        match c["name"].as_str().unwrap() {
+            "node-paul" => options["mode"] = json!("blocking"),
+            "node-ringo" => options["max-buffer-size"] = json!("4m"),
+            _ => {}
+        }
+    }
+    let td = emu.ok("RegisterTaskDefinition", def).await;
     assert_eq!(td["taskDefinition"]["revision"], 1);
     let run = emu
         .ok(
@@ -46,6 +55,36 @@ async fn register_run_gives_dynamic_ports_and_links_work() {
         .await
         .unwrap();
     assert_eq!(body, common::START_BODY);
+    let log_config = |name: &str| {
+        let c = task["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap();
+        let out = std::process::Command::new("docker")
+            .args(["inspect", "-f", "{{json .HostConfig.LogConfig}}"])
+            .arg(c["runtimeId"].as_str().unwrap())
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let john = log_config("node-john");
+    assert_eq!(john["Config"]["mode"], "non-blocking", "{john}");
+    assert!(
+        !john["Type"].as_str().unwrap().is_empty(),
+        "the engine's default driver: {john}"
+    );
+    assert_eq!(log_config("node-paul")["Config"]["mode"], "blocking");
+    let ringo = log_config("node-ringo");
+    assert_eq!(
+        (
+            &ringo["Config"]["mode"],
+            &ringo["Config"]["max-buffer-size"]
+        ),
+        (&json!("non-blocking"), &json!("4m")),
+        "{ringo}"
+    );
 
     // A task that does not fit: not placed, with ECS's reason.
     let mut big = node_task_definition("too-big");

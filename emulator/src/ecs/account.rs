@@ -128,6 +128,19 @@ impl Engine {
         Ok(Reply::Json(v))
     }
 
+    /// The account's effective `defaultLogDriverMode` for tasks: the root's
+    /// own setting (tasks run as the account here), else ECS's default.
+    pub(super) fn default_log_driver_mode(&self) -> String {
+        let name = "defaultLogDriverMode";
+        self.read(|s| {
+            s.account_settings
+                .get(&key(&self.root(), name))
+                .map(|st| st.value.clone())
+        })
+        .or_else(|| default_of(name).map(str::to_string))
+        .unwrap_or_default()
+    }
+
     /// The ARN of a container instance named by `id` (ARN or id) in `cluster`.
     pub(super) fn instance_arn(&self, cluster: &str, id: &str) -> String {
         self.inner

@@ -286,7 +286,40 @@ impl Engine {
             network: Self::network_name(task),
             aliases,
             labels,
+            log_options: self.log_options(c),
         })
+    }
+
+    /// The delivery mode of an `awslogs` container as the agent sets it:
+    /// the definition's `mode` (and `max-buffer-size`), else the account's
+    /// `defaultLogDriverMode`. Docker's own logging (what the emulator reads
+    /// as CloudWatch Logs) takes the same options: in `non-blocking` mode a
+    /// container never waits on a busy log driver; lines beyond the buffer
+    /// are dropped.
+    fn log_options(
+        &self,
+        c: &crate::model::task_definition::ContainerDefinition,
+    ) -> Vec<(String, String)> {
+        let Some(cfg) = c.log_configuration.as_ref() else {
+            return Vec::new();
+        };
+        if cfg.get("logDriver").and_then(|d| d.as_str()) != Some("awslogs") {
+            return Vec::new();
+        }
+        let opt = |k: &str| {
+            cfg.get("options")
+                .and_then(|o| o.get(k))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        let mode = opt("mode").unwrap_or_else(|| self.default_log_driver_mode());
+        let mut out = vec![("mode".to_string(), mode.clone())];
+        if mode == "non-blocking" {
+            if let Some(size) = opt("max-buffer-size") {
+                out.push(("max-buffer-size".to_string(), size));
+            }
+        }
+        out
     }
 
     async fn apply(

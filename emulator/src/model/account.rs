@@ -26,7 +26,9 @@ pub const ACCOUNT_SETTING_DEFAULTS: &[(&str, &str)] = &[
     ("serviceLongArnFormat", "enabled"),
     ("tagResourceAuthorization", "on"),
     ("taskLongArnFormat", "enabled"),
-    ("defaultLogDriverMode", "blocking"),
+    // ECS's default since 25 June 2025 ("to prioritize task availability
+    // over logging").
+    ("defaultLogDriverMode", "non-blocking"),
 ];
 
 /// A custom attribute on a container instance (`PutAttributes`).

@@ -151,6 +151,9 @@ pub struct ContainerSpec {
     /// Names other containers of the task reach this one by.
     pub aliases: Vec<String>,
     pub labels: HashMap<String, String>,
+    /// Options for the engine's log driver (`mode`, `max-buffer-size`),
+    /// the driver itself staying the engine's default.
+    pub log_options: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for ContainerSpec {
@@ -375,6 +378,7 @@ mod tests {
             network: "ecs-task-0123".into(),
             aliases: vec![],
             labels: HashMap::new(),
+            log_options: vec![],
         };
         let shown = format!("{spec:?}");
         assert!(shown.contains("DB_PASSWORD"), "{shown}");

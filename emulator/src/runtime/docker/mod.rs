@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use bollard::errors::Error as BollardError;
 use bollard::models::{
     ContainerCreateBody, ContainerStateStatusEnum, EndpointSettings, HealthConfig,
-    HealthStatusEnum, HostConfig, NetworkCreateRequest, NetworkingConfig,
+    HealthStatusEnum, HostConfig, HostConfigLogConfig, NetworkCreateRequest, NetworkingConfig,
     PortBinding as DockerPortBinding,
 };
 use bollard::query_parameters::{
@@ -329,6 +329,11 @@ impl ContainerRuntime for DockerRuntime {
                 memory: spec.memory_mib.map(|m| i64::from(m) * MIB),
                 memory_reservation: spec.memory_reservation_mib.map(|m| i64::from(m) * MIB),
                 cpu_shares: Some(i64::from(spec.cpu_shares.max(2))),
+                // The engine's default driver (no type) with these options.
+                log_config: (!spec.log_options.is_empty()).then(|| HostConfigLogConfig {
+                    typ: None,
+                    config: Some(spec.log_options.iter().cloned().collect()),
+                }),
                 ..Default::default()
             };
             let mut endpoints = HashMap::new();
