@@ -25,8 +25,9 @@ async fn register_run_gives_dynamic_ports_and_links_work() {
     // bigger buffer; the others take the account's default (non-blocking).
     let mut def = node_task_definition("node-links");
     for c in def["containerDefinitions"].as_array_mut().unwrap() {
+        let name = c["name"].as_str().unwrap().to_string();
         let options = &mut c["logConfiguration"]["options"];
-        match c["name"].as_str().unwrap() {
+        match name.as_str() {
             "node-paul" => options["mode"] = json!("blocking"),
             "node-ringo" => options["max-buffer-size"] = json!("4m"),
             _ => {}
