@@ -127,7 +127,7 @@ impl Peers {
             peer: peer.to_string(),
             reason: root_cause(&e),
         };
-        let mut sender = self.checkout(peer).await?;
+        let (mut sender, reused) = self.checkout(peer).await?;
         let request = Request::get(path_and_query)
             .header(HOST, host_header(peer))
             .header(BUDGET_HEADER, millis_header(next_budget))
@@ -136,7 +136,19 @@ impl Peers {
                 peer: peer.to_string(),
                 reason: e.to_string(),
             })?;
-        let response = sender.send_request(request).await.map_err(other)?;
+        let response = match sender.try_send_request(request).await {
+            Ok(response) => response,
+            // A kept-alive connection the peer closed while it sat idle
+            // (a restarting peer closes its idle connections): the request
+            // was never written, so it goes once more on a new connection,
+            // as reqwest's pool did.
+            Err(mut e) if reused && e.message().is_some() => {
+                let request = e.take_message().expect("checked above");
+                sender = connect(peer).await?;
+                sender.send_request(request).await.map_err(other)?
+            }
+            Err(e) => return Err(other(e.into_error())),
+        };
         let status = response.status();
         let body = response.into_body().collect().await.map_err(other)?;
         self.checkin(peer, sender);
@@ -144,15 +156,15 @@ impl Peers {
     }
 
     /// A ready connection to `peer`: the most recently used idle one that
-    /// is still open, or a new one.
-    async fn checkout(&self, peer: &str) -> Result<Sender, HopError> {
+    /// is still open (`true`: reused), or a new one.
+    async fn checkout(&self, peer: &str) -> Result<(Sender, bool), HopError> {
         loop {
             let reused = {
                 let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
                 idle.get_mut(peer).and_then(Vec::pop)
             };
             let Some((mut sender, since)) = reused else {
-                return connect(peer).await;
+                return Ok((connect(peer).await?, false));
             };
             if sender.is_closed() || since.elapsed() > IDLE_TIMEOUT {
                 continue;
@@ -160,7 +172,7 @@ impl Peers {
             // Ready at once unless the previous answer is still being wound
             // up on the connection; an error means the peer closed it.
             if sender.ready().await.is_ok() {
-                return Ok(sender);
+                return Ok((sender, true));
             }
         }
     }
