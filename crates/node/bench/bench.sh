@@ -8,8 +8,13 @@
 #   2. /start of the node chain, four processes on loopback
 #   3. /start through the four containers (john's published port)
 # and prints req/s, p50, p99, /start as a ratio to nginx, and each service's
-# RSS after the load. Installs wrk and nginx from Debian's packages when
-# missing. Everything it starts is stopped on exit.
+# RSS after the load, and the CPU time the four processes spent per
+# /start on loopback (user + system; steadier than req/s on a shared
+# machine). NODE_IMAGE=name:tag benches that image instead of building and
+# tagging pingpong-node:latest (which other work on the same engine may be
+# using); NODE_BIN=path benches that binary on loopback instead of building
+# one (e.g. an older build). Installs wrk and nginx from Debian's packages
+# when missing. Everything it starts is stopped on exit.
 set -euo pipefail
 
 secs=${1:-10}
@@ -55,8 +60,10 @@ load() {
 }
 
 echo "==> building release binaries and images"
-cargo build --release --quiet -p pingpong-node
-docker/build-images.sh node >/dev/null
+[ -n "${NODE_BIN:-}" ] || cargo build --release --quiet -p pingpong-node
+image=${NODE_IMAGE:-pingpong-node:latest}
+[ -n "${NODE_IMAGE:-}" ] || docker/build-images.sh node >/dev/null
+bin=${NODE_BIN:-${CARGO_TARGET_DIR:-target}/release/pingpong-node}
 
 # 1. nginx return 200
 np=$(free_port)
@@ -78,14 +85,19 @@ read -r n_rps n_p50 n_p99 _ < <(load "http://127.0.0.1:$np/")
 ports=()
 for _ in 1 2 3 4; do ports+=("$(free_port)"); done
 for i in 1 2 3; do
-  BIND_ADDR=127.0.0.1:${ports[$i]} PEERS= RUST_LOG=warn target/release/pingpong-node &
+  BIND_ADDR=127.0.0.1:${ports[$i]} PEERS= RUST_LOG=warn "$bin" &
   pids+=($!)
 done
 BIND_ADDR=127.0.0.1:${ports[0]} PEERS="127.0.0.1:${ports[1]},127.0.0.1:${ports[2]},127.0.0.1:${ports[3]}" \
-  RUST_LOG=warn target/release/pingpong-node &
+  RUST_LOG=warn "$bin" &
 pids+=($!)
 wait_http "http://127.0.0.1:${ports[0]}/start"
+# user + system clock ticks of the four processes
+ticks() { for p in "${pids[@]}"; do awk '{ print $14 + $15 }' "/proc/$p/stat"; done | awk '{ t += $1 } END { print t }'; }
+t0=$(ticks)
 read -r l_rps l_p50 l_p99 l_bad < <(load "http://127.0.0.1:${ports[0]}/start")
+l_cpu=$(awk -v t="$(( $(ticks) - t0 ))" -v hz="$(getconf CLK_TCK)" -v r="$l_rps" -v s="$secs" \
+  'BEGIN { printf "%.0f", t / hz * 1e6 / (r * s) }')
 # One request at a time: the latency of the chain itself, without queueing
 # (at -c32, Little's law puts p50 near 32 / req/s).
 read -r u_rps u_p50 u_p99 _ < <(load "http://127.0.0.1:${ports[0]}/start" "-t1 -c1")
@@ -95,10 +107,10 @@ rss_local=$(for p in "${pids[@]}"; do rss_mb "$p"; echo -n " "; done)
 docker network create --label "pingpong.bench=$$" "$net" >/dev/null
 for who in paul george ringo; do
   docker run -d --label "pingpong.bench=$$" --network "$net" --network-alias "node-$who" \
-    -e PEERS= -e RUST_LOG=warn pingpong-node:latest >/dev/null
+    -e PEERS= -e RUST_LOG=warn "$image" >/dev/null
 done
 john=$(docker run -d --label "pingpong.bench=$$" --network "$net" --network-alias node-john \
-  -e RUST_LOG=warn -p 127.0.0.1::3000 pingpong-node:latest)
+  -e RUST_LOG=warn -p 127.0.0.1::3000 "$image")
 jp=$(docker port "$john" 3000/tcp | head -1 | awk -F: '{print $NF}')
 wait_http "http://127.0.0.1:$jp/start"
 read -r c_rps c_p50 c_p99 c_bad < <(load "http://127.0.0.1:$jp/start")
@@ -113,6 +125,7 @@ printf '%-34s %10s %9s %9s %9s\n' "/start, loopback, -t1 -c1" "$u_rps" "$u_p50" 
 printf '%-34s %10s %9s %9s %9s\n' "/start, 4 containers" "$c_rps" "$c_p50" "$c_p99" "$(ratio "$c_rps" "$n_rps")"
 echo
 echo "non-2xx answers: loopback ${l_bad:-0}, containers ${c_bad:-0}"
+echo "CPU per /start on loopback, 4 processes: ${l_cpu} us"
 echo "RSS after load, MB (john paul george ringo, loopback): $rss_local"
 echo "RSS after load, MB (containers): $rss_cont"
 echo "reference (DESIGN.md): original Node /start 0.0088x nginx, p50 54 ms, RSS 107-130 MB"

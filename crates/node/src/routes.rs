@@ -13,16 +13,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::future::try_join_all;
 use serde::Deserialize;
-use tower_http::cors::CorsLayer;
 
 use crate::config::{is_peer, Config, Mode};
+use crate::cors::CorsLayer;
 use crate::peer::{HopError, Peers, BUDGET_HEADER, MAX_HOPS};
 use pingpong_kit::http::{json_error, method_not_allowed, not_found, with_access_log};
 
@@ -52,16 +52,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
-        .layer(cors());
+        .layer(CorsLayer);
     with_access_log(router, access_log)
-}
-
-/// The original's CORS policy, on every response.
-fn cors() -> CorsLayer {
-    CorsLayer::new()
-        .allow_origin(tower_http::cors::Any)
-        .allow_methods([Method::GET, Method::PUT, Method::POST, Method::DELETE])
-        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
 }
 
 async fn ping() -> impl IntoResponse {
@@ -80,11 +72,19 @@ fn meow_text(headers: &HeaderMap) -> String {
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("unknown");
-    format!("meow from {host}")
+    let mut meow = String::with_capacity(MEOW_FROM.len() + host.len());
+    meow.push_str(MEOW_FROM);
+    meow.push_str(host);
+    meow
 }
 
-async fn meow(headers: HeaderMap) -> Json<String> {
-    Json(meow_text(&headers))
+const MEOW_FROM: &str = "meow from ";
+
+// The handlers take the whole `Request` rather than axum's `HeaderMap`
+// extractor, which clones every header of every request.
+
+async fn meow(req: Request) -> Json<String> {
+    Json(meow_text(req.headers()))
 }
 
 /// The budget the next hop gets: a fifth less, so an inner hop always
@@ -108,8 +108,8 @@ fn bad_gateway(err: HopError) -> Response {
     json_error(StatusCode::BAD_GATEWAY, err.to_string())
 }
 
-async fn start(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let budget = budget(&state.config, &headers);
+async fn start(State(state): State<AppState>, req: Request) -> Response {
+    let budget = budget(&state.config, req.headers());
     let peers = &state.config.peers;
     let result = match state.config.mode {
         Mode::Chain => chain(&state.peers, peers, budget).await,
@@ -129,13 +129,24 @@ async fn start(State(state): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 /// Asks the first of `hops` to relay through the rest.
-async fn chain(client: &Peers, hops: &[String], budget: Duration) -> Result<Vec<String>, HopError> {
+async fn chain<H: AsRef<str>>(
+    client: &Peers,
+    hops: &[H],
+    budget: Duration,
+) -> Result<Vec<String>, HopError> {
     let Some((first, rest)) = hops.split_first() else {
         return Ok(Vec::new());
     };
-    let path = format!("/relay?rest={}", rest.join(","));
+    let mut path = String::with_capacity(64);
+    path.push_str("/relay?rest=");
+    for (i, hop) in rest.iter().enumerate() {
+        if i > 0 {
+            path.push(',');
+        }
+        path.push_str(hop.as_ref());
+    }
     client
-        .get_json::<Vec<String>>(first, &path, budget, shrink(budget))
+        .get_json::<Vec<String>>(first.as_ref(), &path, budget, shrink(budget))
         .await
 }
 
@@ -145,17 +156,12 @@ struct RelayQuery {
     rest: String,
 }
 
-async fn relay(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<RelayQuery>,
-) -> Response {
-    let rest: Vec<String> = query
-        .rest
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
+async fn relay(State(state): State<AppState>, req: Request) -> Response {
+    let query = match Query::<RelayQuery>::try_from_uri(req.uri()) {
+        Ok(Query(q)) => q,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let rest: Vec<&str> = query.rest.split(',').filter(|s| !s.is_empty()).collect();
     if rest.len() > MAX_HOPS {
         return json_error(
             StatusCode::BAD_REQUEST,
@@ -165,10 +171,11 @@ async fn relay(
     if let Some(bad) = rest.iter().find(|p| !is_peer(p)) {
         return json_error(StatusCode::BAD_REQUEST, format!("{bad:?} is not host:port"));
     }
-    let mut answer = vec![meow_text(&headers)];
-    match chain(&state.peers, &rest, budget(&state.config, &headers)).await {
-        Ok(more) => {
-            answer.extend(more);
+    let headers = req.headers();
+    let own = meow_text(headers);
+    match chain(&state.peers, &rest, budget(&state.config, headers)).await {
+        Ok(mut answer) => {
+            answer.insert(0, own);
             Json(answer).into_response()
         }
         Err(e) => bad_gateway(e),

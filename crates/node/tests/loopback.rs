@@ -165,3 +165,31 @@ async fn shutdown_finishes_in_flight_requests_then_stops_accepting() {
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
     slow_server.abort();
 }
+
+#[tokio::test]
+async fn a_peer_closing_kept_alive_connections_causes_no_502() {
+    // Answers one request per connection as if keeping it alive, then
+    // closes it, as a restarting peer does with its idle connections.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let peer = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let peer_addr = peer.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        while let Ok((mut sock, _)) = peer.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            let body = r#""meow from closer""#;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(answer.as_bytes()).await;
+        }
+    });
+    let (john, _leaves) = cluster("fanout", 1000, Some(vec![peer_addr.to_string()])).await;
+    for _ in 0..5 {
+        let (status, body) = get(john.addr, "/start").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body, r#"["meow from closer"]"#);
+    }
+    server.abort();
+}
