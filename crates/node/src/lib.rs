@@ -7,7 +7,6 @@
 //!   environment.
 //! - [`peer`]: the one pooled HTTP client every outgoing call goes through,
 //!   and how a failed hop is named in errors.
-//! - [`cors`]: the original's CORS headers, static, on every answer.
 //! - [`routes`]: `/ping`, `/meow`, `/start` and the chain's internal
 //!   `/relay` hop.
 //!
@@ -29,7 +28,6 @@
 //! john answers 502 naming the failing hop within its own `PEER_TIMEOUT_MS`.
 
 pub mod config;
-pub mod cors;
 pub mod peer;
 pub mod routes;
 

@@ -14,15 +14,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures_util::future::try_join_all;
 use serde::Deserialize;
+use tower_http::cors::CorsLayer;
 
 use crate::config::{is_peer, Config, Mode};
-use crate::cors::CorsLayer;
 use crate::peer::{HopError, Peers, BUDGET_HEADER, MAX_HOPS};
 use pingpong_kit::http::{json_error, method_not_allowed, not_found, with_access_log};
 
@@ -52,8 +52,16 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
-        .layer(CorsLayer);
+        .layer(cors());
     with_access_log(router, access_log)
+}
+
+/// The original's CORS policy, on every response.
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::PUT, Method::POST, Method::DELETE])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
 }
 
 async fn ping() -> impl IntoResponse {
