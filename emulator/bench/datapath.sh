@@ -3,6 +3,10 @@
 #
 #   emulator/bench/datapath.sh [seconds]      (default 5 s per stage)
 #
+# The stages through the emulator's listener and their nginx/HAProxy
+# anchors run in BENCH_RUNS interleaved rounds (default 2); the table
+# shows means.
+#
 # Every stage of `/start` (client -> john -> paul -> george -> ringo, seven
 # HTTP exchanges) side by side, in one run, with wrk -t2 -c32 and the
 # anchors measured in the same run:
@@ -86,11 +90,17 @@ load() {
 
 declare -A res
 rows=()
-measure() { # key label url
-  res[$1]=$(load "$3")
-  rows+=("$1|$2")
-  printf '    %-58s %s\n' "$2" "${res[$1]}"
+measure() { # key label url; again with the same key: one more round
+  local out
+  out=$(load "$3")
+  [ -n "${res[$1]:-}" ] || rows+=("$1|$2")
+  res[$1]+="$out"$'\n'
+  printf '    %-58s %s\n' "$2" "$out"
 }
+# The mean of a key's rounds: "req/s p50 p99 errors" (errors summed).
+mean() { awk 'NF { n++; for (i = 1; i <= NF; i++) s[i] += $i }
+  END { printf "%.0f %.3f %.3f %d\n", s[1]/n, s[2]/n, s[3]/n, s[4] }' <<<"${res[$1]}"; }
+runs=${BENCH_RUNS:-2}
 
 echo "==> building release binaries and images"
 cargo build --release --quiet -p pingpong-node -p emulator -p alb
@@ -190,8 +200,6 @@ balancer_pid() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))
 
 echo "==> the emulator's default stack, targets at the containers' addresses"
 run_emulator EMULATOR_TARGETS_VIA=container
-measure listener "/start through the emulator's listener" "http://$emu_alb/start"
-measure ping-listener "/ping through the emulator's listener" "http://$emu_alb/ping"
 john=$(john_container)
 jp=$(host_port "$john"); jip=$(bridge_ip "$john")
 hp=$(free_port); hb=$(free_port); hap=$(free_port)
@@ -222,10 +230,18 @@ EOF
 "$HAPROXY" -f "$work/haproxy.cfg" -db 2>"$work/haproxy.err" &
 pids+=($!)
 wait_http "http://127.0.0.1:$hp/ping"; wait_http "http://127.0.0.1:$hb/ping"; wait_http "http://127.0.0.1:$hap/ping"
-measure ping-nginx "/ping, nginx -> john's host port (keepalive)" "http://127.0.0.1:$hp/ping"
-measure ping-haproxy "/ping, HAProxy -> john's host port (reuse)" "http://127.0.0.1:$hap/ping"
-measure ping-nginx-bridge "/ping, nginx -> john's bridge address" "http://127.0.0.1:$hb/ping"
-measure start-nginx "/start, nginx -> john's host port" "http://127.0.0.1:$hp/start"
+# Interleaved rounds: a neighbour's burst on the shared cores spreads over
+# every configuration instead of sinking one.
+for round in $(seq "$runs"); do
+  echo "  round $round"
+  measure listener "/start through the emulator's listener" "http://$emu_alb/start"
+  measure start-nginx "/start, nginx -> john's host port" "http://127.0.0.1:$hp/start"
+  measure start-nginx-bridge "/start, nginx -> john's bridge address" "http://127.0.0.1:$hb/start"
+  measure ping-listener "/ping through the emulator's listener" "http://$emu_alb/ping"
+  measure ping-nginx "/ping, nginx -> john's host port (keepalive)" "http://127.0.0.1:$hp/ping"
+  measure ping-haproxy "/ping, HAProxy -> john's host port (reuse)" "http://127.0.0.1:$hap/ping"
+  measure ping-nginx-bridge "/ping, nginx -> john's bridge address" "http://127.0.0.1:$hb/ping"
+done
 bpid=$(balancer_pid)
 perf_out=""
 if command -v perf >/dev/null && [ -n "$bpid" ]; then
@@ -234,8 +250,8 @@ if command -v perf >/dev/null && [ -n "$bpid" ]; then
   wpid=$!
   perf record -F 999 -g -p "$bpid" -o "$work/perf.data" -- sleep "$(( secs > 2 ? secs - 1 : 1 ))" >/dev/null 2>&1 || true
   wait "$wpid" || true
-  perf_out=$(perf report -i "$work/perf.data" --stdio --no-children --sort dso,symbol 2>/dev/null \
-    | grep -E '^ +[0-9]+\.[0-9]+%' | head -15 || true)
+  perf_out=$(perf report -i "$work/perf.data" --stdio --no-children -g none --sort dso,symbol 2>/dev/null \
+    | grep -E '^ +[0-9]+\.[0-9]+%' | sed 's/[[:space:]-]*$//' | head -15 || true)
 fi
 stop_emulator
 
@@ -245,20 +261,20 @@ measure listener-proxy "/start through the listener, via docker-proxy" "http://$
 measure ping-listener-proxy "/ping through the listener, via docker-proxy" "http://$emu_alb/ping"
 stop_emulator
 
-read -r a_rps _ _ _ <<<"${res[nginx200]}"
-read -r pn_rps _ pn_p99 _ <<<"${res[ping-nginx]}"
+read -r a_rps _ _ _ <<<"$(mean nginx200)"
+read -r pn_rps _ pn_p99 _ <<<"$(mean ping-nginx)"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
 echo
-printf '%-58s %9s %8s %8s %6s %9s %9s\n' "what (wrk -t2 -c32, ${secs}s)" req/s p50_ms p99_ms errors x_anchor x_nginx_px
+printf '%-58s %9s %8s %8s %6s %9s %9s\n' "what (wrk -t2 -c32, ${secs}s; means)" req/s p50_ms p99_ms errors x_anchor x_nginx_px
 for row in "${rows[@]}"; do
   key=${row%%|*}; label=${row#*|}
-  read -r rps p50 p99 bad <<<"${res[$key]}"
+  read -r rps p50 p99 bad <<<"$(mean "$key")"
   px="-"
   case $key in ping-*) px=$(ratio "$rps" "$pn_rps") ;; esac
   printf '%-58s %9s %8s %8s %6s %9s %9s\n' "$label" "$rps" "$p50" "$p99" "$bad" "$(ratio "$rps" "$a_rps")" "$px"
 done
-read -r l_rps _ l_p99 _ <<<"${res[ping-listener]}"
-read -r s_rps _ _ s_bad <<<"${res[listener]}"
+read -r l_rps _ l_p99 _ <<<"$(mean ping-listener)"
+read -r s_rps _ _ s_bad <<<"$(mean listener)"
 echo
 echo "x_anchor: req/s as a ratio to nginx return 200; x_nginx_px: to nginx proxying /ping to john's host port."
 echo "goals: /start through the listener >= 0.10x anchor: $(ratio "$s_rps" "$a_rps") (errors $s_bad);"

@@ -81,10 +81,10 @@ wrk_p99() { # wrk --latency output -> p99 in ms
 
 jq '.cluster.containerInstances[].instanceType = "t2.large"' emulator/stack.json >"$DATA/stack.json"
 "$BIN" --data-dir "$DATA" --name "$NAME" up --stack "$DATA/stack.json" --api-addr 127.0.0.1:0 \
-  --alb-addr 127.0.0.1:0 --stop-timeout 10 --service-interval-ms 200 >"$DATA/out.log" 2>&1 &
+  --alb-addr 127.0.0.1:0 --registry-addr 127.0.0.1:0 --stop-timeout 10 --service-interval-ms 200 >"$DATA/out.log" 2>&1 &
 EMU_PID=$!
 while ! grep -q "ALB listener" "$DATA/out.log" 2>/dev/null; do sleep 0.1; done
-API=$(grep "ECS API" "$DATA/out.log" | grep -o 'http://[0-9.:]*' | head -1)
+API=$(grep "AWS APIs" "$DATA/out.log" | grep -o 'http://[0-9.:]*' | head -1)
 LB=$(grep "ALB listener" "$DATA/out.log" | grep -o 'http://[0-9.:]*' | head -1)
 echo "emulator $API, listener $LB"
 steady 1
