@@ -164,6 +164,9 @@ async fn docker_stop_of_a_node_returns_in_under_3_seconds() {
         &name,
         "-p",
         "127.0.0.1::3000",
+        // Request lines are opt-in; this test wants one to be flushed.
+        "-e",
+        "ACCESS_LOG=on",
         "pingpong-node:latest",
     ]));
     let port = published_port(&name);
