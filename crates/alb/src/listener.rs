@@ -206,9 +206,10 @@ async fn serve_connection(
         async move {
             // The access log's one hook (`None` at once when it is off).
             let logged = request_log::begin(&ctx, remote, &mut req);
-            let resp = handle(&ctx, req).await;
+            let mut routed = Routed::default();
+            let resp = handle(&ctx, req, &mut routed).await;
             if let Some(l) = logged {
-                l.finish(&resp);
+                l.finish(&resp, routed);
             }
             Ok::<_, Infallible>(resp)
         }
@@ -335,7 +336,27 @@ impl Wake for AuxWake {
     }
 }
 
-async fn handle(ctx: &ConnCtx, req: Request<Incoming>) -> Response<AlbBody> {
+/// What [`handle`] decided, for the access log: the matched rule's
+/// priority (0: the default action; `None`: refused before routing), the
+/// action, and the target group it forwarded to.
+pub(super) struct Routed {
+    priority: Option<u32>,
+    executed: crate::access_log::Executed,
+    target_group: Option<Arc<crate::target_group::TargetGroup>>,
+}
+
+impl Default for Routed {
+    fn default() -> Self {
+        Routed {
+            priority: None,
+            executed: crate::access_log::Executed::None,
+            target_group: None,
+        }
+    }
+}
+
+async fn handle(ctx: &ConnCtx, req: Request<Incoming>, routed: &mut Routed) -> Response<AlbBody> {
+    use crate::access_log::Executed;
     let conn = ConnRequest::start(&ctx.state);
     let lb = &*ctx.lb;
     lb.metrics.requests.fetch_add(1, Ordering::Relaxed);
@@ -347,17 +368,24 @@ async fn handle(ctx: &ConnCtx, req: Request<Incoming>) -> Response<AlbBody> {
     let target_group = {
         let table = ctx.listener.routes.load();
         let view = RequestView::of(&req);
-        match table.route(&view) {
-            CompiledAction::Forward(f) => f.pick().cloned(),
+        let (priority, action) = table.route_with_priority(&view);
+        routed.priority = Some(priority);
+        match action {
+            CompiledAction::Forward(f) => {
+                routed.executed = Executed::Forward;
+                f.pick().cloned()
+            }
             CompiledAction::Fixed {
                 status,
                 content_type,
                 body,
             } => {
+                routed.executed = Executed::FixedResponse;
                 lb.metrics.fixed_responses.fetch_add(1, Ordering::Relaxed);
                 return fixed(lb, *status, content_type.clone(), body.clone());
             }
             CompiledAction::Redirect(r) => {
+                routed.executed = Executed::Redirect;
                 lb.metrics.redirects.fetch_add(1, Ordering::Relaxed);
                 let location = redirect_location(r, &view, ctx.listener.local_addr.port());
                 let status = match r.status_code {
@@ -389,7 +417,9 @@ async fn handle(ctx: &ConnCtx, req: Request<Incoming>) -> Response<AlbBody> {
         listener_port: &ctx.listener.port_header,
         conn,
     };
-    forward::forward(lb, &tg, req, down).await
+    let resp = forward::forward(lb, &tg, req, down).await;
+    routed.target_group = Some(tg);
+    resp
 }
 
 /// What the balancer answers, before any routing, to a request it refuses:

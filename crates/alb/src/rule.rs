@@ -538,15 +538,13 @@ struct CompiledRule {
 
 impl RouteTable {
     /// The action of the first matching rule, else the default action.
+    #[cfg(test)]
     pub(crate) fn route(&self, req: &RequestView<'_>) -> &CompiledAction {
-        self.rules
-            .iter()
-            .find(|r| r.conditions.iter().all(|c| c.matches(req)))
-            .map_or(&self.default, |r| &r.action)
+        self.route_with_priority(req).1
     }
 
-    /// [`RouteTable::route`] with the matching rule's priority (0: the
-    /// default action), as the access log's `matched_rule_priority`.
+    /// The first matching rule's priority (0: the default action), as the
+    /// access log's `matched_rule_priority`, and its action.
     pub(crate) fn route_with_priority(&self, req: &RequestView<'_>) -> (u32, &CompiledAction) {
         self.rules
             .iter()
@@ -577,11 +575,6 @@ pub(crate) struct CompiledForward {
 }
 
 impl CompiledForward {
-    /// The target groups this forwards to.
-    pub(crate) fn groups(&self) -> impl Iterator<Item = &Arc<TargetGroup>> {
-        self.groups.iter().map(|(g, _)| g)
-    }
-
     /// Pick a target group by weight (a deterministic weighted rotation).
     pub(crate) fn pick(&self) -> Option<&Arc<TargetGroup>> {
         if self.groups.len() == 1 {

@@ -528,18 +528,16 @@ async fn health_loop(tg: Arc<TargetGroup>, target: Arc<TargetRuntime>) {
         let hc = &cfg.health_check;
         if hc.enabled {
             target.with_machine(HealthMachine::on_probe_started);
+            // The traffic port is checked where traffic goes; a fixed port
+            // on the target's host.
+            let (host, port) = match hc.port {
+                HealthCheckPort::TrafficPort => target.spec.traffic_host_port(),
+                HealthCheckPort::Fixed(p) => (target.spec.host.clone(), p),
+            };
             let request = ProbeRequest {
                 target_id: target.spec.id.clone(),
-                // The traffic port is checked where traffic goes; a fixed
-                // port on the target's host.
-                host: match hc.port {
-                    HealthCheckPort::TrafficPort => target.spec.traffic_host_port().0,
-                    HealthCheckPort::Fixed(_) => target.spec.host.clone(),
-                },
-                port: match hc.port {
-                    HealthCheckPort::TrafficPort => target.spec.traffic_host_port().1,
-                    HealthCheckPort::Fixed(p) => p,
-                },
+                host,
+                port,
                 path: hc.path.clone(),
                 timeout: hc.timeout,
             };

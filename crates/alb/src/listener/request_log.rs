@@ -1,10 +1,10 @@
 //! The listener's side of the access log ([`crate::access_log`]): what a
 //! request and its response say, as an access log entry. [`begin`] costs
 //! one relaxed load when the load balancer logs nothing; otherwise it
-//! routes the request a second time (read-only: no weighted rotation
-//! advances) to learn the matched rule, and gives the request an
-//! `X-Amzn-Trace-Id` if it has none, which the forwarder then keeps, so
-//! the target and the log see the same one.
+//! gives the request an `X-Amzn-Trace-Id` if it has none, which the
+//! forwarder then keeps, so the target and the log see the same one.
+//! The matched rule, the action and the target group are what the request
+//! path decided ([`super::Routed`]), not routed again.
 //!
 //! Times: `request_processing_time` is 0 and `target_processing_time` the
 //! time from the request head to the target's response head when a target
@@ -23,20 +23,15 @@ use http::uri::Authority;
 use http::{Request, Response};
 use hyper::body::{Body, Incoming};
 
-use super::{refusal, ConnCtx};
+use super::{ConnCtx, Routed};
 use crate::access_log::{Entry, Executed, Sink};
 use crate::forward::{self, AlbBody};
-use crate::rule::{CompiledAction, RequestView};
-use crate::target_group::TargetGroup;
 
 /// A request being logged.
 pub(super) struct Pending {
     sink: Arc<Sink>,
     started: Instant,
     entry: Entry,
-    /// Forwarded to one of several target groups: the one holding the
-    /// target that answered is logged.
-    candidates: Vec<Arc<TargetGroup>>,
 }
 
 /// Start logging `req`, if its load balancer writes an access log.
@@ -117,28 +112,10 @@ fn begin_logged(
         + headers_len(req.headers())
         + 2
         + content_length(req.headers());
-    let mut candidates = Vec::new();
-    let (matched_rule_priority, executed) = if refusal(req).is_some() {
-        (None, Executed::None)
-    } else {
-        let table = ctx.listener.routes.load();
-        let view = RequestView::of(req);
-        let (priority, action) = table.route_with_priority(&view);
-        let executed = match action {
-            CompiledAction::Forward(f) => {
-                candidates = f.groups().cloned().collect();
-                Executed::Forward
-            }
-            CompiledAction::Fixed { .. } => Executed::FixedResponse,
-            CompiledAction::Redirect(_) => Executed::Redirect,
-        };
-        (Some(priority), executed)
-    };
     let conn_id = (Arc::as_ptr(&ctx.state) as u64).rotate_left(17) ^ conn_seed();
     Pending {
         sink,
         started,
-        candidates,
         entry: Entry {
             received,
             responded: received,
@@ -155,8 +132,8 @@ fn begin_logged(
             user_agent,
             target_group_arn: None,
             trace_id,
-            matched_rule_priority,
-            executed,
+            matched_rule_priority: None,
+            executed: Executed::None,
             redirect_url: None,
             conn_id,
         },
@@ -165,13 +142,15 @@ fn begin_logged(
 
 impl Pending {
     /// The response head is ready: complete the entry and queue it.
-    pub(super) fn finish(self, resp: &Response<AlbBody>) {
+    pub(super) fn finish(self, resp: &Response<AlbBody>, routed: Routed) {
         let Pending {
             sink,
             started,
             mut entry,
-            candidates,
         } = self;
+        entry.matched_rule_priority = routed.priority;
+        entry.executed = routed.executed;
+        entry.target_group_arn = routed.target_group.map(|g| g.arn.clone());
         let elapsed = started.elapsed();
         entry.responded = SystemTime::now();
         let status = resp.status().as_u16();
@@ -189,19 +168,6 @@ impl Pending {
             }
             (None, _) => {}
         }
-        entry.target_group_arn = match candidates.as_slice() {
-            [] => None,
-            [one] => Some(one.arn.clone()),
-            many => target.and_then(|t| {
-                many.iter()
-                    .find(|g| {
-                        g.registered()
-                            .iter()
-                            .any(|r| t.strip_suffix(&format!(":{}", r.port)) == Some(&r.host))
-                    })
-                    .map(|g| g.arn.clone())
-            }),
-        };
         entry.target = target.map(str::to_owned);
         if entry.executed == Executed::Redirect {
             entry.redirect_url = resp
