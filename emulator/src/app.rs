@@ -22,6 +22,7 @@ use crate::model::request;
 use crate::model::stack::Stack;
 use crate::model::TaskStatus;
 use crate::runtime::docker::DockerRuntime;
+use crate::runtime::fleet::Fleet;
 use crate::runtime::{ContainerRuntime, RuntimeError};
 
 /// Everything `up` needs.
@@ -65,6 +66,12 @@ pub struct Config {
     /// registry (ECR calls say so). One that cannot bind is reported by
     /// ECR's calls, not fatal.
     pub registry_addr: Option<SocketAddr>,
+    /// How often each Docker engine is asked whether it answers (its
+    /// instances' `agentConnected`).
+    pub instance_check: Duration,
+    /// How long an engine may not answer before its tasks are stopped as
+    /// on a lost host (and replaced elsewhere).
+    pub instance_grace: Duration,
 }
 
 impl Config {
@@ -86,6 +93,8 @@ impl Config {
             service_interval: Duration::from_millis(500),
             autoscaling_period: Duration::from_secs(60),
             registry_addr: Some(SocketAddr::from(([127, 0, 0, 1], 4510))),
+            instance_check: Duration::from_secs(2),
+            instance_grace: Duration::from_secs(30),
         }
     }
 }
@@ -186,14 +195,24 @@ pub async fn start(config: Config) -> Result<Running, RunError> {
         .await
         .map_err(RunError::Docker)?;
     let runtime: Arc<dyn ContainerRuntime> = Arc::new(runtime);
-    start_with_runtime(config, runtime).await
+    // Other hosts' engines, as container instances name them.
+    let connector: crate::runtime::fleet::Connector = Arc::new(|endpoint, tls| {
+        let rt = DockerRuntime::remote(endpoint, tls)?;
+        Ok(Arc::new(rt) as Arc<dyn ContainerRuntime>)
+    });
+    start_with_fleet(config, Arc::new(Fleet::new(runtime, connector))).await
 }
 
-/// [`start`] with any runtime (tests use the fake).
+/// [`start`] with any runtime (tests use the fake), alone.
 pub async fn start_with_runtime(
     config: Config,
     runtime: Arc<dyn ContainerRuntime>,
 ) -> Result<Running, RunError> {
+    start_with_fleet(config, Arc::new(Fleet::single(runtime))).await
+}
+
+/// [`start`] with any engines.
+pub async fn start_with_fleet(config: Config, fleet: Arc<Fleet>) -> Result<Running, RunError> {
     // Locked for this emulator's lifetime: a second `up` on the same
     // directory is refused, whatever its timing.
     let mut data_dir = DataDir::open(&config.data_dir)?;
@@ -227,14 +246,16 @@ pub async fn start_with_runtime(
         Balancer::local(alb::Alb::new())
     };
     let alb = balancer.alb().clone();
-    let engine = Engine::new(
+    let engine = Engine::with_fleet(
         EngineConfig {
             instance: config.instance.clone(),
             partition: Partition::default(),
             resync: config.resync,
             default_stop_timeout_s: config.default_stop_timeout_s,
+            instance_check: config.instance_check,
+            instance_grace: config.instance_grace,
         },
-        runtime,
+        fleet,
         db,
     );
     // Containers of this instance that the state does not know (a state
@@ -265,7 +286,10 @@ pub async fn start_with_runtime(
     let stop_on_error = shutdown.clone().drop_guard();
     // ECR first: the stack's images are pushed there and pulled from it.
     let ecr = start_registry(&config, &engine, data_dir.path(), &shutdown).await;
-    engine.set_registry(ecr.registry_access());
+    engine.set_registry(
+        ecr.registry_access()
+            .map(|a| a.with_expose(expose_registry(&ecr, &shutdown))),
+    );
     let stack = match &config.stack {
         Some(stack) => Some(stack_images(stack, &ecr, &engine).await),
         None => None,
@@ -482,6 +506,35 @@ async fn start_registry(
     ecr
 }
 
+/// How the registry endpoint opens on one more address for the engines of
+/// other hosts (the same port when free), serving until `shutdown`.
+fn expose_registry(
+    ecr: &crate::ecr::Ecr,
+    shutdown: &CancellationToken,
+) -> crate::ecs::pull::Expose {
+    let (ecr, shutdown) = (ecr.clone(), shutdown.clone());
+    Arc::new(move |ip| {
+        let (ecr, shutdown) = (ecr.clone(), shutdown.clone());
+        Box::pin(async move {
+            let port = ecr
+                .registry_host()
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            let listener = match tokio::net::TcpListener::bind((ip, port)).await {
+                Ok(l) => l,
+                Err(_) => tokio::net::TcpListener::bind((ip, 0))
+                    .await
+                    .map_err(|e| format!("the registry endpoint cannot listen on {ip}: {e}"))?,
+            };
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            crate::ecr::proxy::serve(listener, ecr, shutdown);
+            Ok(addr)
+        })
+    })
+}
+
 fn spawn_printer(engine: &Engine) {
     let mut rx = engine.subscribe();
     tokio::spawn(async move {
@@ -544,7 +597,7 @@ pub async fn apply_stack(engine: &Engine, stack: &Stack) -> Result<(), EngineErr
         }))
         .await?;
     let snapshot = engine.snapshot();
-    let mut existing: Vec<(String, String)> = snapshot
+    let mut existing: Vec<(String, String, Option<String>)> = snapshot
         .container_instances
         .values()
         .filter(|i| i.cluster_name() == cluster)
@@ -554,11 +607,16 @@ pub async fn apply_stack(engine: &Engine, stack: &Stack) -> Result<(), EngineErr
                 i.attribute(crate::model::container_instance::INSTANCE_TYPE_ATTRIBUTE)
                     .unwrap_or("")
                     .to_string(),
+                i.docker_host().map(str::to_string),
             )
         })
         .collect();
     for si in &stack.cluster.container_instances {
-        let key = (si.availability_zone.clone(), si.instance_type.clone());
+        let key = (
+            si.availability_zone.clone(),
+            si.instance_type.clone(),
+            si.docker_host.clone(),
+        );
         if let Some(pos) = existing.iter().position(|e| *e == key) {
             existing.remove(pos);
             continue;
@@ -567,8 +625,9 @@ pub async fn apply_stack(engine: &Engine, stack: &Stack) -> Result<(), EngineErr
             .handle(Command::RegisterContainerInstance(
                 request::RegisterContainerInstance {
                     cluster: Some(cluster.clone()),
-                    instance_type: Some(si.instance_type.clone()),
+                    instance_type: (!si.instance_type.is_empty()).then(|| si.instance_type.clone()),
                     availability_zone: Some(si.availability_zone.clone()),
+                    attributes: si.attributes(),
                     ..Default::default()
                 },
             ))

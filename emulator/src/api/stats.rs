@@ -38,8 +38,13 @@ pub async fn stats(State(state): State<ApiState>) -> axum::Json<Value> {
             rows.push((t.clone(), c.name.clone(), id, reserved));
         }
     }
-    let runtime = state.engine.runtime().clone();
-    let sample = || join_all(rows.iter().map(|(_, _, id, _)| runtime.stats(id)));
+    let engine = &state.engine;
+    let sample = || {
+        join_all(
+            rows.iter()
+                .map(|(task, _, id, _)| async move { engine.runtime_of(task).stats(id).await }),
+        )
+    };
     let first = sample().await;
     let started = Instant::now();
     tokio::time::sleep(WINDOW).await;

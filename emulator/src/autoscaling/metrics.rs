@@ -29,7 +29,7 @@ impl AutoScaling {
         let service = state.services.get(&arn)?.clone();
         match kind {
             CPU_METRIC => {
-                let runtime = self.inner.scheduler.engine().runtime().clone();
+                let engine = self.inner.scheduler.engine();
                 let mut per_task = Vec::new();
                 for t in
                     service_tasks(&state, &service).filter(|t| t.status() == TaskStatus::Running)
@@ -43,7 +43,7 @@ impl AutoScaling {
                             continue;
                         };
                         seen.insert(id.to_string());
-                        let Ok(s) = runtime.stats(id).await else {
+                        let Ok(s) = engine.runtime_of(t).stats(id).await else {
                             continue;
                         };
                         let now = Instant::now();

@@ -350,7 +350,7 @@ impl Client {
         cluster: Option<&str>,
         count: u32,
     ) -> anyhow::Result<()> {
-        let cluster = self.default_cluster(cluster).await?;
+        let cluster = self.cluster_or_default(cluster).await?;
         let v = self
             .call(
                 "RunTask",
@@ -381,7 +381,7 @@ impl Client {
         cluster: Option<&str>,
         reason: Option<&str>,
     ) -> anyhow::Result<()> {
-        let cluster = self.default_cluster(cluster).await?;
+        let cluster = self.cluster_or_default(cluster).await?;
         let mut body = json!({"cluster": cluster, "task": task});
         if let Some(r) = reason {
             body["reason"] = json!(r);
@@ -392,7 +392,8 @@ impl Client {
     }
 
     /// The given cluster, else the only one, else `default`.
-    async fn default_cluster(&self, cluster: Option<&str>) -> anyhow::Result<String> {
+    /// `cluster`, else the only cluster, else `default`.
+    pub async fn cluster_or_default(&self, cluster: Option<&str>) -> anyhow::Result<String> {
         if let Some(c) = cluster {
             return Ok(c.to_string());
         }

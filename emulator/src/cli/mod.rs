@@ -4,6 +4,7 @@
 
 pub mod client;
 mod deploy;
+mod instances;
 pub mod services;
 pub mod targets;
 
@@ -92,6 +93,12 @@ pub enum Cmd {
     },
     #[command(flatten)]
     Service(services::ServiceCmd),
+    /// Container instances, each on a Docker engine (`instance add
+    /// --docker-host tcp://HOST:2375` adds another machine's).
+    Instance {
+        #[command(subcommand)]
+        cmd: instances::InstanceCmd,
+    },
     /// Run the load balancer's listeners, configured through the admin API
     /// on ADDR (`up` starts this itself; see `alb::admin`).
     #[command(hide = true)]
@@ -154,6 +161,14 @@ pub struct UpArgs {
     /// of their own (they then stop when the emulator stops or crashes).
     #[arg(long, env = "EMULATOR_IN_PROCESS_BALANCER")]
     pub in_process_balancer: bool,
+    /// Seconds between checks that each Docker engine answers (its
+    /// instances' agentConnected).
+    #[arg(long, default_value_t = 2.0)]
+    pub instance_check_secs: f64,
+    /// Seconds an engine may not answer before its tasks are stopped as on
+    /// a lost host and replaced on the other instances.
+    #[arg(long, default_value_t = 30.0)]
+    pub instance_grace_secs: f64,
 }
 
 impl Cli {
@@ -199,6 +214,7 @@ pub async fn main(cli: Cli, shutdown: impl std::future::Future<Output = ()>) -> 
                 .await
         }
         Some(Cmd::Service(cmd)) => services::run(&cli.client(), cmd).await,
+        Some(Cmd::Instance { cmd }) => instances::run(&cli.client(), cmd).await,
         Some(Cmd::RunTask {
             task_definition,
             cluster,
@@ -256,6 +272,8 @@ async fn up(
     config.service_interval = Duration::from_millis(args.service_interval_ms.max(10));
     config.autoscaling_period = Duration::from_secs_f64(args.autoscaling_period_secs.max(0.1));
     config.balancer_process = !args.in_process_balancer;
+    config.instance_check = Duration::from_secs_f64(args.instance_check_secs.max(0.1));
+    config.instance_grace = Duration::from_secs_f64(args.instance_grace_secs.max(0.0));
     app::run(config, shutdown).await?;
     Ok(())
 }
@@ -309,6 +327,10 @@ async fn down(cli: &Cli, images: bool) -> anyhow::Result<()> {
     for n in &networks {
         docker.remove_network(n).await?;
     }
+    // The engines of other hosts, as the state names them.
+    let state = crate::db::Db::open(&dir)?.read();
+    let (remote_containers, remote_networks) = instances::down_remotes(&state, &instance).await;
+    drop(state);
     dir.wipe()?;
     // The image registry's child (if a killed emulator left it) and data.
     let registry = crate::ecr::registry::dir(&data_dir);
@@ -335,8 +357,8 @@ async fn down(cli: &Cli, images: bool) -> anyhow::Result<()> {
     }
     println!(
         "removed {} containers and {} networks of emulator {instance}; state in {} cleared",
-        containers.len(),
-        networks.len(),
+        containers.len() + remote_containers,
+        networks.len() + remote_networks,
         data_dir.display()
     );
     if images {

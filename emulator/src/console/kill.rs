@@ -73,7 +73,12 @@ pub(super) async fn kill(
             &format!("Task {} has no such running container.", task.id()),
         );
     };
-    match state.engine.runtime().kill_container(&id, "KILL").await {
+    match state
+        .engine
+        .runtime_of(&task)
+        .kill_container(&id, "KILL")
+        .await
+    {
         Ok(()) => axum::Json(json!({ "task": task.task_arn, "container": name })).into_response(),
         Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }

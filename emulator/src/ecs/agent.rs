@@ -235,7 +235,8 @@ impl Engine {
         if names.is_empty() {
             return;
         }
-        let rt = &self.inner.runtime;
+        let Some(task) = self.task(arn) else { return };
+        let rt = &self.runtime_of(&task);
         let instance = self.inner.config.instance.clone();
         let filter = [
             (crate::runtime::labels::INSTANCE, instance.as_str()),

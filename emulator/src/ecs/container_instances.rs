@@ -10,7 +10,8 @@ use super::placement::InstanceLoad;
 use crate::db::State;
 use crate::model::arn::{self};
 use crate::model::container_instance::{
-    instance_type_resources, AZ_ATTRIBUTE, INSTANCE_TYPE_ATTRIBUTE,
+    instance_type_resources, AZ_ATTRIBUTE, DOCKER_HOST_ATTRIBUTE, DOCKER_TLS_ATTRIBUTE,
+    INSTANCE_TYPE_ATTRIBUTE,
 };
 use crate::model::request;
 use crate::model::{now_epoch, Attribute, ContainerInstance, Failure, Resource, TaskStatus};
@@ -35,15 +36,30 @@ impl Engine {
             .transpose()?
             .unwrap_or_default();
         let from_doc = |k: &str| doc.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        let instance_type = r
-            .instance_type
-            .clone()
-            .or_else(|| from_doc("instanceType"))
-            .unwrap_or_else(|| "t2.small".into());
-        let (mut cpu, mut mem) = match instance_type_resources(&instance_type) {
-            Some(x) => (i64::from(x.0), i64::from(x.1)),
-            None if !r.total_resources.is_empty() => (0, 0),
-            None => {
+        let attribute = |name: &str| {
+            r.attributes
+                .iter()
+                .find(|a| a.name == name)
+                .and_then(|a| a.value.clone())
+        };
+        // Another engine: it must answer now, and says what it has.
+        let docker_host = attribute(DOCKER_HOST_ATTRIBUTE);
+        let engine_has = match &docker_host {
+            Some(endpoint) => Some(
+                self.connect_engine(endpoint, attribute(DOCKER_TLS_ATTRIBUTE).as_deref())
+                    .await?,
+            ),
+            None => None,
+        };
+        let named_type = r.instance_type.clone().or_else(|| from_doc("instanceType"));
+        let instance_type = named_type.clone().unwrap_or_else(|| "t2.small".into());
+        let (mut cpu, mut mem) = match (instance_type_resources(&instance_type), engine_has) {
+            (Some(x), _) if named_type.is_some() || engine_has.is_none() => {
+                (i64::from(x.0), i64::from(x.1))
+            }
+            (_, Some((cpus, mib))) => (i64::from(cpus) * 1024, mib as i64),
+            (None, None) if !r.total_resources.is_empty() => (0, 0),
+            _ => {
                 return Err(EngineError::InvalidParameter(format!(
                     "Unknown instance type '{instance_type}'; give totalResources (CPU, MEMORY) instead."
                 )))
@@ -77,13 +93,17 @@ impl Engine {
             },
             Attribute {
                 name: INSTANCE_TYPE_ATTRIBUTE.into(),
-                value: Some(instance_type),
+                value: Some(instance_type.clone()),
             },
             Attribute {
                 name: "ecs.os-type".into(),
                 value: Some("linux".into()),
             },
         ];
+        if named_type.is_none() && engine_has.is_some() {
+            // An engine's own resources: no EC2 instance type.
+            attributes.retain(|x| x.name != INSTANCE_TYPE_ATTRIBUTE);
+        }
         for a in r.attributes {
             attributes.retain(|x| x.name != a.name);
             attributes.push(a);
@@ -112,9 +132,40 @@ impl Engine {
         let arn = instance.container_instance_arn.clone();
         self.mutate(|s| s.container_instances.insert(arn.clone(), instance))
             .await?;
+        if docker_host.is_some() {
+            self.watch(docker_host);
+        }
         self.instance_view(&arn)
             .map(Reply::ContainerInstance)
             .ok_or_else(|| EngineError::Client("The container instance was removed.".into()))
+    }
+
+    /// Connects to another engine for a new instance: its CPUs and MiB.
+    async fn connect_engine(
+        &self,
+        endpoint: &str,
+        tls_dir: Option<&str>,
+    ) -> Result<(u32, u64), EngineError> {
+        if let Some(dir) = tls_dir {
+            self.inner
+                .fleet
+                .use_tls(endpoint, std::path::Path::new(dir));
+        }
+        let member =
+            self.inner.fleet.member(Some(endpoint)).map_err(|e| {
+                EngineError::InvalidParameter(format!("{DOCKER_HOST_ATTRIBUTE}: {e}"))
+            })?;
+        let answer =
+            tokio::time::timeout(std::time::Duration::from_secs(10), member.runtime.info()).await;
+        match answer {
+            Ok(Ok(info)) => Ok((info.cpus.max(1), info.memory_mib.max(1))),
+            Ok(Err(e)) => Err(EngineError::Client(format!(
+                "The Docker engine at {endpoint} does not answer: {e}"
+            ))),
+            Err(_) => Err(EngineError::Client(format!(
+                "The Docker engine at {endpoint} does not answer within 10 s."
+            ))),
+        }
     }
 
     /// An instance with its remaining resources and task counts derived
@@ -236,12 +287,13 @@ impl Engine {
         })
     }
 
+    /// What placement weighs, for every instance of the cluster whose
+    /// agent is connected (ECS places nothing on the others).
     pub(super) fn loads(&self, state: &State, cluster: &str) -> Vec<InstanceLoad> {
-        let ports = used_ports(state);
         state
             .container_instances
             .values()
-            .filter(|i| i.cluster_name() == cluster)
+            .filter(|i| i.cluster_name() == cluster && i.agent_connected)
             .map(|i| {
                 let (cpu_total, mem_total) = i.capacity();
                 let (cpu_used, mem_used) = used_resources(state, &i.container_instance_arn);
@@ -266,22 +318,22 @@ impl Engine {
                         })
                         .map(|t| t.group.clone().unwrap_or_default())
                         .collect(),
-                    ports_used: ports.clone(),
+                    ports_used: used_ports(state, i.docker_host()),
                 }
             })
             .collect()
     }
 }
 
-/// Fixed host ports taken by tasks that hold resources. Every container
-/// instance runs on the one local Docker engine, so a port one instance's
-/// task publishes is taken on all of them (ECS counts per instance, which
-/// is the same when instances are hosts of their own).
-pub(super) fn used_ports(state: &State) -> Vec<u16> {
+/// Fixed host ports taken on an engine by tasks that hold resources.
+/// Instances of one engine share its ports (a port one instance's task
+/// publishes is taken on all of them); ECS counts per instance, which is
+/// the same when each instance is an engine of its own.
+pub(super) fn used_ports(state: &State, docker_host: Option<&str>) -> Vec<u16> {
     state
         .tasks
         .values()
-        .filter(|t| t.status().holds_resources())
+        .filter(|t| t.status().holds_resources() && t.docker_host.as_deref() == docker_host)
         .filter_map(|t| {
             let (family, revision) = crate::model::arn::task_definition_ref(&t.task_definition_arn);
             state.task_definition(&family, revision?)

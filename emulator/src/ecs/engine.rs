@@ -22,6 +22,7 @@ use crate::db::{Db, DbError, State};
 use crate::model::arn::Partition;
 use crate::model::task::StopCode;
 use crate::model::{now_epoch, Task, TaskStatus};
+use crate::runtime::fleet::Fleet;
 use crate::runtime::{labels, ContainerRuntime};
 
 /// Engine settings.
@@ -34,6 +35,12 @@ pub struct EngineConfig {
     pub resync: Duration,
     /// `stopTimeout` when a container definition has none (ECS: 30 s).
     pub default_stop_timeout_s: u32,
+    /// How often each engine is asked whether it answers (an instance's
+    /// agent connection).
+    pub instance_check: Duration,
+    /// How long an instance stays disconnected before its tasks are
+    /// stopped as on a lost host.
+    pub instance_grace: Duration,
 }
 
 impl Default for EngineConfig {
@@ -43,6 +50,8 @@ impl Default for EngineConfig {
             partition: Partition::default(),
             resync: Duration::from_secs(5),
             default_stop_timeout_s: 30,
+            instance_check: Duration::from_secs(2),
+            instance_grace: Duration::from_secs(30),
         }
     }
 }
@@ -63,10 +72,13 @@ pub trait TaskHook: Send + Sync + 'static {
 
 pub(super) struct Inner {
     pub(super) config: EngineConfig,
-    pub(super) runtime: Arc<dyn ContainerRuntime>,
+    /// The engines tasks run on (see [`super::instance_health`]).
+    pub(super) fleet: Arc<Fleet>,
     pub(super) db: Db,
     pub(super) events: broadcast::Sender<TaskEvent>,
     pub(super) workers: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Each engine's agent connection (see [`super::instance_health`]).
+    pub(super) hosts: Mutex<super::instance_health::Hosts>,
     pub(super) hooks: Mutex<Vec<Arc<dyn TaskHook>>>,
     /// The output of containers already removed (see [`crate::logs`]).
     pub(super) log_archive: Mutex<crate::logs::LogArchive>,
@@ -115,17 +127,24 @@ pub(super) fn prune_stopped(tasks: &mut crate::db::state::Map<Task>, now: f64) {
 }
 
 impl Engine {
-    /// An engine over `state` (from the store, or empty). Call
-    /// [`Engine::start`] inside a tokio runtime to begin reconciling.
+    /// An engine over `state` (from the store, or empty) whose tasks all
+    /// run on `runtime`. Call [`Engine::start`] inside a tokio runtime to
+    /// begin reconciling.
     pub fn new(config: EngineConfig, runtime: Arc<dyn ContainerRuntime>, db: Db) -> Engine {
+        Engine::with_fleet(config, Arc::new(Fleet::single(runtime)), db)
+    }
+
+    /// An engine whose container instances may name other engines.
+    pub fn with_fleet(config: EngineConfig, fleet: Arc<Fleet>, db: Db) -> Engine {
         let (events, _) = broadcast::channel(1024);
         Engine {
             inner: Arc::new(Inner {
                 config,
-                runtime,
+                fleet,
                 db,
                 events,
                 workers: Mutex::new(HashMap::new()),
+                hosts: Mutex::default(),
                 hooks: Mutex::new(Vec::new()),
                 log_archive: Mutex::default(),
                 stopping_all: Default::default(),
@@ -139,8 +158,19 @@ impl Engine {
         &self.inner.config
     }
 
+    /// The local engine (where the project's images are built and ECR's
+    /// seed images pushed from).
     pub fn runtime(&self) -> &Arc<dyn ContainerRuntime> {
-        &self.inner.runtime
+        self.inner.fleet.local()
+    }
+
+    pub fn fleet(&self) -> &Arc<Fleet> {
+        &self.inner.fleet
+    }
+
+    /// The engine a task's containers live on.
+    pub fn runtime_of(&self, task: &Task) -> Arc<dyn ContainerRuntime> {
+        self.inner.fleet.runtime(task.docker_host.as_deref())
     }
 
     /// Task status changes, for observers (the CLI's stream, target groups).
@@ -185,8 +215,9 @@ impl Engine {
         self.inner.db.view(|s| s.tasks.get(arn).cloned())
     }
 
-    /// Starts the Docker event pump and a worker for every live task
-    /// (adoption after a restart is just this).
+    /// Starts watching every engine (its events and whether it answers)
+    /// and a worker for every live task (adoption after a restart is just
+    /// this).
     pub fn start(&self) {
         let live: Vec<String> = self
             .snapshot()
@@ -195,11 +226,12 @@ impl Engine {
             .filter(|t| t.status() != TaskStatus::Stopped)
             .map(|t| t.task_arn.clone())
             .collect();
+        for endpoint in self.endpoints() {
+            self.watch(endpoint);
+        }
         for arn in live {
             self.spawn_worker(arn);
         }
-        let engine = self.clone();
-        tokio::spawn(async move { engine.event_pump().await });
     }
 
     /// Whether an essential container of the task has exited, as Docker
@@ -214,7 +246,7 @@ impl Engine {
             (labels::INSTANCE, instance.as_str()),
             (labels::TASK_ARN, arn),
         ];
-        let Ok(observed) = self.inner.runtime.list_containers(&filter).await else {
+        let Ok(observed) = self.runtime_of(&task).list_containers(&filter).await else {
             return false;
         };
         let exited = task.containers.iter().filter(|c| c.essential).any(|c| {
@@ -229,44 +261,16 @@ impl Engine {
         exited
     }
 
-    /// Removes this instance's containers and networks whose task the
-    /// state does not know (left by a lost or replaced state), logging
-    /// each; returns their names.
+    /// Removes this instance's containers and networks, on every engine,
+    /// whose task is not live (unknown to a lost or replaced state, or
+    /// stopped while its engine was away), logging each; returns their
+    /// names.
     pub async fn remove_orphans(&self) -> Vec<String> {
-        let instance = self.inner.config.instance.clone();
-        let filter = [(labels::INSTANCE, instance.as_str())];
-        let known = self.snapshot();
-        let rt = &self.inner.runtime;
         let mut removed = Vec::new();
-        match rt.list_containers(&filter).await {
-            Ok(containers) => {
-                for c in containers {
-                    let Some(arn) = c.task_arn() else { continue };
-                    if known.tasks.contains_key(arn) {
-                        continue;
-                    }
-                    tracing::warn!(container = %c.runtime_name, task = %arn, "removing a container of a task the state does not know");
-                    match rt.remove_container(&c.runtime_name).await {
-                        Ok(()) => removed.push(c.runtime_name),
-                        Err(e) => {
-                            tracing::error!(container = %c.runtime_name, "cannot remove: {e}")
-                        }
-                    }
-                }
-            }
-            Err(e) => tracing::warn!("cannot look for orphaned containers: {e}"),
-        }
-        let live_networks: std::collections::HashSet<String> =
-            known.tasks.values().map(Self::network_name).collect();
-        if let Ok(networks) = rt.list_networks(&filter).await {
-            for n in networks {
-                if n.starts_with("ecs-task-") && !live_networks.contains(&n) {
-                    tracing::warn!(network = %n, "removing a network of a task the state does not know");
-                    if rt.remove_network(&n).await.is_ok() {
-                        removed.push(n);
-                    }
-                }
-            }
+        for endpoint in self.endpoints() {
+            let rt = self.inner.fleet.runtime(endpoint.as_deref());
+            let name = endpoint.as_deref().unwrap_or("the local engine");
+            removed.extend(self.remove_strays(rt.as_ref(), name).await);
         }
         removed
     }

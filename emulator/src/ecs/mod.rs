@@ -30,6 +30,7 @@ pub mod command;
 mod container_instances;
 mod deployments;
 pub mod engine;
+mod instance_health;
 pub mod placement;
 pub mod pull;
 pub mod scheduler;

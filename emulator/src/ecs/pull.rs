@@ -16,17 +16,28 @@
 //! and a [`RegistryAccess`]: where the endpoint listens and how to mint a
 //! password for user `AWS` (as GetAuthorizationToken does).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 /// The user name of ECR's basic auth.
 pub const REGISTRY_USER: &str = "AWS";
 
-/// How the engine reaches the emulator's registry endpoint.
+/// Opens the registry endpoint on one more address (that of this host as
+/// another engine's host reaches it); returns where it listens.
+pub type Expose = Arc<
+    dyn Fn(IpAddr) -> futures_util::future::BoxFuture<'static, Result<SocketAddr, String>>
+        + Send
+        + Sync,
+>;
+
+/// How the engines reach the emulator's registry endpoint.
 #[derive(Clone)]
 pub struct RegistryAccess {
     addr: SocketAddr,
     mint: Arc<dyn Fn() -> String + Send + Sync>,
+    expose: Option<Expose>,
+    /// The addresses opened so far (see [`RegistryAccess::host_for`]).
+    exposed: Arc<tokio::sync::Mutex<std::collections::HashMap<IpAddr, SocketAddr>>>,
 }
 
 impl std::fmt::Debug for RegistryAccess {
@@ -44,7 +55,43 @@ impl RegistryAccess {
         RegistryAccess {
             addr,
             mint: Arc::new(mint),
+            expose: None,
+            exposed: Default::default(),
         }
+    }
+
+    /// How to open the endpoint on another address, for engines of other
+    /// hosts (without it, only engines that reach its address pull).
+    pub fn with_expose(mut self, expose: Expose) -> Self {
+        self.expose = Some(expose);
+        self
+    }
+
+    /// `HOST:PORT` an engine pulls from when its host reaches this one at
+    /// `facing` (`None`: a local engine, loopback). The endpoint listening
+    /// on loopback only is opened on `facing` too, once; one listening on
+    /// every address is reached there as it is.
+    pub async fn host_for(&self, facing: Option<IpAddr>) -> Result<String, String> {
+        let Some(ip) = facing else {
+            return Ok(self.host());
+        };
+        if self.addr.ip().is_unspecified() || self.addr.ip() == ip {
+            return Ok(SocketAddr::new(ip, self.addr.port()).to_string());
+        }
+        let mut exposed = self.exposed.lock().await;
+        if let Some(a) = exposed.get(&ip) {
+            return Ok(a.to_string());
+        }
+        let expose = self.expose.as_ref().ok_or_else(|| {
+            format!(
+                "the registry listens on {} only, which an engine reaching this host at {ip} cannot reach (set --registry-addr)",
+                self.addr
+            )
+        })?;
+        let addr = expose(ip).await?;
+        tracing::info!(%addr, "the ECR registry endpoint also listens here, for the engines that reach this host at {ip}");
+        exposed.insert(ip, addr);
+        Ok(addr.to_string())
     }
 
     /// `HOST:PORT` Docker pulls from (an unspecified listen address is

@@ -703,15 +703,20 @@ pub fn target_of(state: &State, task: &Task, lb: &svc::LoadBalancer) -> Option<T
         .network_bindings
         .iter()
         .find(|b| b.container_port == lb.container_port)?;
-    let id = state
-        .container_instances
-        .get(&task.container_instance_arn)
+    let instance = state.container_instances.get(&task.container_instance_arn);
+    let id = instance
         .map(|i| i.ec2_instance_id.clone())
         .unwrap_or_else(|| task.container_instance_arn.clone());
-    let host = if b.bind_ip.is_empty() || b.bind_ip == "0.0.0.0" {
-        "127.0.0.1".to_string()
-    } else {
-        b.bind_ip.clone()
+    // Another engine's host ports are on its host's address, as ECS's
+    // bridge mode registers `instance:hostPort`.
+    let address = instance.and_then(|i| i.address()).or_else(|| {
+        let endpoint = task.docker_host.as_deref()?;
+        crate::runtime::fleet::endpoint_host(endpoint).map(str::to_string)
+    });
+    let host = match address {
+        Some(address) => address,
+        None if b.bind_ip.is_empty() || b.bind_ip == "0.0.0.0" => "127.0.0.1".to_string(),
+        None => b.bind_ip.clone(),
     };
     let dial = c
         .runtime_address

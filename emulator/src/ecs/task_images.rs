@@ -46,15 +46,26 @@ impl Engine {
         )
     }
 
-    /// The name a container of `image` is created from (see
-    /// [`pull::run_as`]).
-    pub(super) fn run_as(&self, image: &str) -> String {
+    /// The name a container of `image` is created from on the task's
+    /// engine (see [`pull::run_as`]).
+    pub(super) async fn run_as(&self, task: &Task, image: &str) -> String {
         let registry = self.registry_access();
-        let host = registry
-            .as_ref()
-            .map(RegistryAccess::host)
-            .unwrap_or_default();
+        let host = match &registry {
+            Some(r) => self.registry_host(task, r).await.unwrap_or_default(),
+            None => String::new(),
+        };
         pull::run_as(image, &self.image_source(image, registry.as_ref()), &host)
+    }
+
+    /// `HOST:PORT` of the registry as the task's engine reaches it.
+    async fn registry_host(&self, task: &Task, r: &RegistryAccess) -> Result<String, String> {
+        let facing = self
+            .inner
+            .fleet
+            .member(task.docker_host.as_deref())
+            .map_err(|e| e.to_string())?
+            .facing;
+        r.host_for(facing).await
     }
 
     /// Gets every container's image; the first failure stops the pulls and
@@ -82,7 +93,7 @@ impl Engine {
                 .map(|(_, d)| d.clone());
             let digest = match known {
                 Some(d) => Ok(d),
-                None => self.get_image(&c.image).await,
+                None => self.get_image(task, &c.image).await,
             };
             match digest {
                 Ok(d) => {
@@ -120,8 +131,8 @@ impl Engine {
     }
 
     /// Gets one image; its manifest digest when known.
-    async fn get_image(&self, image: &str) -> Result<Option<String>, RuntimeError> {
-        let rt = &self.inner.runtime;
+    async fn get_image(&self, task: &Task, image: &str) -> Result<Option<String>, RuntimeError> {
+        let rt = &self.runtime_of(task);
         let registry = if pull::may_need_registry(image) {
             self.known_registry().await
         } else {
@@ -153,7 +164,10 @@ impl Engine {
                 "this emulator runs without an image registry",
             )));
         };
-        let host = registry.host();
+        let host = self
+            .registry_host(task, &registry)
+            .await
+            .map_err(|why| RuntimeError::CannotPull(pull::pull_error(image, false, &why)))?;
         let request = ImagePull {
             reference: img.pull_reference(&host),
             username: pull::REGISTRY_USER.into(),

@@ -56,6 +56,7 @@ impl Engine {
             group: Some(group),
             launch_type: "EC2".into(),
             availability_zone: instance.availability_zone().to_string(),
+            docker_host: instance.docker_host().map(str::to_string),
             created_at: now_epoch(),
             health_status: "UNKNOWN".into(),
             version: 1,

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use tokio::sync::Notify;
 
 use super::command::EngineError;
@@ -38,37 +37,6 @@ impl Engine {
         });
     }
 
-    pub(super) async fn event_pump(&self) {
-        let mut backoff = Duration::from_millis(200);
-        loop {
-            let mut stream = self.inner.runtime.events(&self.inner.config.instance);
-            loop {
-                tokio::select! {
-                    _ = self.inner.shutdown.cancelled() => return,
-                    ev = stream.next() => match ev {
-                        Some(Ok(ev)) => {
-                            backoff = Duration::from_millis(200);
-                            tracing::debug!(action = %ev.action, container = %ev.container_id, "docker event");
-                            if let Some(arn) = ev.task_arn() {
-                                self.wake(arn);
-                            }
-                        }
-                        Some(Err(e)) => {
-                            tracing::warn!(error = %e, "docker event stream failed; reconnecting");
-                            break;
-                        }
-                        None => break,
-                    }
-                }
-            }
-            tokio::select! {
-                _ = self.inner.shutdown.cancelled() => return,
-                _ = tokio::time::sleep(backoff) => {}
-            }
-            backoff = (backoff * 2).min(Duration::from_secs(5));
-        }
-    }
-
     async fn worker(&self, arn: &str, notify: &Notify) {
         let filter_instance = self.inner.config.instance.clone();
         loop {
@@ -90,20 +58,44 @@ impl Engine {
                 (labels::INSTANCE, filter_instance.as_str()),
                 (labels::TASK_ARN, arn),
             ];
-            let observed = match self.inner.runtime.list_containers(&filter).await {
-                Ok(o) => o,
-                Err(e) => {
-                    tracing::warn!(task = %arn, error = %e, "cannot observe task containers; retrying");
-                    tokio::select! {
-                        _ = self.inner.shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            // A lost engine's containers are out of reach: its stopping
+            // tasks only move on to STOPPED (the containers go when the
+            // engine is back, see `instance_health`).
+            let lost = self.host_lost(&task) && !task.wants_running();
+            let observed = if lost {
+                Vec::new()
+            } else {
+                match self.runtime_of(&task).list_containers(&filter).await {
+                    Ok(o) => o,
+                    Err(e) => {
+                        let down = self.host_down(&task);
+                        if !down {
+                            tracing::warn!(task = %arn, error = %e, "cannot observe task containers; retrying");
+                        }
+                        // An engine that is away: wait for its return (or
+                        // loss), not a second.
+                        let wait = if down {
+                            self.inner.config.resync
+                        } else {
+                            Duration::from_secs(1)
+                        };
+                        tokio::select! {
+                            _ = self.inner.shutdown.cancelled() => return,
+                            _ = notify.notified() => {}
+                            _ = tokio::time::sleep(wait) => {}
+                        }
+                        continue;
                     }
-                    continue;
                 }
             };
-            self.record_observation(arn, &observed).await;
+            if !lost {
+                self.record_observation(arn, &observed).await;
+            }
             let Some(task) = self.task(arn) else { return };
-            let steps = plan(&task, &def, &observed);
+            let mut steps = plan(&task, &def, &observed);
+            if lost {
+                steps.retain(|s| matches!(s, Step::Advance(_)));
+            }
             if steps.is_empty() {
                 tokio::select! {
                     _ = self.inner.shutdown.cancelled() => return,
@@ -184,6 +176,7 @@ impl Engine {
         task: &Task,
         def: &TaskDefinition,
         name: &str,
+        run_as: String,
     ) -> Result<ContainerSpec, RuntimeError> {
         let c = def.container(name).expect("planned containers exist");
         let mut env: Vec<(String, String)> = c
@@ -257,7 +250,7 @@ impl Engine {
         }
         Ok(ContainerSpec {
             runtime_name: Self::runtime_name(task, def, name),
-            image: self.run_as(&c.image),
+            image: run_as,
             env,
             command,
             entry_point: c.entry_point.clone(),
@@ -328,7 +321,7 @@ impl Engine {
         def: &TaskDefinition,
         step: Step,
     ) -> Result<(), RuntimeError> {
-        let rt = &self.inner.runtime;
+        let rt = &self.runtime_of(task);
         match step {
             Step::Advance(status) => {
                 let moved = self
@@ -375,7 +368,9 @@ impl Engine {
             }
             Step::PullImages => self.pull_images(task, def).await,
             Step::CreateContainer(name) => {
-                let spec = match self.container_spec(task, def, &name) {
+                let image = def.container(&name).map(|c| c.image.as_str()).unwrap_or("");
+                let run_as = self.run_as(task, image).await;
+                let spec = match self.container_spec(task, def, &name, run_as) {
                     Ok(spec) => spec,
                     Err(e) => {
                         self.set_container_reason(&task.task_arn, &name, &e.to_string())

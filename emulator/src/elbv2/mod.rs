@@ -234,17 +234,21 @@ impl Elb {
             .map_err(listener_err)
     }
 
-    /// Resolves target ids: container instance ids (`i-...`) are the local
-    /// engine, 127.0.0.1; `ip` targets are used as they are.
+    /// Resolves target ids: container instance ids (`i-...`) are their
+    /// host's address (127.0.0.1 for the local engine's); `ip` targets are
+    /// used as they are.
     fn resolve_targets(
         &self,
         tg: &TargetGroup,
         targets: &[TargetSpec],
     ) -> Result<Vec<alb::Target>, ElbError> {
-        let instances: Vec<String> = self.inner.engine.read(|st| {
+        let instances: std::collections::HashMap<String, String> = self.inner.engine.read(|st| {
             st.container_instances
                 .values()
-                .map(|i| i.ec2_instance_id.clone())
+                .map(|i| {
+                    let host = i.address().unwrap_or_else(|| "127.0.0.1".into());
+                    (i.ec2_instance_id.clone(), host)
+                })
                 .collect()
         });
         targets
@@ -261,8 +265,8 @@ impl Elb {
                         ))
                     })?;
                     Ok(alb::Target::with_host(&t.id, ip.to_string(), t.port))
-                } else if instances.contains(&t.id) {
-                    Ok(alb::Target::with_host(&t.id, "127.0.0.1", t.port))
+                } else if let Some(host) = instances.get(&t.id) {
+                    Ok(alb::Target::with_host(&t.id, host, t.port))
                 } else {
                     Err(ElbError::InvalidTarget(format!(
                         "The following targets are not valid instances: '{}' (register a container instance's ec2InstanceId)",

@@ -356,7 +356,7 @@ impl Logs {
             return Vec::new();
         }
         self.engine
-            .runtime()
+            .runtime_of(&c.task)
             .logs(&c.runtime_name, since_ms, TAIL)
             .await
             .unwrap_or_default()

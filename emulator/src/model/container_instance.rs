@@ -1,6 +1,7 @@
-//! Container instances: simulated EC2 hosts. All of them run on the local
-//! Docker engine; they exist so that placement (zones, capacity,
-//! constraints) behaves as in ECS.
+//! Container instances: the cluster's hosts. Each runs its tasks on a
+//! Docker engine: the local one, or the one its `emulator.docker-host`
+//! attribute names (another machine, or a second engine of this one).
+//! Placement (zones, capacity, constraints) behaves as in ECS.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,6 +9,16 @@ use serde::{Deserialize, Serialize};
 pub const AZ_ATTRIBUTE: &str = "ecs.availability-zone";
 /// The instance-type attribute ECS sets on every instance.
 pub const INSTANCE_TYPE_ATTRIBUTE: &str = "ecs.instance-type";
+/// The Docker endpoint an instance's tasks run on (`tcp://HOST:PORT`,
+/// `https://HOST:PORT`, `unix://PATH`); absent: the local engine.
+pub const DOCKER_HOST_ATTRIBUTE: &str = "emulator.docker-host";
+/// The address the balancer reaches the instance's host ports at, when
+/// the endpoint's host is not it (a `unix://` socket of another network
+/// namespace, a name that resolves elsewhere).
+pub const HOST_ADDRESS_ATTRIBUTE: &str = "emulator.host-address";
+/// A directory with the TLS client certificate of the endpoint (`ca.pem`,
+/// `cert.pem`, `key.pem`), as `DOCKER_CERT_PATH`.
+pub const DOCKER_TLS_ATTRIBUTE: &str = "emulator.docker-cert-path";
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -90,6 +101,21 @@ impl ContainerInstance {
             .iter()
             .find(|a| a.name == name)
             .and_then(|a| a.value.as_deref())
+    }
+
+    /// The Docker endpoint of another host; `None`: the local engine.
+    pub fn docker_host(&self) -> Option<&str> {
+        self.attribute(DOCKER_HOST_ATTRIBUTE)
+    }
+
+    /// Where the instance's published host ports are reached from here:
+    /// `None` for the local engine (loopback).
+    pub fn address(&self) -> Option<String> {
+        if let Some(a) = self.attribute(HOST_ADDRESS_ATTRIBUTE) {
+            return Some(a.to_string());
+        }
+        let host = crate::runtime::fleet::endpoint_host(self.docker_host()?)?;
+        Some(host.to_string())
     }
 
     pub fn availability_zone(&self) -> &str {

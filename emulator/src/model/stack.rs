@@ -71,8 +71,41 @@ pub struct StackCluster {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StackInstance {
+    /// Empty: the resources its engine reports (with `dockerHost`).
+    #[serde(default)]
     pub instance_type: String,
     pub availability_zone: String,
+    /// The Docker engine its tasks run on (see
+    /// [`super::container_instance::DOCKER_HOST_ATTRIBUTE`]); default: the
+    /// local one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker_host: Option<String>,
+    /// Where its host ports are reached, when not at the endpoint's host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_address: Option<String>,
+    /// The endpoint's TLS client certificate directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker_cert_path: Option<String>,
+}
+
+impl StackInstance {
+    /// The instance's attributes naming its engine.
+    pub fn attributes(&self) -> Vec<super::Attribute> {
+        use super::container_instance as ci;
+        [
+            (ci::DOCKER_HOST_ATTRIBUTE, &self.docker_host),
+            (ci::HOST_ADDRESS_ATTRIBUTE, &self.host_address),
+            (ci::DOCKER_TLS_ATTRIBUTE, &self.docker_cert_path),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| {
+            value.as_ref().map(|v| super::Attribute {
+                name: name.to_string(),
+                value: Some(v.clone()),
+            })
+        })
+        .collect()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -115,6 +115,12 @@ pub struct Task {
     pub health_status: String,
     #[serde(default)]
     pub version: u64,
+    /// The Docker endpoint its containers run on (its container instance's
+    /// `emulator.docker-host` at placement; `None`: the local engine). Kept
+    /// with the task, so a task outlives its instance's deregistration;
+    /// not part of ECS's Task shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docker_host: Option<String>,
     /// Scale-in protection (UpdateTaskProtection): the time it ends (epoch
     /// seconds); not part of ECS's Task shape (GetTaskProtection shows it).
     #[serde(default, skip_serializing_if = "Option::is_none")]

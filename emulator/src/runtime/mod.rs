@@ -13,6 +13,7 @@
 //! (or a compose stack) on the same engine never see each other's objects.
 
 pub mod docker;
+pub mod fleet;
 pub mod testing;
 
 use std::collections::HashMap;
@@ -267,6 +268,10 @@ impl std::fmt::Debug for RegistryAuth {
 pub struct EngineInfo {
     pub version: String,
     pub api_version: String,
+    /// What the engine's host has: CPUs and memory (a container instance's
+    /// registered resources default to them).
+    pub cpus: u32,
+    pub memory_mib: u64,
 }
 
 /// The container engine, as the control plane sees it. Object-safe: held as

@@ -44,6 +44,8 @@ struct Inner {
     next_id: u64,
     /// Every operation, in order ("create c1", "start c1", ...).
     log: Vec<String>,
+    /// The engine does not answer (see [`FakeRuntime::set_down`]).
+    down: bool,
 }
 
 /// The fake engine. Cheap to clone (shared state).
@@ -71,6 +73,19 @@ impl FakeRuntime {
                 ..Inner::default()
             })),
             events,
+        }
+    }
+
+    /// Makes the engine stop answering (`info`, listing and events fail)
+    /// or answer again, as a host that goes away and comes back.
+    pub fn set_down(&self, down: bool) {
+        self.lock().down = down;
+    }
+
+    fn unavailable(&self) -> RuntimeError {
+        RuntimeError::Unavailable {
+            endpoint: "fake".into(),
+            message: "the engine is down".into(),
         }
     }
 
@@ -227,9 +242,14 @@ fn ready<T: Send + 'static>(v: T) -> BoxFuture<'static, T> {
 
 impl ContainerRuntime for FakeRuntime {
     fn info(&self) -> BoxFuture<'_, Result<EngineInfo, RuntimeError>> {
+        if self.lock().down {
+            return ready(Err(self.unavailable()));
+        }
         ready(Ok(EngineInfo {
             version: "fake".into(),
             api_version: "1.41".into(),
+            cpus: 2,
+            memory_mib: 4096,
         }))
     }
 
@@ -494,6 +514,9 @@ impl ContainerRuntime for FakeRuntime {
         filter: &'a [(&'a str, &'a str)],
     ) -> BoxFuture<'a, Result<Vec<ObservedContainer>, RuntimeError>> {
         let inner = self.lock();
+        if inner.down {
+            return ready(Err(self.unavailable()));
+        }
         let v = inner
             .containers
             .iter()

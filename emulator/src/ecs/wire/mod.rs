@@ -114,7 +114,7 @@ pub fn render(reply: Reply) -> Value {
 
 /// A task in ECS's Task shape: what the emulator keeps beside it
 /// (`containers[].essential`, read from the definition at placement, and
-/// `runtimeAddress`) is left out.
+/// `runtimeAddress`, and the task's `dockerHost`) is left out.
 fn aws_task(task: &crate::model::Task) -> Value {
     let mut v = serde_json::to_value(task).unwrap_or(Value::Null);
     if let Some(containers) = v.get_mut("containers").and_then(Value::as_array_mut) {
@@ -127,6 +127,7 @@ fn aws_task(task: &crate::model::Task) -> Value {
     }
     if let Some(t) = v.as_object_mut() {
         t.remove("protectedUntil");
+        t.remove("dockerHost");
     }
     v
 }

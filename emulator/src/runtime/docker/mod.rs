@@ -59,6 +59,9 @@ pub struct DockerRuntime {
     /// Containers' own addresses are reachable from here: the engine is
     /// local (a unix socket) and not told otherwise (`EMULATOR_TARGETS_VIA`).
     containers_reachable: bool,
+    /// Where host ports are published: loopback on the local engine, every
+    /// address on another host's (the balancer reaches it from outside).
+    publish_ip: &'static str,
 }
 
 fn endpoint_name() -> String {
@@ -115,6 +118,62 @@ impl DockerRuntime {
             endpoint,
             repo_root,
             builds: tokio::sync::Mutex::new(HashMap::new()),
+            publish_ip: "127.0.0.1",
+        })
+    }
+
+    /// The engine of another host at `endpoint`: `unix://PATH`,
+    /// `tcp://HOST:PORT` (plain HTTP), or TLS as the Docker CLI does it
+    /// (`https://HOST:PORT`, or `tcp://` with `tls_dir` holding `ca.pem`,
+    /// `cert.pem` and `key.pem`). Nothing is sent yet: the first call
+    /// negotiates the API version (an engine that is down now is an
+    /// instance whose agent is disconnected, not an error). Its host ports
+    /// are published on every address, as on an EC2 host in bridge mode.
+    pub fn remote(
+        endpoint: &str,
+        tls_dir: Option<&std::path::Path>,
+    ) -> Result<DockerRuntime, RuntimeError> {
+        const TIMEOUT_S: u64 = 60;
+        let bad = |message: String| RuntimeError::Unavailable {
+            endpoint: endpoint.to_string(),
+            message,
+        };
+        let version = bollard::API_DEFAULT_VERSION;
+        let docker = if let Some(path) = endpoint.strip_prefix("unix://") {
+            Docker::connect_with_unix(path, TIMEOUT_S, version)
+        } else if let Some(rest) = endpoint
+            .strip_prefix("https://")
+            .or_else(|| tls_dir.and(endpoint.strip_prefix("tcp://")))
+        {
+            let dir = tls_dir
+                .map(std::path::Path::to_path_buf)
+                .or_else(|| std::env::var_os("DOCKER_CERT_PATH").map(PathBuf::from))
+                .ok_or_else(|| {
+                    bad("TLS needs a certificate directory (ca.pem, cert.pem, key.pem)".into())
+                })?;
+            Docker::connect_with_ssl(
+                &format!("https://{rest}"),
+                &dir.join("key.pem"),
+                &dir.join("cert.pem"),
+                &dir.join("ca.pem"),
+                TIMEOUT_S,
+                version,
+            )
+        } else if endpoint.starts_with("tcp://") || endpoint.starts_with("http://") {
+            Docker::connect_with_http(endpoint, TIMEOUT_S, version)
+        } else {
+            return Err(bad(
+                "expected unix://PATH, tcp://HOST:PORT or https://HOST:PORT".into(),
+            ));
+        }
+        .map_err(|e| bad(e.to_string()))?;
+        Ok(DockerRuntime {
+            docker,
+            endpoint: endpoint.to_string(),
+            repo_root: None,
+            builds: tokio::sync::Mutex::new(HashMap::new()),
+            containers_reachable: false,
+            publish_ip: "0.0.0.0",
         })
     }
 
@@ -216,17 +275,24 @@ fn health_config(spec: &ContainerSpec) -> Option<HealthConfig> {
 impl ContainerRuntime for DockerRuntime {
     fn info(&self) -> BoxFuture<'_, Result<EngineInfo, RuntimeError>> {
         Box::pin(async move {
-            let v = self
-                .docker
-                .version()
+            let unavailable = |e: BollardError| RuntimeError::Unavailable {
+                endpoint: self.endpoint.clone(),
+                message: e.to_string(),
+            };
+            // Lowers the shared client's API version to the engine's (an
+            // engine seen for the first time, or back after an upgrade).
+            self.docker
+                .clone()
+                .negotiate_version()
                 .await
-                .map_err(|e| RuntimeError::Unavailable {
-                    endpoint: self.endpoint.clone(),
-                    message: e.to_string(),
-                })?;
+                .map_err(unavailable)?;
+            let v = self.docker.version().await.map_err(unavailable)?;
+            let i = self.docker.info().await.map_err(unavailable)?;
             Ok(EngineInfo {
                 version: v.version.unwrap_or_default(),
                 api_version: self.docker.client_version().to_string(),
+                cpus: i.ncpu.unwrap_or(0).max(0) as u32,
+                memory_mib: (i.mem_total.unwrap_or(0).max(0) as u64) / (1024 * 1024),
             })
         })
     }
@@ -317,7 +383,7 @@ impl ContainerRuntime for DockerRuntime {
                     .or_insert_with(|| Some(Vec::new()))
                     .get_or_insert_with(Vec::new)
                     .push(DockerPortBinding {
-                        host_ip: Some("127.0.0.1".into()),
+                        host_ip: Some(self.publish_ip.into()),
                         // "" lets the engine pick an ephemeral port.
                         host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
                     });
