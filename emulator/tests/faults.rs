@@ -124,6 +124,7 @@ async fn a_restart_during_a_rolling_deployment_fails_no_request() {
     let s = Stack {
         emu,
         listener: format!("http://{alb}"),
+        args: args.iter().map(|a| a.to_string()).collect(),
         _dir: dir,
     };
     s.steady(NODE, 1).await;

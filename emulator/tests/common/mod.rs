@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod registry;
+pub mod second_engine;
 pub mod stack;
 
 use std::path::{Path, PathBuf};
@@ -110,6 +111,18 @@ impl Emulator {
             assert!(Instant::now() < deadline, "emulator did not come up");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// SIGKILL, then `up` again on the same data directory with `extra`
+    /// (what a crash and a restart do: the new one adopts).
+    pub async fn restart(&mut self, extra: &[&str]) {
+        self.kill();
+        let tmp = self._tmp.take();
+        let dir = std::mem::take(&mut self.data_dir);
+        let mut again = Emulator::start_on(&dir, extra).await;
+        again._tmp = tmp;
+        // The old value has no data directory left: dropping it cleans nothing.
+        *self = again;
     }
 
     /// SIGKILL, no cleanup (the data directory and containers stay).

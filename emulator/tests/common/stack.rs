@@ -20,11 +20,19 @@ pub const NODE_TD: &str = "microservice-ping-pong-node-td";
 pub struct Stack {
     pub emu: Emulator,
     pub listener: String,
+    /// What `up` was started with (a restart passes them again).
+    pub args: Vec<String>,
     pub _dir: tempfile::TempDir,
 }
 
 /// The default stack on bigger instances, services included.
 pub async fn up() -> Stack {
+    up_with(|_| {}, &[]).await
+}
+
+/// The default stack on bigger instances, changed by `edit`, started with
+/// `extra` arguments too.
+pub async fn up_with(edit: impl FnOnce(&mut Value), extra: &[&str]) -> Stack {
     let dir = tempfile::tempdir().unwrap();
     let mut stack: Value = serde_json::from_str(emulator::model::stack::DEFAULT_STACK).unwrap();
     for i in stack["cluster"]["containerInstances"]
@@ -33,9 +41,10 @@ pub async fn up() -> Stack {
     {
         i["instanceType"] = json!("t2.large");
     }
+    edit(&mut stack);
     let path = dir.path().join("stack.json");
     std::fs::write(&path, stack.to_string()).unwrap();
-    let emu = Emulator::up(&[
+    let mut args: Vec<String> = [
         "--stack",
         path.to_str().unwrap(),
         "--alb-addr",
@@ -45,8 +54,22 @@ pub async fn up() -> Stack {
         "200",
         "--autoscaling-period-secs",
         "1",
-    ])
-    .await;
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let emu = Emulator::up(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    Stack {
+        listener: listener_of(&emu).await,
+        emu,
+        args,
+        _dir: dir,
+    }
+}
+
+/// `http://ADDR` of the stack's listener.
+pub async fn listener_of(emu: &Emulator) -> String {
     let v: Value = reqwest::get(format!("{}/_emulator/listeners", emu.endpoint))
         .await
         .unwrap()
@@ -59,11 +82,7 @@ pub async fn up() -> Stack {
         .and_then(|a| a.as_str())
         .expect("the stack's listener is bound")
         .to_string();
-    Stack {
-        emu,
-        listener: format!("http://{listener}"),
-        _dir: dir,
-    }
+    format!("http://{listener}")
 }
 
 impl Stack {

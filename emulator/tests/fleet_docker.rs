@@ -1,0 +1,277 @@
+//! A cluster of two Docker engines: the local one and a second engine of
+//! the test's own in a network namespace (another "host", see
+//! `common/second_engine.rs`). The tutorial's stack spread over both serves
+//! `/start`; the second engine stopping under load loses no request, its
+//! instance disconnects, its task stops as on a terminated host and the
+//! service is whole again on the first engine; the engine's return
+//! reconnects the instance and removes what was left there; a restart of
+//! the emulator adopts the containers of both engines.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use common::second_engine::{second_engine_or_skip, SecondEngine};
+use common::stack::{self, Load, Stack, CLUSTER, NODE, NODE_TD};
+use common::{docker_or_skip, START_BODY};
+use serde_json::{json, Value};
+
+const DOCKER_HOST: &str = "emulator.docker-host";
+const LABEL: &str = "com.pingpong.emulator.instance";
+const FAMILY: &str = "com.pingpong.emulator.task-definition";
+
+/// The cluster's instances (DescribeContainerInstances).
+async fn instances(s: &Stack) -> Vec<Value> {
+    let arns = s
+        .emu
+        .ok("ListContainerInstances", json!({"cluster": CLUSTER}))
+        .await["containerInstanceArns"]
+        .clone();
+    s.emu
+        .ok(
+            "DescribeContainerInstances",
+            json!({"cluster": CLUSTER, "containerInstances": arns}),
+        )
+        .await["containerInstances"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn docker_host(ci: &Value) -> Option<&str> {
+    ci["attributes"]
+        .as_array()?
+        .iter()
+        .find(|a| a["name"] == DOCKER_HOST)?["value"]
+        .as_str()
+}
+
+/// The instance on the second engine.
+async fn remote_instance(s: &Stack) -> Value {
+    instances(s)
+        .await
+        .into_iter()
+        .find(|i| docker_host(i).is_some())
+        .expect("an instance on the second engine")
+}
+
+async fn wait_for<T>(what: &str, timeout: Duration, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn get(url: &str) -> (u16, String) {
+    let r = reqwest::get(url).await.expect("the listener answers");
+    (r.status().as_u16(), r.text().await.unwrap_or_default())
+}
+
+/// The task ARNs of the node service, by the instance each runs on.
+async fn node_tasks(s: &Stack) -> Vec<(String, String)> {
+    let node = s.service(NODE).await;
+    s.tasks(&node)
+        .await
+        .iter()
+        .filter(|t| t["lastStatus"] == "RUNNING")
+        .map(|t| {
+            (
+                t["taskArn"].as_str().unwrap().to_string(),
+                t["containerInstanceArn"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted() {
+    let name = "a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted";
+    if !docker_or_skip(name) || !second_engine_or_skip(name) {
+        return;
+    }
+    // Declared first: dropped last, after the emulator's `down` ran on it.
+    let mut engine = SecondEngine::start().await;
+    let endpoint = engine.endpoint.clone();
+    let mut s = stack::up_with(
+        |stack| {
+            stack["cluster"]["containerInstances"] = json!([
+                {"instanceType": "t2.large", "availabilityZone": "us-east-1a"},
+                {"availabilityZone": "us-east-1b", "dockerHost": endpoint},
+            ]);
+            for svc in stack["services"].as_array_mut().unwrap() {
+                if svc["serviceName"] == NODE {
+                    svc["desiredCount"] = json!(2);
+                }
+                svc["placementStrategy"] =
+                    json!([{"type": "spread", "field": "attribute:ecs.availability-zone"}]);
+            }
+        },
+        &["--instance-check-secs", "0.5", "--instance-grace-secs", "3"],
+    )
+    .await;
+    let label = format!("{LABEL}={}", s.emu.instance());
+    let node_label = format!("{FAMILY}={NODE_TD}:1");
+    let (mine, node) = ([label.as_str()], [label.as_str(), node_label.as_str()]);
+
+    // The second engine registered what it has, with no instance type.
+    let remote = remote_instance(&s).await;
+    let remote_arn = remote["containerInstanceArn"].as_str().unwrap().to_string();
+    let cpus = std::thread::available_parallelism().unwrap().get() as i64;
+    let cpu = remote["registeredResources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "CPU")
+        .unwrap()["integerValue"]
+        .as_i64();
+    assert_eq!(cpu, Some(cpus * 1024), "{remote:#}");
+    assert_eq!(remote["agentConnected"], true);
+
+    // Spread over both engines: one node task on each, and /start answers
+    // from both (the balancer reaches the second engine's host port at its
+    // address; its images came from the emulator's registry).
+    s.steady(NODE, 2).await;
+    let tasks = node_tasks(&s).await;
+    let on: BTreeSet<&str> = tasks.iter().map(|(_, i)| i.as_str()).collect();
+    assert_eq!(on.len(), 2, "one node task per instance: {tasks:?}");
+    assert!(on.contains(remote_arn.as_str()));
+    assert_eq!(
+        engine.running(&node).len(),
+        4,
+        "the node task's four containers run on the second engine"
+    );
+    for _ in 0..6 {
+        let (status, body) = get(&format!("{}/start", s.listener)).await;
+        assert_eq!((status, body.as_str()), (200, START_BODY));
+    }
+    let pulled = engine.docker(&["images", "--format", "{{.Repository}}"]);
+    let pulled = String::from_utf8_lossy(&pulled.stdout);
+    assert!(
+        pulled.contains(&format!("{}:", engine.host_ip))
+            && pulled.contains("microservice-ping-pong/node"),
+        "the second engine pulled from the registry at this host's address: {pulled}"
+    );
+
+    // The second engine stops under load: no request is lost, its
+    // instance disconnects, its tasks stop (a standalone one as on a
+    // terminated host; the service's one fails its health checks first, as
+    // on ECS), and the service is back at two tasks on the first engine.
+    let remote_task = tasks
+        .iter()
+        .find(|(_, i)| *i == remote_arn)
+        .unwrap()
+        .0
+        .clone();
+    let standalone = s
+        .emu
+        .ok(
+            "StartTask",
+            json!({"cluster": CLUSTER, "taskDefinition": "microservice-ping-pong-client-td",
+                   "containerInstances": [remote_arn]}),
+        )
+        .await["tasks"][0]["taskArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.emu
+        .wait_task(CLUSTER, &standalone, "RUNNING", Duration::from_secs(120))
+        .await;
+    let load = Load::start(format!("{}/ping", s.listener), 4, "pong");
+    load.reached(100).await;
+    engine.stop();
+    wait_for(
+        "the instance's agent disconnects",
+        Duration::from_secs(30),
+        async || (remote_instance(&s).await["agentConnected"] == false).then_some(()),
+    )
+    .await;
+    let t = s
+        .emu
+        .wait_task(CLUSTER, &standalone, "STOPPED", Duration::from_secs(120))
+        .await;
+    let ec2 = remote["ec2InstanceId"].as_str().unwrap();
+    assert_eq!(
+        t["stoppedReason"],
+        format!("Host EC2 (instance {ec2}) stopped/terminated."),
+        "{t:#}"
+    );
+    assert_eq!(t["stopCode"], "TerminationNotice");
+    let t = s
+        .emu
+        .wait_task(CLUSTER, &remote_task, "STOPPED", Duration::from_secs(120))
+        .await;
+    let reason = t["stoppedReason"].as_str().unwrap_or("");
+    assert!(
+        reason.starts_with("Task failed ELB health checks") || reason.starts_with("Host EC2"),
+        "{t:#}"
+    );
+    wait_for("two node tasks on the first engine", stack::T, async || {
+        let tasks = node_tasks(&s).await;
+        (tasks.len() == 2 && tasks.iter().all(|(_, i)| *i != remote_arn)).then_some(())
+    })
+    .await;
+    load.reached(load.total() + 200).await;
+    let (ok, failed, errors) = load.finish().await;
+    assert!(ok > 300, "the load ran: {ok}");
+    assert_eq!(
+        failed, 0,
+        "requests lost when the engine stopped: {errors:?}"
+    );
+    let (status, body) = get(&format!("{}/start", s.listener)).await;
+    assert_eq!((status, body.as_str()), (200, START_BODY));
+
+    // The engine is back: its instance reconnects, and the stopped task's
+    // containers (stopped with the engine, still there) are removed.
+    let kept = std::fs::read_dir(engine.dir().join("root/containers"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert!(kept > 0, "the stopped engine kept its containers");
+    engine.restart().await;
+    wait_for(
+        "the instance reconnects",
+        Duration::from_secs(30),
+        async || (remote_instance(&s).await["agentConnected"] == true).then_some(()),
+    )
+    .await;
+    wait_for(
+        "the strays are removed",
+        Duration::from_secs(30),
+        async || engine.containers(&mine).is_empty().then_some(()),
+    )
+    .await;
+
+    // A third task goes to the second engine (the spread over zones);
+    // then the emulator is killed and started again: it adopts the tasks
+    // of both engines, their containers untouched.
+    s.update(json!({"service": NODE, "desiredCount": 3})).await;
+    s.steady(NODE, 3).await;
+    let before: BTreeSet<(String, String)> = node_tasks(&s).await.into_iter().collect();
+    assert!(
+        before.iter().any(|(_, i)| *i == remote_arn),
+        "a task on the second engine again: {before:?}"
+    );
+    let remote_containers = engine.running(&node);
+    assert_eq!(remote_containers.len(), 4);
+    let args: Vec<String> = s.args.clone();
+    s.emu
+        .restart(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    s.listener = stack::listener_of(&s.emu).await;
+    s.steady(NODE, 3).await;
+    let after: BTreeSet<(String, String)> = node_tasks(&s).await.into_iter().collect();
+    assert_eq!(before, after, "the same tasks, adopted");
+    assert_eq!(
+        engine.running(&node),
+        remote_containers,
+        "the second engine's containers were adopted, not replaced"
+    );
+    for _ in 0..6 {
+        let (status, body) = get(&format!("{}/start", s.listener)).await;
+        assert_eq!((status, body.as_str()), (200, START_BODY));
+    }
+}
