@@ -274,4 +274,66 @@ async fn a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted() {
         let (status, body) = get(&format!("{}/start", s.listener)).await;
         assert_eq!((status, body.as_str()), (200, START_BODY));
     }
+
+    // The commands see the second engine's task: where it runs, its
+    // counters and its output; and its instance, connected.
+    let remote_task = after
+        .iter()
+        .find(|(_, i)| *i == remote_arn)
+        .unwrap()
+        .0
+        .clone();
+    let remote_id = remote_task.rsplit('/').next().unwrap().to_string();
+    let ps = s.cli(&["ps"]);
+    let row = ps
+        .lines()
+        .find(|l| l.contains(&remote_id))
+        .unwrap_or_else(|| panic!("{ps}"));
+    assert!(row.contains(&engine.endpoint), "{ps}");
+    let stats = s.cli(&["stats"]);
+    assert!(stats.contains(&remote_id[..8]), "{stats}");
+    let logs = s.cli(&["logs", &remote_id]);
+    assert!(logs.contains("listening"), "{logs}");
+    let ls = s.cli(&["instance", "ls"]);
+    let row = ls
+        .lines()
+        .find(|l| l.contains(&engine.endpoint))
+        .unwrap_or_else(|| panic!("{ls}"));
+    assert!(row.contains("connected") && row.contains("ACTIVE"), "{ls}");
+
+    // Draining the second engine's instance moves its service task.
+    let remote_ci = remote_arn.rsplit('/').next().unwrap();
+    s.cli(&["instance", "drain", remote_ci]);
+    wait_for(
+        "the task moved off the drained instance",
+        stack::T,
+        async || {
+            let tasks = node_tasks(&s).await;
+            (tasks.len() == 3 && tasks.iter().all(|(_, i)| *i != remote_arn)).then_some(())
+        },
+    )
+    .await;
+    wait_for(
+        "its containers are gone",
+        Duration::from_secs(60),
+        async || engine.containers(&mine).is_empty().then_some(()),
+    )
+    .await;
+
+    // `down` removes what the emulator made on both engines.
+    s.cli(&["instance", "activate", remote_ci]);
+    s.update(json!({"service": NODE, "desiredCount": 4})).await;
+    s.steady(NODE, 4).await;
+    assert!(!engine.containers(&mine).is_empty());
+    let out = std::process::Command::new(common::BIN)
+        .args(["--data-dir", s.emu.data_dir.to_str().unwrap(), "down"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        engine.containers(&mine).is_empty(),
+        "{:?}",
+        engine.containers(&mine)
+    );
+    assert!(s.emu.containers().is_empty(), "{:?}", s.emu.containers());
 }

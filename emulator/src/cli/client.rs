@@ -261,9 +261,23 @@ impl Client {
                         .find(|a| a["name"] == "ecs.availability-zone")
                         .and_then(|a| a["value"].as_str())
                         .unwrap_or("");
+                    // Another engine's instance says which.
+                    let engine = i["attributes"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|a| {
+                            a["name"] == crate::model::container_instance::DOCKER_HOST_ATTRIBUTE
+                        })
+                        .and_then(|a| a["value"].as_str())
+                        .map(|e| format!(", {e}"))
+                        .unwrap_or_default();
                     instances.insert(
                         i["containerInstanceArn"].as_str().unwrap_or("").to_string(),
-                        format!("{} ({az})", i["ec2InstanceId"].as_str().unwrap_or("")),
+                        format!(
+                            "{} ({az}{engine})",
+                            i["ec2InstanceId"].as_str().unwrap_or("")
+                        ),
                     );
                 }
             }
