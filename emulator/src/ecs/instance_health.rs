@@ -98,12 +98,19 @@ impl Engine {
             .unwrap_or("the local engine")
             .to_string();
         let check = self.inner.config.instance_check;
+        // A busy engine may be slow to answer: only a refusal, or no answer
+        // within the timeout, twice in a row, is an engine that is away.
+        let timeout = (check * 2).max(Duration::from_secs(5));
+        let mut failures = 0u32;
         let mut first = true;
         loop {
-            let answers = matches!(
-                tokio::time::timeout(check.max(Duration::from_secs(1)) * 2, runtime.info()).await,
-                Ok(Ok(_))
+            let ok = matches!(
+                tokio::time::timeout(timeout, runtime.ping()).await,
+                Ok(Ok(()))
             );
+            failures = if ok { 0 } else { failures + 1 };
+            // (An engine that does not answer at start is away at once.)
+            let answers = (ok || !first) && failures < 2;
             let (was, now) = {
                 let mut hosts = lock(&self.inner.hosts);
                 let h = hosts.entry(endpoint.clone()).or_default();

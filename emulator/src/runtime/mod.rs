@@ -280,6 +280,11 @@ pub struct EngineInfo {
 pub trait ContainerRuntime: Send + Sync + 'static {
     /// The engine's version; an error when no engine answers.
     fn info(&self) -> BoxFuture<'_, Result<EngineInfo, RuntimeError>>;
+    /// Whether the engine answers, as cheaply as it can say so (watched
+    /// every few seconds).
+    fn ping(&self) -> BoxFuture<'_, Result<(), RuntimeError>> {
+        Box::pin(async move { self.info().await.map(|_| ()) })
+    }
     /// Makes sure the image exists locally: the project's own images are
     /// built when missing (at most once per run: a failed build's error is
     /// returned again without building), any other missing image is

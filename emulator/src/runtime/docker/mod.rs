@@ -62,6 +62,9 @@ pub struct DockerRuntime {
     /// Where host ports are published: loopback on the local engine, every
     /// address on another host's (the balancer reaches it from outside).
     publish_ip: &'static str,
+    /// The client's API version is the engine's (negotiated since it last
+    /// answered).
+    negotiated: std::sync::atomic::AtomicBool,
 }
 
 fn endpoint_name() -> String {
@@ -119,6 +122,7 @@ impl DockerRuntime {
             repo_root,
             builds: tokio::sync::Mutex::new(HashMap::new()),
             publish_ip: "127.0.0.1",
+            negotiated: true.into(),
         })
     }
 
@@ -174,7 +178,20 @@ impl DockerRuntime {
             builds: tokio::sync::Mutex::new(HashMap::new()),
             containers_reachable: false,
             publish_ip: "0.0.0.0",
+            negotiated: false.into(),
         })
+    }
+
+    /// Lowers the shared client's API version to the engine's, once per
+    /// time it answers (an engine seen for the first time, or back after
+    /// an upgrade).
+    async fn negotiate(&self) -> Result<(), BollardError> {
+        use std::sync::atomic::Ordering;
+        if !self.negotiated.load(Ordering::Relaxed) {
+            self.docker.clone().negotiate_version().await?;
+            self.negotiated.store(true, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     async fn inspect(&self, id: &str) -> Result<Option<ObservedContainer>, RuntimeError> {
@@ -279,13 +296,7 @@ impl ContainerRuntime for DockerRuntime {
                 endpoint: self.endpoint.clone(),
                 message: e.to_string(),
             };
-            // Lowers the shared client's API version to the engine's (an
-            // engine seen for the first time, or back after an upgrade).
-            self.docker
-                .clone()
-                .negotiate_version()
-                .await
-                .map_err(unavailable)?;
+            self.negotiate().await.map_err(unavailable)?;
             let v = self.docker.version().await.map_err(unavailable)?;
             let i = self.docker.info().await.map_err(unavailable)?;
             Ok(EngineInfo {
@@ -293,6 +304,24 @@ impl ContainerRuntime for DockerRuntime {
                 api_version: self.docker.client_version().to_string(),
                 cpus: i.ncpu.unwrap_or(0).max(0) as u32,
                 memory_mib: (i.mem_total.unwrap_or(0).max(0) as u64) / (1024 * 1024),
+            })
+        })
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), RuntimeError>> {
+        Box::pin(async move {
+            let r = match self.negotiate().await {
+                Ok(()) => self.docker.ping().await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            r.map_err(|e| {
+                // It may come back as another version.
+                self.negotiated
+                    .store(false, std::sync::atomic::Ordering::Relaxed);
+                RuntimeError::Unavailable {
+                    endpoint: self.endpoint.clone(),
+                    message: e.to_string(),
+                }
             })
         })
     }
