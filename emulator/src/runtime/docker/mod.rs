@@ -59,9 +59,10 @@ pub struct DockerRuntime {
     /// Containers' own addresses are reachable from here: the engine is
     /// local (a unix socket) and not told otherwise (`EMULATOR_TARGETS_VIA`).
     containers_reachable: bool,
-    /// Where host ports are published: loopback on the local engine, every
-    /// address on another host's (the balancer reaches it from outside).
-    publish_ip: &'static str,
+    /// Another host's engine: host ports are published on every address
+    /// there (the balancer reaches them from outside; the local engine's
+    /// on loopback), and the project's images are not built there.
+    remote: bool,
     /// The client's API version is the engine's (negotiated since it last
     /// answered).
     negotiated: std::sync::atomic::AtomicBool,
@@ -121,7 +122,7 @@ impl DockerRuntime {
             endpoint,
             repo_root,
             builds: tokio::sync::Mutex::new(HashMap::new()),
-            publish_ip: "127.0.0.1",
+            remote: false,
             negotiated: true.into(),
         })
     }
@@ -177,7 +178,7 @@ impl DockerRuntime {
             repo_root: None,
             builds: tokio::sync::Mutex::new(HashMap::new()),
             containers_reachable: false,
-            publish_ip: "0.0.0.0",
+            remote: true,
             negotiated: false.into(),
         })
     }
@@ -332,6 +333,14 @@ impl ContainerRuntime for DockerRuntime {
                 return Ok(());
             }
             match project_image(image) {
+                // The build script builds on this machine's engine: another
+                // host gets the project's images from the registry.
+                Some(_) if self.remote => Err(RuntimeError::ImageNotFound {
+                    image: format!(
+                        "{image} on {} (the project's images are built on the local engine only: name them by their ECR repository)",
+                        self.endpoint
+                    ),
+                }),
                 Some(name) => self.build_once(image, name).await,
                 None => Err(RuntimeError::ImageNotFound {
                     image: image.to_string(),
@@ -412,7 +421,7 @@ impl ContainerRuntime for DockerRuntime {
                     .or_insert_with(|| Some(Vec::new()))
                     .get_or_insert_with(Vec::new)
                     .push(DockerPortBinding {
-                        host_ip: Some(self.publish_ip.into()),
+                        host_ip: Some(if self.remote { "0.0.0.0" } else { "127.0.0.1" }.into()),
                         // "" lets the engine pick an ephemeral port.
                         host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
                     });
