@@ -97,11 +97,12 @@ async fn a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted() {
     // Declared first: dropped last, after the emulator's `down` ran on it.
     let mut engine = SecondEngine::start().await;
     let endpoint = engine.endpoint.clone();
+    let tls_dir = engine.tls_dir.display().to_string();
     let mut s = stack::up_with(
         |stack| {
             stack["cluster"]["containerInstances"] = json!([
                 {"instanceType": "t2.large", "availabilityZone": "us-east-1a"},
-                {"availabilityZone": "us-east-1b", "dockerHost": endpoint},
+                {"availabilityZone": "us-east-1b", "dockerHost": endpoint, "dockerCertPath": tls_dir},
             ]);
             for svc in stack["services"].as_array_mut().unwrap() {
                 if svc["serviceName"] == NODE {
@@ -157,30 +158,17 @@ async fn a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted() {
         "the second engine pulled from the registry at this host's address: {pulled}"
     );
 
-    // The second engine stops under load: no request is lost, its
-    // instance disconnects, its tasks stop (a standalone one as on a
-    // terminated host; the service's one fails its health checks first, as
-    // on ECS), and the service is back at two tasks on the first engine.
+    // The second engine stops under load (`systemctl stop docker`: its
+    // containers stop, then it goes): no request is lost, its instance
+    // disconnects, its service task stops (its containers seen exiting, or
+    // its health checks failing, or the host lost, whichever comes first),
+    // and the service is back at two tasks on the first engine.
     let remote_task = tasks
         .iter()
         .find(|(_, i)| *i == remote_arn)
         .unwrap()
         .0
         .clone();
-    let standalone = s
-        .emu
-        .ok(
-            "StartTask",
-            json!({"cluster": CLUSTER, "taskDefinition": "microservice-ping-pong-client-td",
-                   "containerInstances": [remote_arn]}),
-        )
-        .await["tasks"][0]["taskArn"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    s.emu
-        .wait_task(CLUSTER, &standalone, "RUNNING", Duration::from_secs(120))
-        .await;
     let load = Load::start(format!("{}/ping", s.listener), 4, "pong");
     load.reached(100).await;
     engine.stop();
@@ -192,22 +180,17 @@ async fn a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted() {
     .await;
     let t = s
         .emu
-        .wait_task(CLUSTER, &standalone, "STOPPED", Duration::from_secs(120))
-        .await;
-    let ec2 = remote["ec2InstanceId"].as_str().unwrap();
-    assert_eq!(
-        t["stoppedReason"],
-        format!("Host EC2 (instance {ec2}) stopped/terminated."),
-        "{t:#}"
-    );
-    assert_eq!(t["stopCode"], "TerminationNotice");
-    let t = s
-        .emu
         .wait_task(CLUSTER, &remote_task, "STOPPED", Duration::from_secs(120))
         .await;
     let reason = t["stoppedReason"].as_str().unwrap_or("");
     assert!(
-        reason.starts_with("Task failed ELB health checks") || reason.starts_with("Host EC2"),
+        [
+            "Essential container in task exited",
+            "Task failed ELB health checks",
+            "Host EC2"
+        ]
+        .iter()
+        .any(|r| reason.starts_with(r)),
         "{t:#}"
     );
     wait_for("two node tasks on the first engine", stack::T, async || {
@@ -240,6 +223,51 @@ async fn a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted() {
     .await;
     wait_for(
         "the strays are removed",
+        Duration::from_secs(30),
+        async || engine.containers(&mine).is_empty().then_some(()),
+    )
+    .await;
+
+    // The host fails (its engine killed: nothing seen exiting, its
+    // containers run on unwatched): a task there stops as on a terminated
+    // EC2 host after the grace; when the engine is back, its container,
+    // of a task that stopped, is removed.
+    let standalone = s
+        .emu
+        .ok(
+            "StartTask",
+            json!({"cluster": CLUSTER, "taskDefinition": "microservice-ping-pong-client-td",
+                   "containerInstances": [remote_arn]}),
+        )
+        .await["tasks"][0]["taskArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.emu
+        .wait_task(CLUSTER, &standalone, "RUNNING", Duration::from_secs(120))
+        .await;
+    engine.crash();
+    let t = s
+        .emu
+        .wait_task(CLUSTER, &standalone, "STOPPED", Duration::from_secs(60))
+        .await;
+    let ec2 = remote["ec2InstanceId"].as_str().unwrap();
+    assert_eq!(
+        t["stoppedReason"],
+        format!("Host EC2 (instance {ec2}) stopped/terminated."),
+        "{t:#}"
+    );
+    assert_eq!(t["stopCode"], "TerminationNotice");
+    assert_eq!(remote_instance(&s).await["agentConnected"], false);
+    engine.restart().await;
+    wait_for(
+        "the instance reconnects after the crash",
+        Duration::from_secs(30),
+        async || (remote_instance(&s).await["agentConnected"] == true).then_some(()),
+    )
+    .await;
+    wait_for(
+        "the crashed host's stray is removed",
         Duration::from_secs(30),
         async || engine.containers(&mine).is_empty().then_some(()),
     )

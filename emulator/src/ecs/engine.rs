@@ -136,6 +136,15 @@ impl Engine {
 
     /// An engine whose container instances may name other engines.
     pub fn with_fleet(config: EngineConfig, fleet: Arc<Fleet>, db: Db) -> Engine {
+        // The instances' TLS client certificates, before any connects.
+        db.view(|s| {
+            for i in s.container_instances.values() {
+                let tls = i.attribute(crate::model::container_instance::DOCKER_TLS_ATTRIBUTE);
+                if let (Some(endpoint), Some(dir)) = (i.docker_host(), tls) {
+                    fleet.use_tls(endpoint, std::path::Path::new(dir));
+                }
+            }
+        });
         let (events, _) = broadcast::channel(1024);
         Engine {
             inner: Arc::new(Inner {

@@ -16,7 +16,6 @@
 //! [`EngineConfig::instance_grace`]: super::EngineConfig::instance_grace
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -69,12 +68,11 @@ impl Engine {
             }
             hosts.insert(endpoint.clone(), HostState::default());
         }
-        let runtime = self.inner.fleet.runtime(endpoint.as_deref());
         let engine = self.clone();
-        let pumped = runtime.clone();
+        let pumped = endpoint.clone();
         tokio::spawn(async move { engine.event_pump(pumped).await });
         let engine = self.clone();
-        tokio::spawn(async move { engine.check_loop(endpoint, runtime).await });
+        tokio::spawn(async move { engine.check_loop(endpoint).await });
     }
 
     /// Whether the task's engine is lost (its containers are out of reach
@@ -92,7 +90,7 @@ impl Engine {
             .is_some_and(|h| h.down_since.is_some())
     }
 
-    async fn check_loop(&self, endpoint: Endpoint, runtime: Arc<dyn ContainerRuntime>) {
+    async fn check_loop(&self, endpoint: Endpoint) {
         let name = endpoint
             .as_deref()
             .unwrap_or("the local engine")
@@ -104,6 +102,9 @@ impl Engine {
         let mut failures = 0u32;
         let mut first = true;
         loop {
+            // Asked each time: an engine that could not be connected to
+            // (a socket not there yet) is tried again.
+            let runtime = self.inner.fleet.runtime(endpoint.as_deref());
             let ok = matches!(
                 tokio::time::timeout(timeout, runtime.ping()).await,
                 Ok(Ok(()))
@@ -273,9 +274,10 @@ impl Engine {
 
     /// Container events of one engine wake the workers of their tasks;
     /// reconnects with a backoff while the engine is away.
-    pub(super) async fn event_pump(&self, runtime: Arc<dyn ContainerRuntime>) {
+    pub(super) async fn event_pump(&self, endpoint: Endpoint) {
         let mut backoff = Duration::from_millis(200);
         loop {
+            let runtime = self.inner.fleet.runtime(endpoint.as_deref());
             let mut stream = runtime.events(&self.inner.config.instance);
             loop {
                 tokio::select! {

@@ -1,8 +1,11 @@
 //! A second Docker engine of the test's own: another "host" in a network
 //! namespace the test creates, joined to this one by a veth pair on a
 //! private /30, as `../shared/DESIGN.md` describes (`nsenter --net=`, an
-//! own config file, data root, exec root and socket). Everything is
-//! removed on drop, also when the test fails.
+//! own config file, data root, exec root and socket). Its TCP endpoint
+//! speaks TLS with client certificates, as Docker's documentation asks of
+//! a remote engine (a CA, server and client certificates made with
+//! `openssl` for the test). Everything is removed on drop, also when the
+//! test fails.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -12,7 +15,7 @@ use std::time::{Duration, Instant};
 /// dockerd, fuse-overlayfs). Without them the test skips, loudly, only when
 /// CI is unset; with CI set it is a failure.
 pub fn second_engine_or_skip(test: &str) -> bool {
-    let missing: Vec<&str> = ["ip", "nsenter", "dockerd", "fuse-overlayfs"]
+    let missing: Vec<&str> = ["ip", "nsenter", "dockerd", "fuse-overlayfs", "openssl"]
         .into_iter()
         .filter(|tool| {
             !Command::new("sh")
@@ -49,8 +52,11 @@ pub struct SecondEngine {
     pub host_ip: String,
     /// The engine's host address (where its published ports are).
     pub engine_ip: String,
-    /// `tcp://ENGINE_IP:2375`, for `emulator.docker-host`.
+    /// `https://ENGINE_IP:2376`, for `emulator.docker-host`.
     pub endpoint: String,
+    /// The client's certificate directory (`ca.pem`, `cert.pem`, `key.pem`),
+    /// for `emulator.docker-cert-path`.
+    pub tls_dir: PathBuf,
     child: Option<Child>,
 }
 
@@ -90,7 +96,8 @@ impl SecondEngine {
             netns: netns.clone(),
             host_if: host_if.clone(),
             dir: dir.clone(),
-            endpoint: format!("tcp://{engine_ip}:2375"),
+            endpoint: format!("https://{engine_ip}:2376"),
+            tls_dir: dir.join("client"),
             host_ip: host_ip.clone(),
             engine_ip: engine_ip.clone(),
             child: None,
@@ -130,6 +137,7 @@ impl SecondEngine {
             "insecure-registries": [format!("10.213.{tag}.0/30")],
         });
         std::fs::write(dir.join("daemon.json"), config.to_string()).unwrap();
+        make_certificates(&dir, &engine_ip);
         e.start_daemon(tag).await;
         e
     }
@@ -146,7 +154,14 @@ impl SecondEngine {
             .args(["dockerd", "--config-file", &d("daemon.json")])
             .args(["--data-root", &d("root"), "--exec-root", &d("exec")])
             .args(["-H", &format!("unix://{}", d("docker.sock"))])
-            .args(["-H", &format!("tcp://{}:2375", self.engine_ip)])
+            .args(["-H", &format!("tcp://{}:2376", self.engine_ip)])
+            .args(["--tlsverify", "--tlscacert", &d("server/ca.pem")])
+            .args([
+                "--tlscert",
+                &d("server/cert.pem"),
+                "--tlskey",
+                &d("server/key.pem"),
+            ])
             .args(["--pidfile", &d("docker.pid")])
             .args(["--bip", &format!("172.31.{tag}.1/24")])
             .args(["--storage-driver", "fuse-overlayfs"])
@@ -232,6 +247,15 @@ impl SecondEngine {
         }
     }
 
+    /// The host fails: the engine is killed (SIGKILL), nothing stops its
+    /// containers or says they stopped.
+    pub fn crash(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Starts the engine again on the same data (its stopped containers
     /// are still there).
     pub async fn restart(&mut self) {
@@ -241,6 +265,84 @@ impl SecondEngine {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+}
+
+/// A CA, the engine's certificate (for its address) and a client's, as
+/// Docker's "protect the daemon socket" page makes them: `server/` and
+/// `client/` under `dir`, each with `ca.pem`, `cert.pem` and `key.pem`.
+fn make_certificates(dir: &Path, engine_ip: &str) {
+    let ssl = |args: &[&str]| {
+        let mut all = vec!["openssl"];
+        all.extend_from_slice(args);
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "{all:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    for sub in ["server", "client"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    ssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=pingpong test CA",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+    ]);
+    std::fs::write(
+        dir.join("server.ext"),
+        format!("subjectAltName=IP:{engine_ip}\nextendedKeyUsage=serverAuth\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    for (sub, cn) in [("server", engine_ip), ("client", "emulator")] {
+        let key = format!("{sub}/key.pem");
+        let csr = format!("{sub}.csr");
+        ssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            &format!("/CN={cn}"),
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+        ]);
+        ssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &format!("{sub}.ext"),
+            "-out",
+            &format!("{sub}/cert.pem"),
+        ]);
+        std::fs::copy(dir.join("ca.pem"), dir.join(sub).join("ca.pem")).unwrap();
     }
 }
 
