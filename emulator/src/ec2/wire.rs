@@ -181,9 +181,13 @@ pub async fn handle(engine: &Engine, pairs: Vec<(String, String)>) -> Response {
                         el("ownerId", &account),
                         el("instanceId", &i.ec2_instance_id),
                         el("imageId", "ami-00000000000000001"),
-                        el("instanceType", &attr(crate::model::container_instance::INSTANCE_TYPE_ATTRIBUTE)),
+                        // An engine's own resources: no instance type.
+                        match attr(crate::model::container_instance::INSTANCE_TYPE_ATTRIBUTE) {
+                            t if t.is_empty() => String::new(),
+                            t => el("instanceType", &t),
+                        },
                         placement,
-                        el("privateIpAddress", "127.0.0.1"),
+                        el("privateIpAddress", &i.address().unwrap_or_else(|| "127.0.0.1".into())),
                         el("vpcId", VPC_ID),
                         el("subnetId", &subnet_id(&zone))
                     )
