@@ -10,11 +10,12 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::second_engine::{second_engine_or_skip, SecondEngine};
 use common::stack::{self, Load, Stack, CLUSTER, NODE, NODE_TD};
 use common::{docker_or_skip, START_BODY};
+use pingpong_tests::webdriver::eventually;
 use serde_json::{json, Value};
 
 const DOCKER_HOST: &str = "emulator.docker-host";
@@ -54,17 +55,6 @@ async fn remote_instance(s: &Stack) -> Value {
         .into_iter()
         .find(|i| docker_host(i).is_some())
         .expect("an instance on the second engine")
-}
-
-async fn wait_for<T>(what: &str, timeout: Duration, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
 }
 
 async fn get(url: &str) -> (u16, String) {
@@ -172,10 +162,10 @@ async fn a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted() {
     let load = Load::start(format!("{}/ping", s.listener), 4, "pong");
     load.reached(100).await;
     engine.stop();
-    wait_for(
+    eventually(
         "the instance's agent disconnects",
         Duration::from_secs(30),
-        async || (remote_instance(&s).await["agentConnected"] == false).then_some(()),
+        || async { (remote_instance(&s).await["agentConnected"] == false).then_some(()) },
     )
     .await;
     let t = s
@@ -193,7 +183,7 @@ async fn a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted() {
         .any(|r| reason.starts_with(r)),
         "{t:#}"
     );
-    wait_for("two node tasks on the first engine", stack::T, async || {
+    eventually("two node tasks on the first engine", stack::T, || async {
         let tasks = node_tasks(&s).await;
         (tasks.len() == 2 && tasks.iter().all(|(_, i)| *i != remote_arn)).then_some(())
     })
@@ -215,16 +205,16 @@ async fn a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted() {
         .unwrap_or(0);
     assert!(kept > 0, "the stopped engine kept its containers");
     engine.restart().await;
-    wait_for(
+    eventually(
         "the instance reconnects",
         Duration::from_secs(30),
-        async || (remote_instance(&s).await["agentConnected"] == true).then_some(()),
+        || async { (remote_instance(&s).await["agentConnected"] == true).then_some(()) },
     )
     .await;
-    wait_for(
+    eventually(
         "the strays are removed",
         Duration::from_secs(30),
-        async || engine.containers(&mine).is_empty().then_some(()),
+        || async { engine.containers(&mine).is_empty().then_some(()) },
     )
     .await;
 
@@ -260,16 +250,16 @@ async fn a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted() {
     assert_eq!(t["stopCode"], "TerminationNotice");
     assert_eq!(remote_instance(&s).await["agentConnected"], false);
     engine.restart().await;
-    wait_for(
+    eventually(
         "the instance reconnects after the crash",
         Duration::from_secs(30),
-        async || (remote_instance(&s).await["agentConnected"] == true).then_some(()),
+        || async { (remote_instance(&s).await["agentConnected"] == true).then_some(()) },
     )
     .await;
-    wait_for(
+    eventually(
         "the crashed host's stray is removed",
         Duration::from_secs(30),
-        async || engine.containers(&mine).is_empty().then_some(()),
+        || async { engine.containers(&mine).is_empty().then_some(()) },
     )
     .await;
 
@@ -332,19 +322,19 @@ async fn a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted() {
     // Draining the second engine's instance moves its service task.
     let remote_ci = remote_arn.rsplit('/').next().unwrap();
     s.cli(&["instance", "drain", remote_ci]);
-    wait_for(
+    eventually(
         "the task moved off the drained instance",
         stack::T,
-        async || {
+        || async {
             let tasks = node_tasks(&s).await;
             (tasks.len() == 3 && tasks.iter().all(|(_, i)| *i != remote_arn)).then_some(())
         },
     )
     .await;
-    wait_for(
+    eventually(
         "its containers are gone",
         Duration::from_secs(60),
-        async || engine.containers(&mine).is_empty().then_some(()),
+        || async { engine.containers(&mine).is_empty().then_some(()) },
     )
     .await;
 
