@@ -283,6 +283,17 @@ async fn the_console_follows_a_stopped_task_to_its_healthy_replacement() {
         (v.as_u64().unwrap_or(0) > 1).then_some(())
     })
     .await;
+    // Each instance's engine and agent connection.
+    let row = js(
+        &b,
+        "const r = document.querySelectorAll('table.instances tr')[1]; return r && r.textContent;",
+    )
+    .await;
+    let row = row.as_str().unwrap_or("");
+    assert!(
+        row.contains("local") && row.contains("CONNECTED") && !row.contains("DISCONNECTED"),
+        "{row}"
+    );
     screenshot(&b, "clusters.png").await;
 
     // Metrics: requests through the listener show as a rate of the load

@@ -118,8 +118,8 @@ function ago(t) {
 function chip(state) {
   const s = String(state || '').toUpperCase();
   let cls = 'grey';
-  if (['RUNNING', 'HEALTHY', 'COMPLETED', 'ACTIVE', 'PRIMARY'].includes(s)) cls = 'ok';
-  else if (['UNHEALTHY', 'FAILED', 'STOPPED', 'DEREGISTERING'].includes(s)) cls = 'bad';
+  if (['RUNNING', 'HEALTHY', 'COMPLETED', 'ACTIVE', 'PRIMARY', 'CONNECTED'].includes(s)) cls = 'ok';
+  else if (['UNHEALTHY', 'FAILED', 'STOPPED', 'DEREGISTERING', 'DISCONNECTED'].includes(s)) cls = 'bad';
   else if (['DRAINING', 'DEACTIVATING', 'STOPPING', 'DEPROVISIONING', 'UNAVAILABLE'].includes(s)) cls = 'warn';
   else if (['INITIAL', 'PENDING', 'PROVISIONING', 'ACTIVATING', 'IN_PROGRESS'].includes(s)) cls = 'info';
   return '<span class="chip ' + cls + '">' + esc(state || 'UNKNOWN') + '</span>';

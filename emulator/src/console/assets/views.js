@@ -300,12 +300,14 @@ VIEWS.clusters = {
       const arns = await listAll('ListContainerInstances', { cluster: c.clusterName }, 'containerInstanceArns');
       if (!arns.length) { h += '</section>'; continue; }
       const v = await ecs('DescribeContainerInstances', { cluster: c.clusterName, containerInstances: arns });
-      h += '<table class="instances"><tr><th>Instance</th><th>Zone</th><th>Type</th><th>Status</th>'
+      h += '<table class="instances"><tr><th>Instance</th><th>Zone</th><th>Type</th><th>Engine</th><th>Agent</th><th>Status</th>'
         + '<th>Tasks</th><th>CPU</th><th>Memory</th></tr>';
       for (const ci of v.containerInstances || []) {
         const attr = (n) => ((ci.attributes || []).find((a) => a.name === n) || {}).value || '';
         h += '<tr><td class="mono">' + esc(ci.ec2InstanceId) + '</td><td>' + esc(attr('ecs.availability-zone'))
-          + '</td><td>' + esc(attr('ecs.instance-type')) + '</td><td>' + chip(ci.status) + '</td><td>'
+          + '</td><td>' + esc(attr('ecs.instance-type')) + '</td><td class="mono">'
+          + esc(attr('emulator.docker-host') || 'local') + '</td><td>'
+          + chip(ci.agentConnected ? 'CONNECTED' : 'DISCONNECTED') + '</td><td>' + chip(ci.status) + '</td><td>'
           + ci.runningTasksCount + ' running, ' + ci.pendingTasksCount + ' pending</td><td>'
           + usageBar(ci, 'CPU', 'CPU units') + '</td><td>' + usageBar(ci, 'MEMORY', 'MiB') + '</td></tr>';
       }
