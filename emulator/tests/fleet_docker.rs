@@ -349,6 +349,11 @@ async fn a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted() {
     s.update(json!({"service": NODE, "desiredCount": 4})).await;
     s.steady(NODE, 4).await;
     assert!(!engine.containers(&mine).is_empty());
+    // The registry listened on another port after the restart: the
+    // local tags of both go too.
+    let ports = std::fs::read_to_string(s.emu.data_dir.join("registry/endpoint")).unwrap();
+    let ports: Vec<&str> = ports.lines().collect();
+    assert_eq!(ports.len(), 2, "{ports:?}");
     let out = std::process::Command::new(common::BIN)
         .args(["--data-dir", s.emu.data_dir.to_str().unwrap(), "down"])
         .output()
@@ -360,4 +365,15 @@ async fn a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted() {
         engine.containers(&mine)
     );
     assert!(s.emu.containers().is_empty(), "{:?}", s.emu.containers());
+    let images = std::process::Command::new("docker")
+        .args(["images", "--format", "{{.Repository}}"])
+        .output()
+        .unwrap();
+    let images = String::from_utf8_lossy(&images.stdout);
+    for port in ports {
+        assert!(
+            !images.lines().any(|i| i.starts_with(&format!("{port}/"))),
+            "tags of the registry at {port} left: {images}"
+        );
+    }
 }

@@ -335,9 +335,9 @@ async fn down(cli: &Cli, images: bool) -> anyhow::Result<()> {
     // The image registry's child (if a killed emulator left it) and data.
     let registry = crate::ecr::registry::dir(&data_dir);
     crate::ecr::registry::kill_stale(&registry);
-    // Local tags naming the registry (pushed or pulled through it) go
-    // with it.
-    if let Some(host) = crate::ecr::registry::endpoint(&registry) {
+    // Local tags naming the registry (pushed or pulled through it, at
+    // every address it had) go with it.
+    for host in crate::ecr::registry::endpoints(&registry) {
         let (removed, kept) = docker.remove_registry_tags(&host).await?;
         if !removed.is_empty() || !kept.is_empty() {
             println!(

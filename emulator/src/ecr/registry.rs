@@ -22,18 +22,28 @@ pub fn dir(data_dir: &Path) -> PathBuf {
     data_dir.join("registry")
 }
 
-/// The registry endpoint (`HOST:PORT`) recorded in the registry directory
-/// `dir` by the emulator that served it.
-pub fn endpoint(dir: &Path) -> Option<String> {
-    let s = std::fs::read_to_string(dir.join("endpoint")).ok()?;
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_string())
+/// The registry endpoints (`HOST:PORT`) recorded in the registry
+/// directory `dir` by the emulators that served it, oldest first.
+pub fn endpoints(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("endpoint"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
-/// Records the registry endpoint in `dir` (for `down`).
+/// Records the registry endpoint in `dir` (for `down`), beside those of
+/// earlier runs: images pulled or pushed through each are tagged with it
+/// on the engine, and `down` removes the tags of every one.
 pub fn record_endpoint(dir: &Path, endpoint: &str) {
-    if let Err(e) =
-        std::fs::create_dir_all(dir).and_then(|_| std::fs::write(dir.join("endpoint"), endpoint))
+    let mut all = endpoints(dir);
+    if !all.iter().any(|e| e == endpoint) {
+        all.push(endpoint.to_string());
+    }
+    if let Err(e) = std::fs::create_dir_all(dir)
+        .and_then(|_| std::fs::write(dir.join("endpoint"), all.join("\n") + "\n"))
     {
         tracing::warn!(error = %e, "cannot record the registry endpoint");
     }
