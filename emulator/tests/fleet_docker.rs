@@ -325,6 +325,48 @@ async fn a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted() {
         .unwrap_or_else(|| panic!("{ls}"));
     assert!(row.contains("connected") && row.contains("ACTIVE"), "{ls}");
 
+    // `instance add` registers another instance on an engine, with what
+    // that engine has; an engine that does not answer is refused in one
+    // line.
+    let added = s.cli(&[
+        "instance",
+        "add",
+        "--docker-host",
+        &engine.endpoint,
+        "--tls-cert-path",
+        &engine.tls_dir.display().to_string(),
+        "--zone",
+        "us-east-1c",
+    ]);
+    assert!(
+        added.contains("registered") && added.contains(&format!("{} CPU units", cpus * 1024)),
+        "{added}"
+    );
+    let refused = std::process::Command::new(common::BIN)
+        .args(["--endpoint", &s.emu.endpoint, "instance", "add"])
+        .args(["--docker-host", "tcp://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && err.contains("does not answer"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let ci = instances(&s)
+        .await
+        .into_iter()
+        .find(|i| i["attributes"].to_string().contains("us-east-1c"))
+        .expect("the added instance");
+    let id = ci["containerInstanceArn"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    s.cli(&["instance", "remove", &id]);
+
     // Draining the second engine's instance moves its service task.
     let remote_ci = remote_arn.rsplit('/').next().unwrap();
     s.cli(&["instance", "drain", remote_ci]);

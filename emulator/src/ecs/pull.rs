@@ -295,6 +295,41 @@ mod tests {
     const A: &str = "000000000000";
     const R: &str = "us-east-1";
 
+    #[tokio::test]
+    async fn another_hosts_engine_pulls_where_it_reaches_the_registry() {
+        let opened = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = opened.clone();
+        let expose: Expose = Arc::new(move |ip| {
+            log.lock().unwrap().push(ip);
+            Box::pin(async move { Ok(SocketAddr::new(ip, 4510)) })
+        });
+        let loopback =
+            RegistryAccess::new("127.0.0.1:4510".parse().unwrap(), String::new).with_expose(expose);
+        let ip: IpAddr = "10.213.0.1".parse().unwrap();
+        // A local engine: loopback, nothing opened.
+        assert_eq!(loopback.host_for(None).await.unwrap(), "127.0.0.1:4510");
+        // Another host's: opened on the address facing it, once.
+        assert_eq!(
+            loopback.host_for(Some(ip)).await.unwrap(),
+            "10.213.0.1:4510"
+        );
+        assert_eq!(
+            loopback.host_for(Some(ip)).await.unwrap(),
+            "10.213.0.1:4510"
+        );
+        assert_eq!(*opened.lock().unwrap(), vec![ip]);
+        // Listening everywhere already: reached there as it is.
+        let everywhere = RegistryAccess::new("0.0.0.0:4510".parse().unwrap(), String::new);
+        assert_eq!(
+            everywhere.host_for(Some(ip)).await.unwrap(),
+            "10.213.0.1:4510"
+        );
+        // Loopback only and no way to open it: why it cannot be reached.
+        let closed = RegistryAccess::new("127.0.0.1:4510".parse().unwrap(), String::new);
+        let why = closed.host_for(Some(ip)).await.unwrap_err();
+        assert!(why.contains("--registry-addr"), "{why}");
+    }
+
     fn reg(repository: &str, reference: ImageRef) -> ImageSource {
         ImageSource::Registry(RegistryImage {
             repository: repository.into(),
