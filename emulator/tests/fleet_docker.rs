@@ -387,9 +387,24 @@ async fn a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted() {
     .await;
 
     // `down` removes what the emulator made on both engines.
+    // A rolling deployment across both engines, scaling out to four,
+    // under load: no request fails, and the new tasks run on both.
     s.cli(&["instance", "activate", remote_ci]);
-    s.update(json!({"service": NODE, "desiredCount": 4})).await;
+    let load = Load::start(format!("{}/start", s.listener), 2, START_BODY);
+    load.reached(50).await;
+    s.update(json!({"service": NODE, "desiredCount": 4, "forceNewDeployment": true}))
+        .await;
     s.steady(NODE, 4).await;
+    let (ok, failed, errors) = load.finish().await;
+    assert_eq!(failed, 0, "requests failed in the deployment: {errors:?}");
+    eprintln!("rolling deployment over both engines: {ok} requests answered, {failed} failed");
+    let deployed = node_tasks(&s).await;
+    assert!(
+        deployed.iter().all(|t| !after.contains(t)),
+        "every task replaced: {deployed:?}"
+    );
+    let on: BTreeSet<&str> = deployed.iter().map(|(_, i)| i.as_str()).collect();
+    assert_eq!(on.len(), 2, "on both engines: {deployed:?}");
     assert!(!engine.containers(&mine).is_empty());
     // The registry listened on another port after the restart: the
     // local tags of both go too.
