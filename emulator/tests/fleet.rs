@@ -360,3 +360,42 @@ async fn fixed_host_ports_are_taken_per_engine() {
     assert_eq!(failures.len(), 1);
     assert!(failures[0].reason.contains("PORTS"), "{:?}", failures[0]);
 }
+
+#[tokio::test]
+async fn an_engine_no_instance_uses_is_no_longer_watched_and_is_again_when_registered() {
+    let s = Setup::new(Duration::from_secs(60));
+    s.cluster().await;
+    let remote = s.instance(Some(REMOTE)).await.unwrap();
+    let fake = s.remote();
+    let before = fake.info_calls();
+    s.until("the engine is watched", |_| {
+        (fake.info_calls() > before + 2).then_some(())
+    })
+    .await;
+    s.engine
+        .handle(Command::DeregisterContainerInstance(
+            request::DeregisterContainerInstance {
+                cluster: Some("c".into()),
+                container_instance: remote.container_instance_arn.clone(),
+                force: false,
+            },
+        ))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let settled = fake.info_calls();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        fake.info_calls(),
+        settled,
+        "still asked after its instance went"
+    );
+    // Registered again: watched again (a down engine disconnects it).
+    let again = s.instance(Some(REMOTE)).await.unwrap();
+    fake.set_down(true);
+    let arn = again.container_instance_arn.clone();
+    s.until("the new instance disconnects", |_| {
+        (!s.instance_now(&arn).agent_connected).then_some(())
+    })
+    .await;
+}

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::engine::{lock, Engine};
 use crate::model::task::StopCode;
@@ -59,7 +60,8 @@ impl Engine {
         })
     }
 
-    /// Starts watching `endpoint` (once per engine and run).
+    /// Starts watching `endpoint` (once per engine and run, until nothing
+    /// of the state names it any more).
     pub(super) fn watch(&self, endpoint: Endpoint) {
         {
             let mut hosts = lock(&self.inner.hosts);
@@ -68,11 +70,14 @@ impl Engine {
             }
             hosts.insert(endpoint.clone(), HostState::default());
         }
+        // Ends both loops: the emulator stops, or the engine is no longer
+        // used (its instances deregistered, its tasks stopped).
+        let stop = self.inner.shutdown.child_token();
         let engine = self.clone();
-        let pumped = endpoint.clone();
-        tokio::spawn(async move { engine.event_pump(pumped).await });
+        let (pumped, pump_stop) = (endpoint.clone(), stop.clone());
+        tokio::spawn(async move { engine.event_pump(pumped, pump_stop).await });
         let engine = self.clone();
-        tokio::spawn(async move { engine.check_loop(endpoint).await });
+        tokio::spawn(async move { engine.check_loop(endpoint, stop).await });
     }
 
     /// Whether the task's engine is lost (its containers are out of reach
@@ -90,7 +95,7 @@ impl Engine {
             .is_some_and(|h| h.down_since.is_some())
     }
 
-    async fn check_loop(&self, endpoint: Endpoint) {
+    async fn check_loop(&self, endpoint: Endpoint, stop: CancellationToken) {
         let name = endpoint
             .as_deref()
             .unwrap_or("the local engine")
@@ -102,6 +107,12 @@ impl Engine {
         let mut failures = 0u32;
         let mut first = true;
         loop {
+            if endpoint.is_some() && !self.endpoints().contains(&endpoint) {
+                tracing::info!(engine = %name, "no instance or task uses the engine any more; not watching it");
+                lock(&self.inner.hosts).remove(&endpoint);
+                stop.cancel();
+                return;
+            }
             // Asked each time: an engine that could not be connected to
             // (a socket not there yet) is tried again.
             let runtime = self.inner.fleet.runtime(endpoint.as_deref());
@@ -147,7 +158,7 @@ impl Engine {
             }
             first = false;
             tokio::select! {
-                _ = self.inner.shutdown.cancelled() => return,
+                _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(check) => {}
             }
         }
@@ -274,14 +285,14 @@ impl Engine {
 
     /// Container events of one engine wake the workers of their tasks;
     /// reconnects with a backoff while the engine is away.
-    pub(super) async fn event_pump(&self, endpoint: Endpoint) {
+    async fn event_pump(&self, endpoint: Endpoint, stop: CancellationToken) {
         let mut backoff = Duration::from_millis(200);
         loop {
             let runtime = self.inner.fleet.runtime(endpoint.as_deref());
             let mut stream = runtime.events(&self.inner.config.instance);
             loop {
                 tokio::select! {
-                    _ = self.inner.shutdown.cancelled() => return,
+                    _ = stop.cancelled() => return,
                     ev = stream.next() => match ev {
                         Some(Ok(ev)) => {
                             backoff = Duration::from_millis(200);
@@ -299,7 +310,7 @@ impl Engine {
                 }
             }
             tokio::select! {
-                _ = self.inner.shutdown.cancelled() => return,
+                _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(backoff) => {}
             }
             backoff = (backoff * 2).min(Duration::from_secs(5));

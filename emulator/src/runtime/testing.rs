@@ -46,6 +46,8 @@ struct Inner {
     log: Vec<String>,
     /// The engine does not answer (see [`FakeRuntime::set_down`]).
     down: bool,
+    /// How often it was asked about itself (`info`, `ping`).
+    info_calls: u64,
 }
 
 /// The fake engine. Cheap to clone (shared state).
@@ -80,6 +82,11 @@ impl FakeRuntime {
     /// or answer again, as a host that goes away and comes back.
     pub fn set_down(&self, down: bool) {
         self.lock().down = down;
+    }
+
+    /// How often the engine was asked about itself (whether it answers).
+    pub fn info_calls(&self) -> u64 {
+        self.lock().info_calls
     }
 
     fn unavailable(&self) -> RuntimeError {
@@ -242,6 +249,7 @@ fn ready<T: Send + 'static>(v: T) -> BoxFuture<'static, T> {
 
 impl ContainerRuntime for FakeRuntime {
     fn info(&self) -> BoxFuture<'_, Result<EngineInfo, RuntimeError>> {
+        self.lock().info_calls += 1;
         if self.lock().down {
             return ready(Err(self.unavailable()));
         }
