@@ -108,14 +108,6 @@ impl Fleet {
             Err(e) => Arc::new(Broken(e)),
         }
     }
-
-    /// The remote engines connected so far, by endpoint.
-    pub fn remotes(&self) -> Vec<(String, Member)> {
-        read(&self.remotes)
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
-    }
 }
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -305,7 +297,6 @@ mod tests {
         fleet.member(Some("tcp://10.0.0.9:2375")).unwrap();
         fleet.member(Some("tcp://10.0.0.9:2375")).unwrap();
         assert_eq!(made.load(std::sync::atomic::Ordering::SeqCst), 1);
-        assert_eq!(fleet.remotes().len(), 1);
         let broken = fleet.runtime(Some("bad://x"));
         let err = futures_util::FutureExt::now_or_never(broken.info())
             .unwrap()
