@@ -104,28 +104,38 @@ impl Setup {
         }
     }
 
-    async fn run_on(&self, instance: &ContainerInstance) -> Task {
+    async fn register(&self, definition: serde_json::Value) {
         self.engine
             .handle(Command::RegisterTaskDefinition(Box::new(
-                serde_json::from_value(json!({"family": "web", "containerDefinitions": [
-                    {"name": "app", "image": "img", "memoryReservation": 128,
-                     "portMappings": [{"containerPort": 3000}]}
-                ]}))
-                .unwrap(),
+                serde_json::from_value(definition).unwrap(),
             )))
             .await
             .unwrap();
-        let r = self
-            .engine
+    }
+
+    /// StartTask of family `web` on one instance.
+    async fn start_on(&self, instance_arn: &str) -> Result<Reply, EngineError> {
+        self.engine
             .handle(Command::StartTask(request::StartTask {
                 cluster: Some("c".into()),
                 task_definition: "web".into(),
-                container_instances: vec![instance.container_instance_arn.clone()],
+                container_instances: vec![instance_arn.to_string()],
                 ..Default::default()
             }))
             .await
-            .unwrap();
-        match r {
+    }
+
+    async fn run_on(&self, instance: &ContainerInstance) -> Task {
+        self.register(json!({"family": "web", "containerDefinitions": [
+            {"name": "app", "image": "img", "memoryReservation": 128,
+             "portMappings": [{"containerPort": 3000}]}
+        ]}))
+        .await;
+        match self
+            .start_on(&instance.container_instance_arn)
+            .await
+            .unwrap()
+        {
             Reply::Tasks { mut tasks, .. } => tasks.remove(0),
             other => panic!("{other:?}"),
         }
@@ -261,15 +271,7 @@ async fn a_lost_engine_disconnects_its_instance_stops_its_tasks_and_reconnects_o
     // Within the grace the task is still RUNNING, as ECS shows it.
     assert_eq!(status_of(&s.engine, &arn), TaskStatus::Running);
     // Nothing new is placed on a disconnected instance.
-    let r = s
-        .engine
-        .handle(Command::StartTask(request::StartTask {
-            cluster: Some("c".into()),
-            task_definition: "web".into(),
-            container_instances: vec![ci.clone()],
-            ..Default::default()
-        }))
-        .await;
+    let r = s.start_on(&ci).await;
     let placed = matches!(r, Ok(Reply::Tasks { ref tasks, .. }) if !tasks.is_empty());
     assert!(!placed, "placed on a disconnected instance: {r:?}");
 
@@ -321,16 +323,11 @@ async fn fixed_host_ports_are_taken_per_engine() {
     s.cluster().await;
     let local = s.instance(None).await.unwrap();
     let remote = s.instance(Some(REMOTE)).await.unwrap();
-    s.engine
-        .handle(Command::RegisterTaskDefinition(Box::new(
-            serde_json::from_value(json!({"family": "fixed", "containerDefinitions": [
-                {"name": "app", "image": "img", "memoryReservation": 64,
-                 "portMappings": [{"containerPort": 80, "hostPort": 8088}]}
-            ]}))
-            .unwrap(),
-        )))
-        .await
-        .unwrap();
+    s.register(json!({"family": "fixed", "containerDefinitions": [
+        {"name": "app", "image": "img", "memoryReservation": 64,
+         "portMappings": [{"containerPort": 80, "hostPort": 8088}]}
+    ]}))
+    .await;
     let r = s
         .engine
         .handle(Command::RunTask(request::RunTask {

@@ -62,6 +62,30 @@ async fn get(url: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap_or_default())
 }
 
+/// Waits until the second engine's instance shows `agentConnected: want`.
+async fn agent_connected(s: &Stack, want: bool) {
+    eventually(
+        &format!("agentConnected {want}"),
+        Duration::from_secs(30),
+        || async { (remote_instance(s).await["agentConnected"] == want).then_some(()) },
+    )
+    .await;
+}
+
+/// Starts the second engine again: its instance reconnects and the
+/// containers of tasks that stopped meanwhile (`mine`: this emulator's
+/// label) are removed.
+async fn engine_returns(s: &Stack, engine: &mut SecondEngine, mine: &[&str]) {
+    engine.restart().await;
+    agent_connected(s, true).await;
+    eventually(
+        "the strays are removed",
+        Duration::from_secs(30),
+        || async { engine.containers(mine).is_empty().then_some(()) },
+    )
+    .await;
+}
+
 /// The task ARNs of the node service, by the instance each runs on.
 async fn node_tasks(s: &Stack) -> Vec<(String, String)> {
     let node = s.service(NODE).await;
@@ -163,12 +187,7 @@ async fn a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted() {
     load.reached(100).await;
     let stopped_at = std::time::Instant::now();
     engine.stop();
-    eventually(
-        "the instance's agent disconnects",
-        Duration::from_secs(30),
-        || async { (remote_instance(&s).await["agentConnected"] == false).then_some(()) },
-    )
-    .await;
+    agent_connected(&s, false).await;
     let t = s
         .emu
         .wait_task(CLUSTER, &remote_task, "STOPPED", Duration::from_secs(120))
@@ -210,19 +229,7 @@ async fn a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted() {
         .map(|d| d.count())
         .unwrap_or(0);
     assert!(kept > 0, "the stopped engine kept its containers");
-    engine.restart().await;
-    eventually(
-        "the instance reconnects",
-        Duration::from_secs(30),
-        || async { (remote_instance(&s).await["agentConnected"] == true).then_some(()) },
-    )
-    .await;
-    eventually(
-        "the strays are removed",
-        Duration::from_secs(30),
-        || async { engine.containers(&mine).is_empty().then_some(()) },
-    )
-    .await;
+    engine_returns(&s, &mut engine, &mine).await;
 
     // The host fails (its engine killed: nothing seen exiting, its
     // containers run on unwatched): a task there stops as on a terminated
@@ -255,19 +262,7 @@ async fn a_cluster_of_two_engines_serves_fails_over_recovers_and_is_adopted() {
     );
     assert_eq!(t["stopCode"], "TerminationNotice");
     assert_eq!(remote_instance(&s).await["agentConnected"], false);
-    engine.restart().await;
-    eventually(
-        "the instance reconnects after the crash",
-        Duration::from_secs(30),
-        || async { (remote_instance(&s).await["agentConnected"] == true).then_some(()) },
-    )
-    .await;
-    eventually(
-        "the crashed host's stray is removed",
-        Duration::from_secs(30),
-        || async { engine.containers(&mine).is_empty().then_some(()) },
-    )
-    .await;
+    engine_returns(&s, &mut engine, &mine).await;
 
     // A third task goes to the second engine (the spread over zones);
     // then the emulator is killed and started again: it adopts the tasks

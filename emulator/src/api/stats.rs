@@ -42,7 +42,7 @@ pub async fn stats(State(state): State<ApiState>) -> axum::Json<Value> {
     let sample = || {
         join_all(
             rows.iter()
-                .map(|(task, _, id, _)| async move { engine.runtime_of(task).stats(id).await }),
+                .map(|(task, _, id, _)| async move { engine.runtime_of(task)?.stats(id).await }),
         )
     };
     let first = sample().await;

@@ -43,7 +43,10 @@ impl AutoScaling {
                             continue;
                         };
                         seen.insert(id.to_string());
-                        let Ok(s) = engine.runtime_of(t).stats(id).await else {
+                        let Ok(rt) = engine.runtime_of(t) else {
+                            continue;
+                        };
+                        let Ok(s) = rt.stats(id).await else {
                             continue;
                         };
                         let now = Instant::now();

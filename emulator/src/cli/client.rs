@@ -12,8 +12,10 @@ use serde_json::{json, Value};
 pub const AUTHORIZATION: &str =
     "AWS4-HMAC-SHA256 Credential=emulator/20260101/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=0";
 
+use super::instances::attribute;
 use crate::api::AMZ_JSON;
 use crate::ecs::wire::TARGET_PREFIX;
+use crate::model::container_instance::{AZ_ATTRIBUTE, DOCKER_HOST_ATTRIBUTE};
 
 pub struct Client {
     endpoint: String,
@@ -254,22 +256,9 @@ impl Client {
                     )
                     .await?;
                 for i in d["containerInstances"].as_array().into_iter().flatten() {
-                    let az = i["attributes"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .find(|a| a["name"] == "ecs.availability-zone")
-                        .and_then(|a| a["value"].as_str())
-                        .unwrap_or("");
+                    let az = attribute(i, AZ_ATTRIBUTE).unwrap_or("");
                     // Another engine's instance says which.
-                    let engine = i["attributes"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .find(|a| {
-                            a["name"] == crate::model::container_instance::DOCKER_HOST_ATTRIBUTE
-                        })
-                        .and_then(|a| a["value"].as_str())
+                    let engine = attribute(i, DOCKER_HOST_ATTRIBUTE)
                         .map(|e| format!(", {e}"))
                         .unwrap_or_default();
                     instances.insert(

@@ -174,7 +174,8 @@ fn resource(ci: &Value, list: &str, name: &str) -> i64 {
         .unwrap_or(0)
 }
 
-fn attribute<'a>(ci: &'a Value, name: &str) -> Option<&'a str> {
+/// An attribute of a DescribeContainerInstances instance.
+pub fn attribute<'a>(ci: &'a Value, name: &str) -> Option<&'a str> {
     ci["attributes"]
         .as_array()?
         .iter()
@@ -275,7 +276,16 @@ async fn down_one(
     instance: &str,
 ) -> anyhow::Result<(usize, usize)> {
     let docker = DockerRuntime::remote(endpoint, tls)?;
-    tokio::time::timeout(std::time::Duration::from_secs(10), docker.info()).await??;
+    tokio::time::timeout(std::time::Duration::from_secs(10), docker.ping()).await??;
+    remove_labelled(&docker, instance).await
+}
+
+/// Removes every container and network of emulator `instance` on one
+/// engine; (containers, networks) removed.
+pub async fn remove_labelled(
+    docker: &dyn ContainerRuntime,
+    instance: &str,
+) -> anyhow::Result<(usize, usize)> {
     let filter = [(labels::INSTANCE, instance)];
     let containers = docker.list_containers(&filter).await?;
     for c in &containers {

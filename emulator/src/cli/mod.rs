@@ -19,7 +19,6 @@ use crate::app::{self, Config};
 use crate::db::DataDir;
 use crate::model::stack::{Stack, DEFAULT_STACK};
 use crate::runtime::docker::DockerRuntime;
-use crate::runtime::{labels, ContainerRuntime};
 use client::Client;
 
 #[derive(Debug, Parser)]
@@ -318,15 +317,7 @@ async fn down(cli: &Cli, images: bool) -> anyhow::Result<()> {
     let docker = DockerRuntime::connect(app::default_repo_root())
         .await
         .map_err(|e| anyhow::anyhow!("{e} (is Docker running?)"))?;
-    let filter = [(labels::INSTANCE, instance.as_str())];
-    let containers = docker.list_containers(&filter).await?;
-    for c in &containers {
-        docker.remove_container(&c.id).await?;
-    }
-    let networks = docker.list_networks(&filter).await?;
-    for n in &networks {
-        docker.remove_network(n).await?;
-    }
+    let (containers, networks) = instances::remove_labelled(&docker, &instance).await?;
     // The engines of other hosts, as the state names them.
     let state = crate::db::Db::open(&dir)?.read();
     let (remote_containers, remote_networks) = instances::down_remotes(&state, &instance).await;
@@ -357,8 +348,8 @@ async fn down(cli: &Cli, images: bool) -> anyhow::Result<()> {
     }
     println!(
         "removed {} containers and {} networks of emulator {instance}; state in {} cleared",
-        containers.len() + remote_containers,
-        networks.len() + remote_networks,
+        containers + remote_containers,
+        networks + remote_networks,
         data_dir.display()
     );
     if images {

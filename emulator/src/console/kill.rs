@@ -73,12 +73,11 @@ pub(super) async fn kill(
             &format!("Task {} has no such running container.", task.id()),
         );
     };
-    match state
-        .engine
-        .runtime_of(&task)
-        .kill_container(&id, "KILL")
-        .await
-    {
+    let killed = match state.engine.runtime_of(&task) {
+        Ok(rt) => rt.kill_container(&id, "KILL").await,
+        Err(e) => Err(e),
+    };
+    match killed {
         Ok(()) => axum::Json(json!({ "task": task.task_arn, "container": name })).into_response(),
         Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }

@@ -236,7 +236,9 @@ impl Engine {
             return;
         }
         let Some(task) = self.task(arn) else { return };
-        let rt = &self.runtime_of(&task);
+        let Ok(rt) = self.runtime_of(&task) else {
+            return;
+        };
         let instance = self.inner.config.instance.clone();
         let filter = [
             (crate::runtime::labels::INSTANCE, instance.as_str()),

@@ -23,7 +23,7 @@ use crate::model::arn::Partition;
 use crate::model::task::StopCode;
 use crate::model::{now_epoch, Task, TaskStatus};
 use crate::runtime::fleet::Fleet;
-use crate::runtime::{labels, ContainerRuntime};
+use crate::runtime::{labels, ContainerRuntime, RuntimeError};
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -178,7 +178,7 @@ impl Engine {
     }
 
     /// The engine a task's containers live on.
-    pub fn runtime_of(&self, task: &Task) -> Arc<dyn ContainerRuntime> {
+    pub fn runtime_of(&self, task: &Task) -> Result<Arc<dyn ContainerRuntime>, RuntimeError> {
         self.inner.fleet.runtime(task.docker_host.as_deref())
     }
 
@@ -255,7 +255,10 @@ impl Engine {
             (labels::INSTANCE, instance.as_str()),
             (labels::TASK_ARN, arn),
         ];
-        let Ok(observed) = self.runtime_of(&task).list_containers(&filter).await else {
+        let Ok(rt) = self.runtime_of(&task) else {
+            return false;
+        };
+        let Ok(observed) = rt.list_containers(&filter).await else {
             return false;
         };
         let exited = task.containers.iter().filter(|c| c.essential).any(|c| {
@@ -270,18 +273,15 @@ impl Engine {
         exited
     }
 
-    /// Removes this instance's containers and networks, on every engine,
-    /// whose task is not live (unknown to a lost or replaced state, or
-    /// stopped while its engine was away), logging each; returns their
-    /// names.
+    /// Removes this instance's containers and networks on the local
+    /// engine whose task is not live (unknown to a lost or replaced
+    /// state), logging each; returns their names. Other engines are
+    /// cleaned by their watcher when they answer (see
+    /// [`super::instance_health`]): one that is away does not hold up the
+    /// start.
     pub async fn remove_orphans(&self) -> Vec<String> {
-        let mut removed = Vec::new();
-        for endpoint in self.endpoints() {
-            let rt = self.inner.fleet.runtime(endpoint.as_deref());
-            let name = endpoint.as_deref().unwrap_or("the local engine");
-            removed.extend(self.remove_strays(rt.as_ref(), name).await);
-        }
-        removed
+        let local = self.inner.fleet.local().clone();
+        self.remove_strays(local.as_ref(), "the local engine").await
     }
 
     /// Stops workers and the event pump; containers are left as they are.

@@ -116,10 +116,10 @@ impl Engine {
             // Asked each time: an engine that could not be connected to
             // (a socket not there yet) is tried again.
             let runtime = self.inner.fleet.runtime(endpoint.as_deref());
-            let ok = matches!(
-                tokio::time::timeout(timeout, runtime.ping()).await,
-                Ok(Ok(()))
-            );
+            let ok = match &runtime {
+                Ok(rt) => matches!(tokio::time::timeout(timeout, rt.ping()).await, Ok(Ok(()))),
+                Err(_) => false,
+            };
             failures = if ok { 0 } else { failures + 1 };
             // (An engine that does not answer at start is away at once.)
             let answers = (ok || !first) && failures < 2;
@@ -141,11 +141,12 @@ impl Engine {
                     if !first {
                         tracing::info!(engine = %name, "the engine answers again; its instances reconnect");
                     }
-                    self.set_connected(&endpoint, true).await;
-                    if !first {
-                        // (At start, `remove_orphans` did this.)
-                        self.remove_strays(runtime.as_ref(), &name).await;
+                    // Before it takes tasks again. (The local engine was
+                    // cleaned before the API answered: `remove_orphans`.)
+                    if let (Ok(rt), false) = (&runtime, first && endpoint.is_none()) {
+                        self.remove_strays(rt.as_ref(), &name).await;
                     }
+                    self.set_connected(&endpoint, true).await;
                     self.wake_tasks_on(&endpoint);
                 } else {
                     tracing::warn!(engine = %name, "the engine does not answer; its instances' agents are disconnected");
@@ -238,6 +239,10 @@ impl Engine {
     pub(super) async fn remove_strays(&self, rt: &dyn ContainerRuntime, name: &str) -> Vec<String> {
         let instance = self.inner.config.instance.clone();
         let filter = [(labels::INSTANCE, instance.as_str())];
+        // Listed before the state is read: a task is recorded before its
+        // containers are made, so one made meanwhile is known.
+        let containers = rt.list_containers(&filter).await;
+        let networks = rt.list_networks(&filter).await;
         let known = self.snapshot();
         let live = |arn: &str| {
             known
@@ -246,7 +251,7 @@ impl Engine {
                 .is_some_and(|t| t.status() != TaskStatus::Stopped)
         };
         let mut removed = Vec::new();
-        match rt.list_containers(&filter).await {
+        match containers {
             Ok(containers) => {
                 for c in containers {
                     let Some(arn) = c.task_arn() else { continue };
@@ -270,7 +275,7 @@ impl Engine {
             .filter(|t| t.status() != TaskStatus::Stopped)
             .map(Self::network_name)
             .collect();
-        if let Ok(networks) = rt.list_networks(&filter).await {
+        if let Ok(networks) = networks {
             for n in networks {
                 if n.starts_with("ecs-task-") && !live_networks.contains(&n) {
                     tracing::warn!(engine = %name, network = %n, "removing a network of a task that is not running");
@@ -288,8 +293,10 @@ impl Engine {
     async fn event_pump(&self, endpoint: Endpoint, stop: CancellationToken) {
         let mut backoff = Duration::from_millis(200);
         loop {
-            let runtime = self.inner.fleet.runtime(endpoint.as_deref());
-            let mut stream = runtime.events(&self.inner.config.instance);
+            let mut stream = match self.inner.fleet.runtime(endpoint.as_deref()) {
+                Ok(runtime) => runtime.events(&self.inner.config.instance),
+                Err(e) => Box::pin(futures_util::stream::once(std::future::ready(Err(e)))),
+            };
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => return,

@@ -132,7 +132,7 @@ impl Engine {
 
     /// Gets one image; its manifest digest when known.
     async fn get_image(&self, task: &Task, image: &str) -> Result<Option<String>, RuntimeError> {
-        let rt = &self.runtime_of(task);
+        let rt = &self.runtime_of(task)?;
         let registry = if pull::may_need_registry(image) {
             self.known_registry().await
         } else {

@@ -65,7 +65,11 @@ impl Engine {
             let observed = if lost {
                 Vec::new()
             } else {
-                match self.runtime_of(&task).list_containers(&filter).await {
+                let listed = match self.runtime_of(&task) {
+                    Ok(rt) => rt.list_containers(&filter).await,
+                    Err(e) => Err(e),
+                };
+                match listed {
                     Ok(o) => o,
                     Err(e) => {
                         let down = self.host_down(&task);
@@ -321,7 +325,7 @@ impl Engine {
         def: &TaskDefinition,
         step: Step,
     ) -> Result<(), RuntimeError> {
-        let rt = &self.runtime_of(task);
+        let rt = &self.runtime_of(task)?;
         match step {
             Step::Advance(status) => {
                 let moved = self

@@ -355,9 +355,10 @@ impl Logs {
         if c.task.status() == crate::model::TaskStatus::Stopped {
             return Vec::new();
         }
-        self.engine
-            .runtime_of(&c.task)
-            .logs(&c.runtime_name, since_ms, TAIL)
+        let Ok(rt) = self.engine.runtime_of(&c.task) else {
+            return Vec::new();
+        };
+        rt.logs(&c.runtime_name, since_ms, TAIL)
             .await
             .unwrap_or_default()
     }

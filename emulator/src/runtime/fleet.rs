@@ -100,13 +100,14 @@ impl Fleet {
             .clone())
     }
 
-    /// The runtime at `endpoint`; when it cannot be made (a malformed
-    /// endpoint), one whose every call fails with why.
-    pub fn runtime(&self, endpoint: Option<&str>) -> Arc<dyn ContainerRuntime> {
-        match self.member(endpoint) {
-            Ok(m) => m.runtime,
-            Err(e) => Arc::new(Broken(e)),
-        }
+    /// The runtime at `endpoint`, or why it cannot be made (a Unix socket
+    /// not there, a TLS endpoint without certificates): tried again on the
+    /// next call.
+    pub fn runtime(
+        &self,
+        endpoint: Option<&str>,
+    ) -> Result<Arc<dyn ContainerRuntime>, RuntimeError> {
+        self.member(endpoint).map(|m| m.runtime)
     }
 }
 
@@ -151,110 +152,6 @@ fn facing_address(endpoint: &str) -> Option<IpAddr> {
     Some(socket.local_addr().ok()?.ip())
 }
 
-/// A runtime that cannot be made: every call says why.
-struct Broken(RuntimeError);
-
-mod broken {
-    use super::super::*;
-    use futures_util::future::BoxFuture;
-    use futures_util::stream::BoxStream;
-
-    fn fail<'a, T: Send + 'a>(e: &RuntimeError) -> BoxFuture<'a, Result<T, RuntimeError>> {
-        let e = e.clone();
-        Box::pin(async move { Err(e) })
-    }
-
-    impl ContainerRuntime for super::Broken {
-        fn info(&self) -> BoxFuture<'_, Result<EngineInfo, RuntimeError>> {
-            fail(&self.0)
-        }
-        fn ensure_image<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), RuntimeError>> {
-            fail(&self.0)
-        }
-        fn push_image<'a>(
-            &'a self,
-            _: &'a str,
-            _: &'a str,
-            _: &'a str,
-            _: &'a RegistryAuth,
-        ) -> BoxFuture<'a, Result<(), RuntimeError>> {
-            fail(&self.0)
-        }
-        fn pull_image<'a>(
-            &'a self,
-            _: &'a ImagePull,
-        ) -> BoxFuture<'a, Result<String, RuntimeError>> {
-            fail(&self.0)
-        }
-        fn inspect_image<'a>(
-            &'a self,
-            _: &'a str,
-        ) -> BoxFuture<'a, Result<Option<LocalImage>, RuntimeError>> {
-            fail(&self.0)
-        }
-        fn create_network<'a>(
-            &'a self,
-            _: &'a NetworkSpec,
-        ) -> BoxFuture<'a, Result<(), RuntimeError>> {
-            fail(&self.0)
-        }
-        fn remove_network<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), RuntimeError>> {
-            fail(&self.0)
-        }
-        fn create_container<'a>(
-            &'a self,
-            _: &'a ContainerSpec,
-        ) -> BoxFuture<'a, Result<String, RuntimeError>> {
-            fail(&self.0)
-        }
-        fn start_container<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), RuntimeError>> {
-            fail(&self.0)
-        }
-        fn stop_container<'a>(
-            &'a self,
-            _: &'a str,
-            _: u32,
-        ) -> BoxFuture<'a, Result<(), RuntimeError>> {
-            fail(&self.0)
-        }
-        fn kill_container<'a>(
-            &'a self,
-            _: &'a str,
-            _: &'a str,
-        ) -> BoxFuture<'a, Result<(), RuntimeError>> {
-            fail(&self.0)
-        }
-        fn remove_container<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), RuntimeError>> {
-            fail(&self.0)
-        }
-        fn list_containers<'a>(
-            &'a self,
-            _: &'a [(&'a str, &'a str)],
-        ) -> BoxFuture<'a, Result<Vec<ObservedContainer>, RuntimeError>> {
-            fail(&self.0)
-        }
-        fn list_networks<'a>(
-            &'a self,
-            _: &'a [(&'a str, &'a str)],
-        ) -> BoxFuture<'a, Result<Vec<String>, RuntimeError>> {
-            fail(&self.0)
-        }
-        fn events(&self, _: &str) -> BoxStream<'static, Result<RuntimeEvent, RuntimeError>> {
-            Box::pin(futures_util::stream::once(std::future::ready(Err(self
-                .0
-                .clone()))))
-        }
-        fn logs<'a>(
-            &'a self,
-            _: &'a str,
-            _: i64,
-            _: usize,
-        ) -> BoxFuture<'a, Result<Vec<LogLine>, RuntimeError>> {
-            fail(&self.0)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,17 +168,14 @@ mod tests {
     }
 
     #[test]
-    fn the_local_engine_is_reached_on_loopback_and_a_remote_one_from_its_route() {
+    fn a_local_engine_is_reached_on_loopback() {
+        // (Another host's, from its route: fleet_docker.rs pulls there.)
         assert_eq!(facing_address("tcp://127.0.0.1:2375"), None);
         assert_eq!(facing_address("unix:///var/run/docker.sock"), None);
-        // A route to a private address leaves from some local address.
-        if let Some(ip) = facing_address("tcp://10.213.0.2:2375") {
-            assert!(!ip.is_unspecified(), "{ip}");
-        }
     }
 
     #[test]
-    fn members_are_made_once_and_bad_endpoints_fail_every_call() {
+    fn members_are_made_once_and_bad_endpoints_say_why() {
         let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = made.clone();
         let fleet = Fleet::new(
@@ -297,10 +191,7 @@ mod tests {
         fleet.member(Some("tcp://10.0.0.9:2375")).unwrap();
         fleet.member(Some("tcp://10.0.0.9:2375")).unwrap();
         assert_eq!(made.load(std::sync::atomic::Ordering::SeqCst), 1);
-        let broken = fleet.runtime(Some("bad://x"));
-        let err = futures_util::FutureExt::now_or_never(broken.info())
-            .unwrap()
-            .unwrap_err();
+        let err = fleet.runtime(Some("bad://x")).err().expect("refused");
         assert!(err.to_string().contains("malformed bad://x"), "{err}");
     }
 }
