@@ -135,8 +135,47 @@ pub fn write_snapshot(dir: &Path, seq: u64, state: &State) -> Result<(), DbError
 /// Reads the snapshot (or migrates a legacy `state.json`, or starts empty)
 /// and replays the journal. Returns the state and its sequence number.
 pub fn load(dir: &Path) -> Result<(State, u64), DbError> {
+    // A compaction finishing meanwhile (a new snapshot, then the segments
+    // it covers removed) can leave the snapshot read here older than the
+    // first segment left: read both again. A gap that stays is a journal
+    // with records missing, said as such rather than loaded without them.
+    let mut tries = 0;
+    loop {
+        let (state, seq, segs) = read_snapshot_and_segments(dir)?;
+        match segs.first() {
+            Some((first, path)) if *first > seq + 1 => {
+                tries += 1;
+                if tries >= 50 {
+                    return Err(DbError::Corrupt {
+                        path: path.clone(),
+                        detail: format!(
+                            "the journal starts at record {first} but the snapshot ends at {seq}: records are missing"
+                        ),
+                    });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            _ => return replay_all(state, seq, &segs),
+        }
+    }
+}
+
+fn replay_all(
+    mut state: State,
+    mut seq: u64,
+    segs: &[(u64, PathBuf)],
+) -> Result<(State, u64), DbError> {
+    let last = segs.len().saturating_sub(1);
+    for (i, (_, path)) in segs.iter().enumerate() {
+        replay(path, i == last, &mut state, &mut seq)?;
+    }
+    Ok((state, seq))
+}
+
+/// The snapshot's state and sequence number, and the journal's segments.
+fn read_snapshot_and_segments(dir: &Path) -> Result<(State, u64, Vec<(u64, PathBuf)>), DbError> {
     let snap_path = dir.join(SNAPSHOT_FILE);
-    let (mut state, mut seq) = match std::fs::read(&snap_path) {
+    let (state, seq) = match std::fs::read(&snap_path) {
         Ok(bytes) => read_snapshot(&snap_path, &bytes)?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             match super::migrate::legacy(dir)? {
@@ -151,12 +190,7 @@ pub fn load(dir: &Path) -> Result<(State, u64), DbError> {
         }
         Err(e) => return Err(io(&snap_path)(e)),
     };
-    let segs = segments(dir)?;
-    let last = segs.len().saturating_sub(1);
-    for (i, (_, path)) in segs.iter().enumerate() {
-        replay(path, i == last, &mut state, &mut seq)?;
-    }
-    Ok((state, seq))
+    Ok((state, seq, segments(dir)?))
 }
 
 fn read_snapshot(path: &Path, bytes: &[u8]) -> Result<(State, u64), DbError> {

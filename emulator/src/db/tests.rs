@@ -363,3 +363,62 @@ async fn changed_after_wakes_on_a_durable_change_only() {
         assert_eq!(db.durable_seq(), after);
     }
 }
+
+/// A snapshot older than the journal's first segment (read while a
+/// compaction was replacing it, or a journal that lost segments): read
+/// again until it matches, or refused as missing records; never loaded
+/// without them.
+#[tokio::test]
+async fn a_snapshot_older_than_the_journal_is_read_again_or_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let snap = tmp.path().join("snapshot.json");
+    let wait_compacted = |db: &Db| {
+        let db = db.clone();
+        async move {
+            for _ in 0..500 {
+                if !db.compacting() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
+    };
+    let (older, newer) = {
+        let mut d = DataDir::open(tmp.path()).unwrap();
+        d.lock().unwrap();
+        let db = Db::open_with(&d, 2048).unwrap();
+        let mut older = None;
+        for i in 0..200 {
+            db.commit(|s| s.clusters.insert(format!("c{i:03}"), cluster("x")))
+                .await
+                .unwrap();
+            wait_compacted(&db).await;
+            if older.is_none() && snap.exists() {
+                older = Some(std::fs::read(&snap).unwrap());
+            }
+        }
+        wait_compacted(&db).await;
+        (older.unwrap(), std::fs::read(&snap).unwrap())
+    };
+    assert_ne!(older, newer, "compacted more than once");
+    let load_all = || {
+        let (s, _) = journal::load(tmp.path())?;
+        Ok::<bool, DbError>((0..200).all(|i| s.clusters.contains_key(&format!("c{i:03}"))))
+    };
+    // The old snapshot stays: refused, naming the gap.
+    std::fs::write(&snap, &older).unwrap();
+    let err = load_all().expect_err("a gap is refused");
+    assert!(err.to_string().contains("records are missing"), "{err}");
+    // The compaction's snapshot lands while loading: every record is there.
+    std::fs::write(&snap, &older).unwrap();
+    let (path, bytes) = (snap.clone(), newer.clone());
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        // As the compactor writes it: whole, by a rename.
+        let tmp = path.with_extension("new");
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(tmp, path).unwrap();
+    });
+    assert!(load_all().unwrap(), "every record after the retry");
+    writer.join().unwrap();
+}
