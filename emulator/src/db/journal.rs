@@ -70,8 +70,11 @@ pub(super) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DbError + '_ {
     }
 }
 
+/// Journal segments: (first record, path), oldest first.
+pub type Segments = Vec<(u64, PathBuf)>;
+
 /// The journal segments in `dir`, by first sequence number.
-pub fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, DbError> {
+pub fn segments(dir: &Path) -> Result<Segments, DbError> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io(dir))? {
         let entry = entry.map_err(io(dir))?;
@@ -173,7 +176,7 @@ fn replay_all(
 }
 
 /// The snapshot's state and sequence number, and the journal's segments.
-fn read_snapshot_and_segments(dir: &Path) -> Result<(State, u64, Vec<(u64, PathBuf)>), DbError> {
+fn read_snapshot_and_segments(dir: &Path) -> Result<(State, u64, Segments), DbError> {
     let snap_path = dir.join(SNAPSHOT_FILE);
     let (state, seq) = match std::fs::read(&snap_path) {
         Ok(bytes) => read_snapshot(&snap_path, &bytes)?,
